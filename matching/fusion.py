@@ -1,0 +1,52 @@
+"""Score fusion: a convex combination of signals that are each already on a 0..1 scale, plus reciprocal-rank fusion
+for signals that are not comparable (kept for experiments / callers)."""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["DEFAULT_WEIGHTS", "max_normalize", "linear_fusion", "rrf", "contributions"]
+
+# Few, principled weights (see matching/README.md): semantic evidence dominates, lexical + concept evidence
+# second, structure last (it is a compatibility check, not topical evidence). Sum = 1.
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "dense": 0.30,      # whole need vs whole capability (multilingual sentence embedding cosine)
+    "passage": 0.25,    # mean over need sentences of the best-matching capability sentence (max-sim)
+    "lexical": 0.15,    # BM25 over jieba / stemmed tokens + glossary concept ids, max-normalised per query
+    "concept": 0.15,    # IDF-weighted share of the need's glossary concepts found in the capability
+    "structured": 0.15, # mean of applicable structured conditions
+}
+
+
+def max_normalize(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    m = float(x.max()) if x.size else 0.0
+    return x / m if m > 0 else np.zeros_like(x)
+
+
+def linear_fusion(signals: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
+    """sum_k w_k * s_k over the signals present in both mappings."""
+    out = None
+    for k, w in weights.items():
+        if k not in signals or w == 0:
+            continue
+        s = np.asarray(signals[k], dtype=np.float32) * np.float32(w)
+        out = s if out is None else out + s
+    if out is None:
+        n = len(next(iter(signals.values()))) if signals else 0
+        return np.zeros(n, dtype=np.float32)
+    return out
+
+
+def contributions(signals: Mapping[str, float], weights: Mapping[str, float]) -> dict[str, float]:
+    return {k: float(weights[k]) * float(signals[k]) for k in weights if k in signals}
+
+
+def rrf(rankings: Sequence[Sequence[str]], k: int = 60) -> dict[str, float]:
+    """Reciprocal rank fusion: sum over rankings of 1 / (k + rank), rank starting at 1."""
+    out: dict[str, float] = {}
+    for r in rankings:
+        for i, doc in enumerate(r, start=1):
+            out[doc] = out.get(doc, 0.0) + 1.0 / (k + i)
+    return out
