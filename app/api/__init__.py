@@ -1,0 +1,11 @@
+"""Thin routers: parse, call a service, shape the response."""
+
+from fastapi import APIRouter
+
+from app.api import audit, capabilities, health, me, needs, notes, organisations, users
+
+api_router = APIRouter(prefix="/api/v1")
+for module in (me, organisations, users, needs, capabilities, notes, audit):
+    api_router.include_router(module.router)
+
+__all__ = ["api_router", "health"]

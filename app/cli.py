@@ -1,0 +1,156 @@
+"""The `clinmatch` command: serve, migrate, seed, users, tokens (and later eval, worker)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlmodel import select
+
+from app.config import get_settings
+from app.db import make_engine, session_scope
+
+cli = typer.Typer(help="clinmatch: clinical-need matchmaking for Putuo and the Jiangsu corridor.", no_args_is_help=True)
+users_cli = typer.Typer(help="Create users (the first admin, too).", no_args_is_help=True)
+tokens_cli = typer.Typer(help="Issue and revoke API tokens.", no_args_is_help=True)
+cli.add_typer(users_cli, name="users")
+cli.add_typer(tokens_cli, name="tokens")
+
+
+def _engine():
+    return make_engine(get_settings().database_url)
+
+
+def _fail(msg: str) -> None:
+    typer.secho(msg, fg="red", err=True)
+    raise typer.Exit(2)
+
+
+@cli.command()
+def migrate(revision: str = "head") -> None:
+    """Apply database migrations (run before `serve`; the server never migrates at import)."""
+    from app.migrate import upgrade
+
+    url = get_settings().database_url
+    upgrade(url, revision)
+    typer.echo(f"database at {revision}: {url.split('@')[-1]}")
+
+
+@cli.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, reload: bool = False) -> None:
+    """Run the API with uvicorn."""
+    import uvicorn
+
+    typer.echo(f"clinmatch on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, reload=reload,
+                proxy_headers=True)
+
+
+@cli.command()
+def seed(dataset: Annotated[Path | None, typer.Option(help="Load a dataset folder in the eval format instead.")] = None,
+         tokens_file: Path = Path("var/demo-tokens.txt")) -> None:
+    """Load the demo world (idempotent), or a dataset folder with --dataset."""
+    from seed.loader import load_dataset, load_demo_world
+
+    if dataset is not None and not (dataset / "needs.jsonl").is_file():
+        _fail(f"{dataset} has no needs.jsonl: not a dataset folder")
+    with session_scope(_engine()) as session:
+        rep = load_dataset(session, dataset) if dataset else load_demo_world(session)
+    typer.echo("created: " + ", ".join(f"{k} {v}" for k, v in rep.created.items()))
+    if rep.tokens:
+        tokens_file.parent.mkdir(parents=True, exist_ok=True)
+        lines = [f"{role:14} {email:34} {secret}" for email, role, secret in rep.tokens]
+        fd = os.open(tokens_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write("\n".join(lines) + "\n")
+        typer.echo("demo tokens (shown once; also written to %s):" % tokens_file)
+        for line in lines:
+            typer.echo("  " + line)
+    elif dataset is None:
+        typer.echo(f"demo users existed already; their tokens are in {tokens_file} (or issue new ones: "
+                   "clinmatch tokens create EMAIL)")
+
+
+@users_cli.command("create")
+def users_create(
+    email: str,
+    role: Annotated[str, typer.Option(help="hospital_staff, company_staff, commission or admin")],
+    org: Annotated[str, typer.Option(help="Organisation name (zh or en), or its numeric id")],
+    name: str = "",
+    create_org: Annotated[bool, typer.Option(help="Create the organisation if it does not exist")] = False,
+    org_kind: str = "commission",
+    region: str = "putuo",
+) -> None:
+    """Create a user (e.g. the first admin: --role admin --org 'clinmatch operations' --create-org)."""
+    from pydantic import ValidationError
+
+    from app.errors import AppError
+    from app.models import Organisation
+    from app.models.organisation import OrganisationCreate
+    from app.models.user import UserCreate
+    from app.services import organisations, users
+
+    try:
+        with session_scope(_engine()) as session:
+            if org.isdigit():
+                o = session.get(Organisation, int(org))
+            else:
+                o = session.exec(select(Organisation).where(
+                    (Organisation.name_zh == org) | (Organisation.name_en == org))).first()
+            if o is None:
+                if not create_org:
+                    _fail(f"no organisation '{org}' (add --create-org to create it)")
+                zh = any("\u4e00" <= c <= "\u9fff" for c in org)
+                o = organisations.create(session, None, OrganisationCreate(
+                    kind=org_kind, region=region, **({"name_zh": org} if zh else {"name_en": org})))
+            user = users.create_user(session, None, UserCreate(email=email, full_name=name, role=role,
+                                                               organisation_id=o.id))
+            typer.echo(f"user {user.id} {user.email} ({user.role}) in organisation {o.id} {o.display_name}")
+    except ValidationError as e:
+        _fail(f"invalid: {e.errors()[0]['loc'][-1]}: {e.errors()[0]['msg']}")
+    except AppError as e:
+        _fail(e.detail)
+
+
+@tokens_cli.command("create")
+def tokens_create(email: str, name: str = "cli") -> None:
+    """Issue a token for a user; prints the secret once."""
+    from app.models import User
+    from app.models.user import TokenCreate
+    from app.services import users
+
+    with session_scope(_engine()) as session:
+        user = session.exec(select(User).where(User.email == email.lower())).first()
+        if user is None:
+            _fail(f"no user {email}")
+        tok, secret = users.issue_token(session, None, user.id, TokenCreate(name=name))
+    typer.echo(secret)
+    typer.echo(f"(token {tok.id} for {email}; store it now, it is not shown again)", err=True)
+
+
+@tokens_cli.command("revoke")
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token by id."""
+    from app.models import ApiToken
+    from app.models.common import utcnow
+
+    with session_scope(_engine()) as session:
+        tok = session.get(ApiToken, token_id)
+        if tok is None:
+            _fail(f"no token {token_id}")
+        tok.revoked_at = tok.revoked_at or utcnow()
+        session.add(tok)
+    typer.echo(f"token {token_id} revoked")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    cli(prog_name="clinmatch")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

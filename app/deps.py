@@ -1,0 +1,70 @@
+"""Annotated dependency aliases: the session (one unit of work per request), the current actor, paging."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from asgi_correlation_id import correlation_id
+from fastapi import Depends, Header, Query, Request
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from app.config import Settings
+from app.errors import Conflict, Unauthorized
+from app.policy import Actor
+from app.services import users
+from app.services.listing import PageParams
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's unit of work: services flush; this commits once, or rolls back on any error."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except OperationalError as e:
+            session.rollback()
+            if "locked" in str(e).lower():  # SQLite: a concurrent writer won; the client retries
+                raise Conflict("The record is being changed by another request; retry.") from e
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def get_actor(session: SessionDep, authorization: Annotated[str | None, Header()] = None) -> Actor:
+    if not authorization:
+        raise Unauthorized("Send 'Authorization: Bearer <token>'.")
+    scheme, _, secret = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("Send 'Authorization: Bearer <token>'.")
+    actor = users.authenticate(session, secret.strip(), correlation_id.get())
+    session.commit()  # keep last_used_at even when the request itself fails later
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(get_actor)]
+
+
+def page_params(
+    request: Request,
+    limit: Annotated[int | None, Query(ge=1, le=1000, description="Page size (capped by the server).")] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    sort: Annotated[str | None, Query(max_length=40, description="Field name; prefix '-' for descending.")] = None,
+) -> PageParams:
+    settings: Settings = request.app.state.settings
+    size = min(limit or settings.default_page_size, settings.max_page_size)
+    return PageParams(limit=size, offset=offset, sort=sort)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]
+IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=40)]

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import field_validator
+from sqlmodel import Field, SQLModel
+
+from app.models.common import created_at_field, json_list_field, updated_at_field
+from app.models.enums import CapabilityKind, CapabilityStatus, Language, Region, Stage, Track
+from app.models.need import OrgRef, _certs, _unique
+
+_TEXT = 8000
+
+
+class CapabilityFields(SQLModel):
+    kind: CapabilityKind = CapabilityKind.product
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field(min_length=1, max_length=_TEXT)
+    tracks: list[Track] = Field(min_length=1, max_length=7)
+    stages: list[Stage] = Field(default_factory=list)
+    certifications: list[str] = Field(default_factory=list, max_length=20)
+    region: Region | None = None  # defaults to the organisation's region
+    language: Language | None = None  # detected when not given
+
+    @field_validator("tracks", "stages")
+    @classmethod
+    def _dedupe(cls, v: list) -> list:
+        return _unique(v)
+
+    @field_validator("certifications")
+    @classmethod
+    def _certs(cls, v: list[str]) -> list[str]:
+        return _certs(v)
+
+    @field_validator("title", "description")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v.strip()
+
+
+class Capability(SQLModel, table=True):
+    __tablename__ = "capabilities"
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisations.id", index=True)
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    kind: str = Field(default=CapabilityKind.product, max_length=20)
+    title: str = Field(max_length=300)
+    description: str
+    tracks: list[str] = json_list_field()
+    stages: list[str] = json_list_field()
+    certifications: list[str] = json_list_field()
+    region: str = Field(max_length=20, index=True)
+    language: str = Field(max_length=2, index=True)
+    status: str = Field(default=CapabilityStatus.active, max_length=20, index=True)
+    version: int = Field(default=1)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
+
+
+class CapabilityCreate(CapabilityFields):
+    pass
+
+
+class CapabilityUpdate(SQLModel):
+    version: int | None = Field(default=None, ge=1, description="The version read; or send If-Match.")
+    kind: CapabilityKind | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    description: str | None = Field(default=None, min_length=1, max_length=_TEXT)
+    tracks: list[Track] | None = Field(default=None, min_length=1, max_length=7)
+    stages: list[Stage] | None = None
+    certifications: list[str] | None = Field(default=None, max_length=20)
+    region: Region | None = None
+    language: Language | None = None
+    status: CapabilityStatus | None = None
+
+    @field_validator("tracks", "stages")
+    @classmethod
+    def _dedupe(cls, v):
+        return None if v is None else _unique(v)
+
+    @field_validator("certifications")
+    @classmethod
+    def _certs(cls, v):
+        return None if v is None else _certs(v)
+
+
+class CapabilityPublic(SQLModel):
+    id: int
+    organisation: OrgRef
+    org_kind: str
+    kind: CapabilityKind
+    title: str
+    description: str
+    tracks: list[Track]
+    stages: list[Stage]
+    certifications: list[str]
+    region: Region
+    language: Language
+    status: CapabilityStatus
+    version: int
+    created_at: datetime
+    updated_at: datetime

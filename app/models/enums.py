@@ -1,0 +1,117 @@
+"""Vocabularies of the domain: one place for each."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrgKind(StrEnum):
+    hospital = "hospital"
+    enterprise = "enterprise"
+    lab = "lab"
+    platform = "platform"
+    commission = "commission"
+
+
+COMPANY_KINDS = frozenset({OrgKind.enterprise, OrgKind.lab, OrgKind.platform})
+
+
+class Region(StrEnum):
+    putuo = "putuo"
+    shanghai = "shanghai"
+    nanjing = "nanjing"
+    wuxi = "wuxi"
+    changzhou = "changzhou"
+    suzhou = "suzhou"
+    nantong = "nantong"
+    zhenjiang = "zhenjiang"
+    taizhou = "taizhou"
+    other = "other"
+
+
+class Role(StrEnum):
+    hospital_staff = "hospital_staff"
+    company_staff = "company_staff"
+    commission = "commission"
+    admin = "admin"
+
+
+# Which organisation kinds a role may belong to.
+ROLE_ORG_KINDS: dict[Role, frozenset[OrgKind]] = {
+    Role.hospital_staff: frozenset({OrgKind.hospital}),
+    Role.company_staff: COMPANY_KINDS,
+    Role.commission: frozenset({OrgKind.commission}),
+    Role.admin: frozenset(OrgKind),
+}
+
+
+class Track(StrEnum):
+    interventional_implant = "interventional_implant"
+    imaging = "imaging"
+    therapy_monitoring = "therapy_monitoring"
+    diagnostics_ivd = "diagnostics_ivd"
+    digital_health = "digital_health"
+    biotech_rnd = "biotech_rnd"
+    rehab_eldercare = "rehab_eldercare"
+
+
+class PartnerType(StrEnum):
+    enterprise = "enterprise"
+    lab = "lab"
+    platform = "platform"
+
+
+class Stage(StrEnum):
+    rnd = "rnd"
+    prototyping = "prototyping"
+    animal_trial = "animal_trial"
+    clinical_evaluation = "clinical_evaluation"
+    manufacturing = "manufacturing"
+    registration_support = "registration_support"
+
+
+class Language(StrEnum):
+    zh = "zh"
+    en = "en"
+
+
+class Confidentiality(StrEnum):
+    public = "public"
+    anonymous = "anonymous"
+
+
+class NeedStatus(StrEnum):
+    draft = "draft"
+    open = "open"
+    in_partnership = "in_partnership"
+    closed = "closed"
+    withdrawn = "withdrawn"
+
+
+# The need's lifecycle: the one table of allowed status changes.
+NEED_TRANSITIONS: dict[NeedStatus, frozenset[NeedStatus]] = {
+    NeedStatus.draft: frozenset({NeedStatus.open, NeedStatus.withdrawn}),
+    NeedStatus.open: frozenset({NeedStatus.in_partnership, NeedStatus.closed, NeedStatus.withdrawn}),
+    NeedStatus.in_partnership: frozenset({NeedStatus.open, NeedStatus.closed}),
+    NeedStatus.closed: frozenset(),
+    NeedStatus.withdrawn: frozenset(),
+}
+# Status changes that follow the partnership workflow, not a hospital's edit.
+WORKFLOW_ONLY_NEED_STATUSES = frozenset({NeedStatus.in_partnership})
+
+
+class CapabilityKind(StrEnum):
+    product = "product"
+    technology = "technology"
+    service = "service"
+
+
+class CapabilityStatus(StrEnum):
+    active = "active"
+    archived = "archived"
+
+
+# Known certifications; others are accepted if they look like a certification code.
+KNOWN_CERTIFICATIONS = (
+    "ISO13485", "ISO9001", "NMPA-I", "NMPA-II", "NMPA-III", "CE", "FDA-510k", "FDA-PMA", "GLP", "GMP", "CNAS", "AAALAC",
+)

@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import field_validator
+from sqlmodel import Field, SQLModel
+
+from app.models.common import created_at_field, json_list_field, updated_at_field
+from app.models.enums import Confidentiality, Language, NeedStatus, PartnerType, Region, Stage, Track
+
+_TEXT = 8000
+
+
+def _unique(values: list) -> list:
+    seen: list = []
+    for v in values:
+        if v not in seen:
+            seen.append(v)
+    return seen
+
+
+def _certs(values: list[str]) -> list[str]:
+    out = []
+    for v in values:
+        v = v.strip()
+        if not v or len(v) > 40:
+            raise ValueError("each certification is 1-40 characters")
+        out.append(v)
+    return _unique(out)
+
+
+class NeedStatement(SQLModel):
+    """The structured need statement: the problem, not a solution."""
+
+    clinical_problem: str = Field(default="", max_length=_TEXT)
+    current_practice: str = Field(default="", max_length=_TEXT)
+    shortcomings: str = Field(default="", max_length=_TEXT)
+    affected_population: str = Field(default="", max_length=_TEXT)
+    desired_outcome: str = Field(default="", max_length=_TEXT)
+
+
+class NeedFields(NeedStatement):
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field(min_length=1, max_length=_TEXT)
+    department: str = Field(default="", max_length=200)
+    tracks: list[Track] = Field(min_length=1, max_length=7)
+    partner_types: list[PartnerType] = Field(default_factory=lambda: [PartnerType.enterprise], min_length=1)
+    stages: list[Stage] = Field(default_factory=list)
+    regions: list[Region] = Field(default_factory=list)  # empty = anywhere
+    required_certifications: list[str] = Field(default_factory=list, max_length=20)
+    language: Language | None = None  # detected when not given
+    confidentiality: Confidentiality = Confidentiality.public
+
+    @field_validator("tracks", "partner_types", "stages", "regions")
+    @classmethod
+    def _dedupe(cls, v: list) -> list:
+        return _unique(v)
+
+    @field_validator("required_certifications")
+    @classmethod
+    def _certs(cls, v: list[str]) -> list[str]:
+        return _certs(v)
+
+    @field_validator("title", "description")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v.strip()
+
+
+class Need(SQLModel, table=True):
+    __tablename__ = "needs"
+    id: int | None = Field(default=None, primary_key=True)
+    hospital_id: int = Field(foreign_key="organisations.id", index=True)
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    title: str = Field(max_length=300)
+    description: str
+    clinical_problem: str = ""
+    current_practice: str = ""
+    shortcomings: str = ""
+    affected_population: str = ""
+    desired_outcome: str = ""
+    department: str = Field(default="", max_length=200, index=True)
+    tracks: list[str] = json_list_field()
+    partner_types: list[str] = json_list_field()
+    stages: list[str] = json_list_field()
+    regions: list[str] = json_list_field()
+    required_certifications: list[str] = json_list_field()
+    language: str = Field(max_length=2, index=True)
+    confidentiality: str = Field(default=Confidentiality.public, max_length=16)
+    status: str = Field(default=NeedStatus.draft, max_length=20, index=True)
+    version: int = Field(default=1)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+class NeedCreate(NeedFields):
+    status: NeedStatus = NeedStatus.draft
+
+    @field_validator("status")
+    @classmethod
+    def _initial(cls, v: NeedStatus) -> NeedStatus:
+        if v not in (NeedStatus.draft, NeedStatus.open):
+            raise ValueError("a new need starts as draft or open")
+        return v
+
+
+class NeedUpdate(SQLModel):
+    version: int | None = Field(default=None, ge=1, description="The version read; or send If-Match.")
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    description: str | None = Field(default=None, min_length=1, max_length=_TEXT)
+    clinical_problem: str | None = Field(default=None, max_length=_TEXT)
+    current_practice: str | None = Field(default=None, max_length=_TEXT)
+    shortcomings: str | None = Field(default=None, max_length=_TEXT)
+    affected_population: str | None = Field(default=None, max_length=_TEXT)
+    desired_outcome: str | None = Field(default=None, max_length=_TEXT)
+    department: str | None = Field(default=None, max_length=200)
+    tracks: list[Track] | None = Field(default=None, min_length=1, max_length=7)
+    partner_types: list[PartnerType] | None = Field(default=None, min_length=1)
+    stages: list[Stage] | None = None
+    regions: list[Region] | None = None
+    required_certifications: list[str] | None = Field(default=None, max_length=20)
+    language: Language | None = None
+    confidentiality: Confidentiality | None = None
+    status: NeedStatus | None = None
+
+    @field_validator("tracks", "partner_types", "stages", "regions")
+    @classmethod
+    def _dedupe(cls, v):
+        return None if v is None else _unique(v)
+
+    @field_validator("required_certifications")
+    @classmethod
+    def _certs(cls, v):
+        return None if v is None else _certs(v)
+
+
+class OrgRef(SQLModel):
+    id: int
+    name_zh: str | None
+    name_en: str | None
+    region: Region
+
+
+class Warning_(SQLModel):
+    code: str
+    field: str
+    message: str
+    terms: list[str] = []
+
+
+class NeedPublic(NeedStatement):
+    id: int
+    title: str
+    description: str
+    department: str
+    tracks: list[Track]
+    partner_types: list[PartnerType]
+    stages: list[Stage]
+    regions: list[Region]
+    required_certifications: list[str]
+    language: Language
+    confidentiality: Confidentiality
+    status: NeedStatus
+    version: int
+    hospital: OrgRef | None = Field(description="null when the need is anonymous to the caller")
+    hospital_hidden: bool
+    created_at: datetime
+    updated_at: datetime
+    opened_at: datetime | None
+    closed_at: datetime | None
+    warnings: list[Warning_] = []

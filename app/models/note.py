@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from app.models.common import created_at_field
+
+
+class NoteTarget(StrEnum):
+    need = "need"
+    capability = "capability"
+    organisation = "organisation"
+
+
+class NoteCreate(SQLModel):
+    entity: NoteTarget
+    entity_id: int = Field(ge=1)
+    body: str = Field(min_length=1, max_length=4000)
+
+
+class Note(SQLModel, table=True):
+    """The commission's internal notes on needs, capabilities and organisations (the only thing it writes)."""
+
+    __tablename__ = "notes"
+    id: int | None = Field(default=None, primary_key=True)
+    entity: str = Field(max_length=20)
+    entity_id: int
+    body: str
+    author_id: int = Field(foreign_key="users.id")
+    organisation_id: int = Field(foreign_key="organisations.id")
+    created_at: datetime = created_at_field()
+
+
+class NotePublic(SQLModel):
+    id: int
+    entity: NoteTarget
+    entity_id: int
+    body: str
+    author_id: int
+    organisation_id: int
+    created_at: datetime

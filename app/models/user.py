@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import EmailStr
+from sqlmodel import Field, SQLModel
+
+from app.models.common import created_at_field
+from app.models.enums import Role
+
+
+class UserBase(SQLModel):
+    email: EmailStr = Field(max_length=254)
+    full_name: str = Field(default="", max_length=200)
+    role: Role = Field(index=True)
+
+
+class User(UserBase, table=True):
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True)
+    role: str = Field(max_length=20, index=True)
+    organisation_id: int = Field(foreign_key="organisations.id", index=True)
+    is_active: bool = True
+    created_at: datetime = created_at_field()
+
+
+class UserCreate(UserBase):
+    organisation_id: int
+
+
+class UserUpdate(SQLModel):
+    full_name: str | None = Field(default=None, max_length=200)
+    is_active: bool | None = None
+
+
+class UserPublic(UserBase):
+    id: int
+    organisation_id: int
+    is_active: bool
+    created_at: datetime
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token. Only its SHA-256 is stored; the secret is shown once, at creation."""
+
+    __tablename__ = "api_tokens"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    name: str = Field(default="", max_length=100)
+    token_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)  # first characters, to recognise a token in lists
+    created_at: datetime = created_at_field()
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+class TokenCreate(SQLModel):
+    name: str = Field(default="", max_length=100)
+    expires_at: datetime | None = None
+
+
+class TokenPublic(SQLModel):
+    id: int
+    user_id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    expires_at: datetime | None
+
+
+class TokenCreated(TokenPublic):
+    token: str  # the secret, returned once

@@ -1,0 +1,104 @@
+"""Capabilities: what an enterprise, lab or platform can do for a hospital's need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from app.errors import NotFound
+from app.models import Capability, Organisation
+from app.models.capability import CapabilityCreate, CapabilityPublic, CapabilityUpdate
+from app.models.enums import Role
+from app.policy import Actor, can_manage_capability, capability_visible, require_company, require_role
+from app.services import audit
+from app.services.common import check_version, compare_and_swap, org_ref
+from app.services.language import detect_language
+from app.services.listing import PageParams, json_list_contains, paginate, text_match
+
+ENTITY = "capability"
+SORTABLE = {"created_at": Capability.created_at, "updated_at": Capability.updated_at, "title": Capability.title,
+            "id": Capability.id}
+
+
+@dataclass(frozen=True)
+class CapabilityFilters:
+    track: str | None = None
+    region: str | None = None
+    status: str | None = None
+    language: str | None = None
+    stage: str | None = None
+    certification: str | None = None
+    org_kind: str | None = None
+    organisation_id: int | None = None
+    q: str | None = None
+
+
+def to_public(session: Session, cap: Capability, org: Organisation | None = None) -> CapabilityPublic:
+    org = org or session.get(Organisation, cap.organisation_id)
+    return CapabilityPublic.model_validate({**cap.model_dump(), "organisation": org_ref(org), "org_kind": org.kind})
+
+
+def get_visible(session: Session, actor: Actor, cap_id: int) -> Capability:
+    cap = session.exec(select(Capability).where(Capability.id == cap_id, capability_visible(actor))).first()
+    if cap is None:
+        raise NotFound(f"Capability {cap_id} not found.")
+    return cap
+
+
+def get_manageable(session: Session, actor: Actor, cap_id: int) -> Capability:
+    cap = get_visible(session, actor, cap_id)
+    if not can_manage_capability(actor, cap):
+        require_role(actor, Role.company_staff)
+        raise NotFound(f"Capability {cap_id} not found.")  # pragma: no cover
+    return cap
+
+
+def list_capabilities(session: Session, actor: Actor, f: CapabilityFilters, page: PageParams):
+    stmt = select(Capability, Organisation).join(Organisation, Organisation.id == Capability.organisation_id)
+    stmt = stmt.where(capability_visible(actor))
+    if f.track:
+        stmt = stmt.where(json_list_contains(session, Capability.tracks, f.track))
+    if f.stage:
+        stmt = stmt.where(json_list_contains(session, Capability.stages, f.stage))
+    if f.certification:
+        stmt = stmt.where(json_list_contains(session, Capability.certifications, f.certification))
+    if f.region:
+        stmt = stmt.where(Capability.region == f.region)
+    if f.status:
+        stmt = stmt.where(Capability.status == f.status)
+    if f.language:
+        stmt = stmt.where(Capability.language == f.language)
+    if f.org_kind:
+        stmt = stmt.where(Organisation.kind == f.org_kind)
+    if f.organisation_id is not None:
+        stmt = stmt.where(Capability.organisation_id == f.organisation_id)
+    if f.q:
+        stmt = stmt.where(text_match(f.q, Capability.title, Capability.description))
+    rows, total = paginate(session, stmt, page, SORTABLE, "-created_at")
+    return [to_public(session, cap, org) for cap, org in rows], total
+
+
+def create_capability(session: Session, actor: Actor, data: CapabilityCreate) -> Capability:
+    require_company(actor)
+    org = session.get(Organisation, actor.organisation_id)
+    values = data.model_dump()
+    values["region"] = values["region"] or org.region
+    values["language"] = values["language"] or detect_language(data.title, data.description)
+    cap = Capability(**values, organisation_id=org.id, created_by_id=actor.user_id)
+    session.add(cap)
+    session.flush()
+    audit.record(session, actor, ENTITY, cap.id, "create", audit.created_fields(cap, list(values)))
+    return cap
+
+
+def update_capability(session: Session, actor: Actor, cap_id: int, data: CapabilityUpdate, expected: int) -> Capability:
+    cap = get_manageable(session, actor, cap_id)
+    values = {k: v for k, v in data.model_dump(exclude_unset=True, exclude={"version"}).items() if v is not None}
+    changes = audit.diff(cap.model_dump(), values)
+    if not changes:
+        check_version(cap, expected)
+        return cap
+    compare_and_swap(session, Capability, cap, expected, values)
+    audit.record(session, actor, ENTITY, cap.id, "update", changes)
+    return cap

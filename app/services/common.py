@@ -1,0 +1,48 @@
+"""Helpers shared by the entity services: optimistic-concurrency updates and org references."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session
+
+from app.errors import AppError, VersionConflict
+from app.models import Organisation
+from app.models.common import utcnow
+from app.models.need import OrgRef
+
+
+class PreconditionRequired(AppError):
+    status, code = 428, "version-required"
+
+
+def expected_version(body_version: int | None, if_match: str | None) -> int:
+    """The version the client read: from the body or an ``If-Match: "N"`` header."""
+    if body_version is not None:
+        return body_version
+    if if_match:
+        raw = if_match.strip().removeprefix("W/").strip('"')
+        if raw.isdigit():
+            return int(raw)
+    raise PreconditionRequired("Send the version you read, as 'version' in the body or an If-Match header.")
+
+
+def check_version(obj: Any, expected: int) -> None:
+    if obj.version != expected:
+        raise VersionConflict(f"Version {expected} is stale; the current version is {obj.version}. Reload and retry.",
+                              current_version=obj.version)
+
+
+def compare_and_swap(session: Session, model: Any, obj: Any, expected: int, values: dict[str, Any]) -> None:
+    """UPDATE ... WHERE id = :id AND version = :expected; exactly one of two concurrent writers wins."""
+    check_version(obj, expected)
+    values = {**values, "version": expected + 1, "updated_at": utcnow()}
+    res = session.execute(update(model).where(model.id == obj.id, model.version == expected).values(**values))
+    if res.rowcount != 1:
+        raise VersionConflict("Somebody else changed this record meanwhile. Reload and retry.")
+    session.refresh(obj)
+
+
+def org_ref(org: Organisation) -> OrgRef:
+    return OrgRef(id=org.id, name_zh=org.name_zh, name_en=org.name_en, region=org.region)

@@ -1,0 +1,47 @@
+"""Pagination, sorting and the portable filters that list endpoints share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy.sql import Select
+from sqlmodel import Session
+
+from app.errors import Invalid
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    offset: int
+    sort: str | None = None
+
+
+def json_list_contains(session: Session, column: Any, value: str):
+    """Rows whose JSON list column holds ``value`` (JSONB ``@>`` on PostgreSQL, a text match on SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column.contains([value])
+    return cast(column, String).like(f'%"{value}"%')
+
+
+def text_match(q: str, *columns: Any):
+    return or_(*[c.icontains(q, autoescape=True) for c in columns])
+
+
+def paginate(session: Session, stmt: Select, page: PageParams, sortable: dict[str, Any], default: str):
+    """Run ``stmt`` with sorting and a page window; returns (rows, total)."""
+    key = page.sort or default
+    desc = key.startswith("-")
+    name = key.lstrip("-")
+    if name not in sortable:
+        allowed = ", ".join(sorted(sortable))
+        raise Invalid("sort", f"Cannot sort by '{name}'; choose one of: {allowed} (prefix '-' for descending).")
+    col = sortable[name]
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    order = [col.desc() if desc else col.asc()]
+    pk = stmt.column_descriptions[0]["entity"].id
+    order.append(pk.desc() if desc else pk.asc())  # stable order for ties
+    rows = session.exec(stmt.order_by(*order).limit(page.limit).offset(page.offset)).all()
+    return list(rows), total

@@ -1,0 +1,135 @@
+"""Clinical needs: filing, reading (with anonymity), editing with optimistic concurrency, status lifecycle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from app.errors import InvalidTransition, NotFound
+from app.models import Need, Organisation
+from app.models.common import utcnow
+from app.models.enums import NEED_TRANSITIONS, WORKFLOW_ONLY_NEED_STATUSES, NeedStatus, Role
+from app.models.need import NeedCreate, NeedPublic, NeedUpdate
+from app.policy import Actor, can_manage_need, hospital_identity_visible, need_visible, require_role
+from app.services import audit
+from app.services.common import check_version, compare_and_swap, org_ref
+from app.services.language import detect_language
+from app.services.listing import PageParams, json_list_contains, paginate, text_match
+from app.services.need_statement import statement_warnings
+
+ENTITY = "need"
+SORTABLE = {"created_at": Need.created_at, "updated_at": Need.updated_at, "title": Need.title, "id": Need.id,
+            "opened_at": Need.opened_at}
+
+
+@dataclass(frozen=True)
+class NeedFilters:
+    track: str | None = None
+    region: str | None = None
+    status: str | None = None
+    language: str | None = None
+    partner_type: str | None = None
+    stage: str | None = None
+    hospital_id: int | None = None
+    q: str | None = None
+
+
+def to_public(session: Session, actor: Actor, need: Need, with_warnings: bool = False) -> NeedPublic:
+    shown = hospital_identity_visible(actor, need)
+    hospital = org_ref(session.get(Organisation, need.hospital_id)) if shown else None
+    data = need.model_dump()
+    data.update(hospital=hospital, hospital_hidden=not shown)
+    if with_warnings:
+        data["warnings"] = statement_warnings(need.desired_outcome, need.title)
+    return NeedPublic.model_validate(data)
+
+
+def get_visible(session: Session, actor: Actor, need_id: int) -> Need:
+    need = session.exec(select(Need).where(Need.id == need_id, need_visible(actor))).first()
+    if need is None:
+        raise NotFound(f"Need {need_id} not found.")
+    return need
+
+
+def get_manageable(session: Session, actor: Actor, need_id: int) -> Need:
+    need = get_visible(session, actor, need_id)
+    if not can_manage_need(actor, need):
+        # Readable but not writable (commission, admin, other roles): a clear 403, since existence is known.
+        require_role(actor, Role.hospital_staff)
+        raise NotFound(f"Need {need_id} not found.")  # pragma: no cover - hospital staff only see their own
+    return need
+
+
+def list_needs(session: Session, actor: Actor, f: NeedFilters, page: PageParams):
+    stmt = select(Need).where(need_visible(actor))
+    if f.track:
+        stmt = stmt.where(json_list_contains(session, Need.tracks, f.track))
+    if f.region:
+        stmt = stmt.where(json_list_contains(session, Need.regions, f.region))
+    if f.partner_type:
+        stmt = stmt.where(json_list_contains(session, Need.partner_types, f.partner_type))
+    if f.stage:
+        stmt = stmt.where(json_list_contains(session, Need.stages, f.stage))
+    if f.status:
+        stmt = stmt.where(Need.status == f.status)
+    if f.language:
+        stmt = stmt.where(Need.language == f.language)
+    if f.hospital_id is not None:
+        # Filtering by hospital must not reveal who filed an anonymous need.
+        stmt = stmt.where(Need.hospital_id == f.hospital_id)
+        if not actor.reads_everything and actor.role != Role.hospital_staff:
+            stmt = stmt.where(Need.confidentiality == "public")
+    if f.q:
+        stmt = stmt.where(text_match(f.q, Need.title, Need.description, Need.clinical_problem, Need.department))
+    rows, total = paginate(session, stmt, page, SORTABLE, "-created_at")
+    return [to_public(session, actor, n) for n in rows], total
+
+
+def create_need(session: Session, actor: Actor, data: NeedCreate) -> Need:
+    require_role(actor, Role.hospital_staff)
+    values = data.model_dump()
+    if values["language"] is None:
+        values["language"] = detect_language(data.title, data.description, data.clinical_problem)
+    need = Need(**values, hospital_id=actor.organisation_id, created_by_id=actor.user_id)
+    if need.status == NeedStatus.open:
+        need.opened_at = utcnow()
+    session.add(need)
+    session.flush()
+    audit.record(session, actor, ENTITY, need.id, "create", audit.created_fields(need, list(values)))
+    return need
+
+
+def _check_status_change(need: Need, target: NeedStatus) -> None:
+    current = NeedStatus(need.status)
+    if target == current:
+        return
+    allowed = NEED_TRANSITIONS[current] - WORKFLOW_ONLY_NEED_STATUSES
+    if target not in allowed:
+        raise InvalidTransition(
+            f"A need cannot go from '{current}' to '{target}'"
+            + (f"; allowed: {', '.join(sorted(allowed))}." if allowed else "; it is final."),
+            current=current.value, allowed=sorted(a.value for a in allowed))
+
+
+def update_need(session: Session, actor: Actor, need_id: int, data: NeedUpdate, expected: int) -> Need:
+    need = get_manageable(session, actor, need_id)
+    values = data.model_dump(exclude_unset=True, exclude={"version"})
+    values = {k: v for k, v in values.items() if v is not None}
+    if "status" in values:
+        _check_status_change(need, NeedStatus(values["status"]))
+        if values["status"] == NeedStatus.open and need.opened_at is None:
+            values["opened_at"] = utcnow()
+        if values["status"] in (NeedStatus.closed, NeedStatus.withdrawn):
+            values["closed_at"] = utcnow()
+    before = need.model_dump()
+    changes = audit.diff(before, values)
+    if not changes:
+        # Nothing to change: still insist the client's version is current (so stale clients learn it).
+        check_version(need, expected)
+        return need
+    compare_and_swap(session, Need, need, expected, {k: values[k] for k in values})
+    audit.record(session, actor, ENTITY, need.id, "update" if "status" not in changes else f"status:{need.status}",
+                 changes)
+    return need
+

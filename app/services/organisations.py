@@ -1,0 +1,61 @@
+"""Organisations: hospitals, enterprises, labs, platforms and the commission. Admins manage them."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from app.errors import NotFound
+from app.models import Organisation
+from app.models.common import utcnow
+from app.models.enums import Role
+from app.models.organisation import OrganisationCreate, OrganisationUpdate
+from app.policy import Actor, require_role
+from app.services import audit
+from app.services.listing import PageParams, paginate, text_match
+
+ENTITY = "organisation"
+SORTABLE = {"id": Organisation.id, "created_at": Organisation.created_at, "name_zh": Organisation.name_zh,
+            "name_en": Organisation.name_en}
+
+
+def get(session: Session, org_id: int) -> Organisation:
+    org = session.get(Organisation, org_id)
+    if org is None:
+        raise NotFound(f"Organisation {org_id} not found.")
+    return org
+
+
+def list_orgs(session: Session, kind: str | None, region: str | None, q: str | None, page: PageParams):
+    # Organisations are a public directory for every signed-in user.
+    stmt = select(Organisation)
+    if kind:
+        stmt = stmt.where(Organisation.kind == kind)
+    if region:
+        stmt = stmt.where(Organisation.region == region)
+    if q:
+        stmt = stmt.where(text_match(q, Organisation.name_zh, Organisation.name_en, Organisation.description))
+    return paginate(session, stmt, page, SORTABLE, "id")
+
+
+def create(session: Session, actor: Actor | None, data: OrganisationCreate) -> Organisation:
+    if actor is not None:
+        require_role(actor, Role.admin)
+    org = Organisation.model_validate(data)
+    session.add(org)
+    session.flush()
+    audit.record(session, actor, ENTITY, org.id, "create", audit.created_fields(org, list(data.model_fields_set)))
+    return org
+
+
+def update(session: Session, actor: Actor, org_id: int, data: OrganisationUpdate) -> Organisation:
+    require_role(actor, Role.admin)
+    org = get(session, org_id)
+    values = data.model_dump(exclude_unset=True)
+    changes = audit.diff(org.model_dump(), values)
+    for k, v in values.items():
+        setattr(org, k, v)
+    if changes:
+        org.updated_at = utcnow()
+        session.add(org)
+        audit.record(session, actor, ENTITY, org.id, "update", changes)
+    return org

@@ -1,0 +1,129 @@
+"""Idempotent loaders. Re-running creates nothing twice: records are found by their natural keys."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlmodel import Session, select
+from tqdm import tqdm
+
+from app.models import Capability, Need, Organisation, User
+from app.models.capability import CapabilityCreate
+from app.models.enums import OrgKind, Role
+from app.models.need import NeedCreate
+from app.models.organisation import OrganisationCreate
+from app.models.user import TokenCreate, UserCreate
+from app.policy import Actor
+from app.services import capabilities, needs, organisations, users
+
+DEMO_WORLD = Path(__file__).parent / "data" / "demo_world.json"
+ORG_ROLE = {OrgKind.hospital: Role.hospital_staff, OrgKind.enterprise: Role.company_staff,
+            OrgKind.lab: Role.company_staff, OrgKind.platform: Role.company_staff, OrgKind.commission: Role.commission}
+
+
+@dataclass
+class SeedReport:
+    created: dict[str, int] = field(default_factory=lambda: {"organisations": 0, "users": 0, "needs": 0,
+                                                             "capabilities": 0})
+    tokens: list[tuple[str, str, str]] = field(default_factory=list)  # (email, role, secret) for new users
+    ids: dict[str, int] = field(default_factory=dict)  # "need:<key>" / "capability:<key>" / "org:<key>" -> id
+
+
+def _org(session: Session, rep: SeedReport, data: dict) -> Organisation:
+    q = select(Organisation).where(Organisation.kind == data["kind"])
+    q = q.where(Organisation.name_zh == data["name_zh"]) if data.get("name_zh") else q.where(
+        Organisation.name_en == data["name_en"])
+    org = session.exec(q).first()
+    if org is None:
+        fields = {k: data.get(k) for k in ("kind", "name_zh", "name_en", "region", "contact_email", "contact_phone")}
+        org = organisations.create(session, None, OrganisationCreate(**fields, description=data.get("description", "")))
+        rep.created["organisations"] += 1
+    return org
+
+
+def _actor_for(session: Session, org: Organisation) -> Actor:
+    """The org's first user acts for the loader; an org without users acts through its role alone."""
+    user = session.exec(select(User).where(User.organisation_id == org.id).order_by(User.id)).first()
+    role = Role(user.role) if user and user.role != Role.admin else ORG_ROLE[OrgKind(org.kind)]
+    return Actor(user_id=user.id if user else None, organisation_id=org.id, org_kind=OrgKind(org.kind), role=role,
+                 request_id="seed")
+
+
+def _need(session: Session, rep: SeedReport, org: Organisation, data: dict) -> Need:
+    need = session.exec(select(Need).where(Need.hospital_id == org.id, Need.title == data["title"])).first()
+    if need is None:
+        body = NeedCreate.model_validate({k: v for k, v in data.items() if k not in ("key", "org")})
+        need = needs.create_need(session, _actor_for(session, org), body)
+        rep.created["needs"] += 1
+    return need
+
+
+def _capability(session: Session, rep: SeedReport, org: Organisation, data: dict) -> Capability:
+    cap = session.exec(select(Capability).where(Capability.organisation_id == org.id,
+                                                Capability.title == data["title"])).first()
+    if cap is None:
+        body = CapabilityCreate.model_validate({k: v for k, v in data.items() if k not in ("key", "org")})
+        cap = capabilities.create_capability(session, _actor_for(session, org), body)
+        rep.created["capabilities"] += 1
+    return cap
+
+
+def load_demo_world(session: Session, path: Path = DEMO_WORLD) -> SeedReport:
+    world = json.loads(path.read_text(encoding="utf-8"))
+    rep = SeedReport()
+    orgs = {}
+    for o in world["organisations"]:
+        orgs[o["key"]] = _org(session, rep, o)
+        rep.ids[f"org:{o['key']}"] = orgs[o["key"]].id
+    for u in world["users"]:
+        if session.exec(select(User).where(User.email == u["email"].lower())).first():
+            continue
+        user = users.create_user(session, None, UserCreate(email=u["email"], full_name=u.get("full_name", ""),
+                                                           role=u["role"], organisation_id=orgs[u["org"]].id))
+        _, secret = users.issue_token(session, None, user.id, TokenCreate(name="demo"))
+        rep.created["users"] += 1
+        rep.tokens.append((user.email, user.role, secret))
+    session.flush()
+    for n in world["needs"]:
+        rep.ids[f"need:{n['key']}"] = _need(session, rep, orgs[n["org"]], n).id
+    for c in world["capabilities"]:
+        rep.ids[f"capability:{c['key']}"] = _capability(session, rep, orgs[c["org"]], c).id
+    session.flush()
+    return rep
+
+
+def load_dataset(session: Session, folder: Path, progress: bool = True) -> SeedReport:
+    """Load a dataset in the evaluation format (needs.jsonl, capabilities.jsonl) as open needs and capabilities."""
+    rep = SeedReport()
+    needs_rows = [json.loads(line) for line in (folder / "needs.jsonl").read_text("utf-8").splitlines() if line.strip()]
+    caps_rows = [json.loads(line) for line in (folder / "capabilities.jsonl").read_text("utf-8").splitlines()
+                 if line.strip()]
+    bar = tqdm(total=len(needs_rows) + len(caps_rows), desc=f"seed {folder.name}", unit="rec", disable=not progress,
+               file=os.sys.stderr)
+    for r in needs_rows:
+        name = r.get("hospital") or "Unnamed hospital"
+        zh = any("\u4e00" <= ch <= "\u9fff" for ch in name)
+        org = _org(session, rep, {"kind": "hospital", "name_zh" if zh else "name_en": name,
+                                  "region": r.get("region") or "other"})
+        data = {"title": r["title"], "description": r["description"], "department": r.get("department", "")[:200],
+                "tracks": r.get("tracks") or ["digital_health"], "partner_types": r.get("partner_types") or ["enterprise"],
+                "stages": r.get("stages") or [], "regions": [r["region"]] if r.get("region") else [],
+                "language": r.get("language"), "status": "open"}
+        rep.ids[f"need:{r['id']}"] = _need(session, rep, org, data).id
+        bar.update()
+    for r in caps_rows:
+        name = r.get("org") or "Unnamed organisation"
+        zh = any("\u4e00" <= ch <= "\u9fff" for ch in name)
+        org = _org(session, rep, {"kind": r.get("org_type") or "enterprise", "name_zh" if zh else "name_en": name,
+                                  "region": r.get("region") or "other"})
+        data = {"title": r["title"], "description": r["description"], "tracks": r.get("tracks") or ["digital_health"],
+                "stages": r.get("stages") or [], "certifications": r.get("certifications") or [],
+                "region": r.get("region") or None, "language": r.get("language")}
+        rep.ids[f"capability:{r['id']}"] = _capability(session, rep, org, data).id
+        bar.update()
+    bar.close()
+    session.flush()
+    return rep
