@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import String, cast, func, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
@@ -21,8 +22,9 @@ class PageParams:
 
 def json_list_contains(session: Session, column: Any, value: str):
     """Rows whose JSON list column holds ``value`` (JSONB ``@>`` on PostgreSQL, a text match on SQLite)."""
+    value = str(getattr(value, "value", value))
     if session.get_bind().dialect.name == "postgresql":
-        return column.contains([value])
+        return type_coerce(column, JSONB).contains([value])
     return cast(column, String).like(f'%"{value}"%')
 
 

