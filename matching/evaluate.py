@@ -167,11 +167,12 @@ def run_eval(dataset_dir: str | Path, matcher, k: int = 10, run_out: str | Path 
     matcher.upsert_capabilities(ds.capabilities)
     t_index = time.time() - t0
     depth = max(MRR_DEPTH, k)
+    kw = {"explain": False} if _accepts_explain(matcher) else {}
     run: dict[str, list[str]] = {}
     scored: dict[str, list[tuple[str, float]]] = {}
     t1 = time.time()
     for i, n in enumerate(ds.needs):
-        res = matcher.rank(n, k=depth, filters=Filters())
+        res = matcher.rank(n, k=depth, filters=Filters(), **kw)
         scored[n.id] = [(m.capability_id, m.score) for m in res]
         run[n.id] = [m.capability_id for m in res]
         if progress and (i + 1) % 50 == 0:
@@ -189,6 +190,15 @@ def run_eval(dataset_dir: str | Path, matcher, k: int = 10, run_out: str | Path 
         "seconds": {"index": round(t_index, 2), "rank": round(t_rank, 2)},
         "metrics": metrics, "per_need": per_need, "run_out": str(run_out) if run_out else None,
     }
+
+
+def _accepts_explain(matcher) -> bool:
+    import inspect
+
+    try:
+        return "explain" in inspect.signature(matcher.rank).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def format_report(report: Mapping[str, Any]) -> str:

@@ -16,6 +16,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "lexical": 0.15,    # BM25 over jieba / stemmed tokens + glossary concept ids, max-normalised per query
     "concept": 0.15,    # IDF-weighted share of the need's glossary concepts found in the capability
     "structured": 0.15, # mean of applicable structured conditions
+    "status_quo": 0.0,  # (penalty if < 0) matches the need's complaint better than its wish; 0: did not help
 }
 
 

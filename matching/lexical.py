@@ -58,6 +58,20 @@ class BM25Index:
             return np.zeros(self._n, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(q), dtype=np.float32)
 
+    def idf_mass(self, query: Sequence[str]) -> float:
+        """Sum of the Lucene idf of the distinct in-vocabulary query tokens: an upper bound of any BM25 score
+        (each term's tf part is < 1 in the Lucene variant), so ``score / idf_mass`` is a 0..1 coverage."""
+        if self._bm25 is None:
+            return 0.0
+        if not hasattr(self, "_df"):
+            self._df = {}
+            for d in self._docs:
+                for t in set(d):
+                    self._df[t] = self._df.get(t, 0) + 1
+        n = self._n
+        return float(sum(math.log(1 + (n - self._df[t] + 0.5) / (self._df[t] + 0.5))
+                         for t in dict.fromkeys(query) if t in self._df))
+
 
 def reference_bm25(docs: Sequence[list[str]], query: Sequence[str], k1: float = 1.2, b: float = 0.75) -> list[float]:
     """Independent plain-Python Lucene BM25 (as in rank_bm25 / Lucene): used by the tests to check BM25Index."""

@@ -15,6 +15,7 @@ from .embedding import Embedder
 from .fusion import DEFAULT_WEIGHTS, contributions, linear_fusion, max_normalize
 from .glossary import ConceptHit, Glossary, load_glossary
 from .lexical import BM25Index, FIELD_WEIGHTS
+from .stance import sentence_stance
 from .structured import CONDITION_LABELS, conditions, expand_regions, hard_failures, structured_score
 from .text import add_zh_words, split_sentences, tokenize, tokenize_with_spans
 
@@ -62,6 +63,12 @@ class _Entry:
     hits: dict[str, list[ConceptHit]]  # field -> hits
     concepts: frozenset[str]
     vecs: np.ndarray  # (1 + n_passages, dim): row 0 whole text, then passages
+    stance: np.ndarray | None = None  # per passage (needs only): 0 neutral, 1 want, 2 status quo
+    rejected: frozenset[str] = frozenset()  # concepts named only in status-quo sentences (needs only)
+
+    @property
+    def positive_concepts(self) -> frozenset[str]:
+        return self.concepts - self.rejected
 
 
 @dataclass
@@ -263,7 +270,18 @@ class Matcher:
                 concepts |= cs
                 t = t + [CONCEPT_TOKEN + c for c in sorted(cs)]
             toks.extend(t * FIELD_WEIGHTS.get(name, 1))
-        return _Entry(doc, fields, toks, hits, frozenset(concepts), vecs)
+        e = _Entry(doc, fields, toks, hits, frozenset(concepts), vecs)
+        if isinstance(doc, NeedDoc):
+            pas = _doc_texts(doc)[2]
+            codes = {"neutral": 0, "want": 1, "status_quo": 2}
+            st = [codes[sentence_stance(p, is_title=(i == 0 and bool(doc.title.strip())))] for i, p in enumerate(pas)]
+            e.stance = np.array(st, dtype=np.int8)
+            if self.glossary is not None and 2 in st:
+                pos, neg = set(), set()
+                for p, c in zip(pas, st):
+                    (neg if c == 2 else pos).update(self.glossary.concepts_in(p))
+                e.rejected = frozenset(neg - pos)
+        return e
 
     def _check_vectors(self, docs, vectors) -> list[np.ndarray | None]:
         if vectors is None:
@@ -352,29 +370,37 @@ class Matcher:
         n = len(snap.ids)
         qv = q.vecs
         dense = snap.doc_mat @ qv[0]
-        qs = qv[1:] if len(qv) > 1 else qv[:1]
-        sims = qs @ snap.pas_mat.T  # (m, P)
-        best = np.maximum.reduceat(sims, snap.pas_start, axis=1) if n else np.zeros((len(qs), 0), np.float32)
-        passage = best.mean(0)
-        lexical = max_normalize(snap.bm25.scores(q.tokens))
-        cols = [snap.concept_index[c] for c in q.concepts if c in snap.concept_index]
-        if cols:
-            w = snap.concept_idf[cols]
-            concept = (snap.concept_mat[:, cols] @ w) / float(sum_qidf(q.concepts, snap))
-        else:
+        lexical = _lexical(snap, q.tokens)
+        if isinstance(q.doc, NeedDoc):
+            qs = qv[1:] if len(qv) > 1 else qv[:1]
+            sims = qs @ snap.pas_mat.T  # (m, P)
+            best = np.maximum.reduceat(sims, snap.pas_start, axis=1)  # (m, N): best capability passage per sentence
+            passage, sq = _stance_scores(best, q.stance)
+            concept = _coverage_vec(q.positive_concepts, snap)
+        else:  # capability -> needs: the same pair definitions, computed need by need
+            cp = qv[1:] if len(qv) > 1 else qv[:1]
+            passage = np.zeros(n, np.float32)
+            sq = np.zeros(n, np.float32)
             concept = np.zeros(n, np.float32)
+            for i, e in enumerate(snap.entries):
+                nv = e.vecs[1:] if len(e.vecs) > 1 else e.vecs[:1]
+                b = (nv @ cp.T).max(1)[:, None]
+                p, r = _stance_scores(b, e.stance)
+                passage[i], sq[i] = p[0], r[0]
+                concept[i] = _coverage_one(e.positive_concepts, q.concepts, snap)
         return {"dense": np.clip(dense, 0, 1), "passage": np.clip(passage, 0, 1), "lexical": lexical,
-                "concept": concept.astype(np.float32)}
+                "concept": concept.astype(np.float32), "status_quo": sq.astype(np.float32)}
 
-    def rank(self, need: NeedDoc, k: int = 20, filters: Filters = Filters()) -> list[Match]:
-        """Rank indexed capabilities for ``need``."""
-        return self._rank(need, self._caps, k, filters)
+    def rank(self, need: NeedDoc, k: int = 20, filters: Filters = Filters(), explain: bool = True) -> list[Match]:
+        """Rank indexed capabilities for ``need`` (best first). ``explain=False`` leaves explanations empty (faster)."""
+        return self._rank(need, self._caps, k, filters, explain)
 
-    def rank_needs(self, capability: CapabilityDoc, k: int = 20, filters: Filters = Filters()) -> list[Match]:
-        """Rank indexed (open) needs for ``capability``."""
-        return self._rank(capability, self._needs, k, filters)
+    def rank_needs(self, capability: CapabilityDoc, k: int = 20, filters: Filters = Filters(),
+                   explain: bool = True) -> list[Match]:
+        """Rank indexed (open) needs for ``capability`` (best first)."""
+        return self._rank(capability, self._needs, k, filters, explain)
 
-    def _rank(self, query_doc, side: _Side, k: int, filters: Filters) -> list[Match]:
+    def _rank(self, query_doc, side: _Side, k: int, filters: Filters, explain: bool = True) -> list[Match]:
         qvecs = self._query_vecs(query_doc)
         q = self._analyse(query_doc, qvecs)
         with self._lock:
@@ -405,7 +431,7 @@ class Matcher:
             e = snap.entries[i]
             s = {name: float(v[i]) for name, v in sig.items()}
             need_e, cap_e = (q, e) if need_is_query else (e, q)
-            expl = self._explain(need_e, cap_e, s, snap, q_is_need=need_is_query)
+            expl = self._explain(need_e, cap_e, s, snap, q_is_need=need_is_query) if explain else {}
             m = Match(score=float(score[i]), signals=s, explanation=expl, rank=r)
             if need_is_query:
                 m.capability_id = snap.ids[i]
@@ -491,6 +517,49 @@ class Matcher:
             "weights": dict(self.weights),
             "model": {"name": self.embedder.name, "version": self.embedder.version},
         }
+
+
+def _lexical(snap: _Snapshot, tokens: list[str]) -> np.ndarray:
+    """BM25 divided by its upper bound (sum of idf of the query's distinct terms), square-rooted: 0..1, comparable
+    across queries and pools (unlike max-normalisation, a weak best match stays weak)."""
+    raw = snap.bm25.scores(tokens)
+    ub = snap.bm25.idf_mass(tokens)
+    return np.sqrt(np.clip(raw / ub, 0, 1)).astype(np.float32) if ub > 0 else np.zeros_like(raw)
+
+
+def _stance_scores(best: np.ndarray, stance: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """best: (m, N) best-passage similarity of each need sentence. Returns (passage, status_quo):
+    passage = mean over all need sentences (restricting it to non-status-quo sentences did not help on dev);
+    status_quo = how much better the candidate matches the status-quo sentences than the sentences saying what is
+    wanted: max(0, max_sq - max_want) (reported, weight 0 by default: it did not help on dev)."""
+    m = best.shape[0]
+    passage = best.mean(0)
+    if stance is None or len(stance) != m:
+        return passage, np.zeros(best.shape[1], np.float32)
+    pos = stance != 2
+    if (stance == 2).any():
+        want = stance == 1 if (stance == 1).any() else pos
+        sq = np.maximum(0.0, best[stance == 2].max(0) - best[want].max(0)) if want.any() else best[stance == 2].max(0) * 0
+    else:
+        sq = np.zeros(best.shape[1], np.float32)
+    return passage, sq
+
+
+def _coverage_vec(concepts, snap: _Snapshot) -> np.ndarray:
+    """IDF-weighted share of the need's (non-rejected) concepts present in each capability."""
+    n = len(snap.ids)
+    cols = [snap.concept_index[c] for c in concepts if c in snap.concept_index]
+    if not cols:
+        return np.zeros(n, np.float32)
+    return (snap.concept_mat[:, cols] @ snap.concept_idf[cols]) / float(sum_qidf(concepts, snap))
+
+
+def _coverage_one(need_concepts, cap_concepts, snap: _Snapshot) -> float:
+    if not need_concepts:
+        return 0.0
+    n = len(snap.ids)
+    idf = lambda c: float(snap.concept_idf[snap.concept_index[c]]) if c in snap.concept_index else math.log1p(n)  # noqa
+    return sum(idf(c) for c in need_concepts & cap_concepts) / (sum(idf(c) for c in need_concepts) or 1.0)
 
 
 def sum_qidf(concepts, snap: _Snapshot) -> float:

