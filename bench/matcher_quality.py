@@ -63,9 +63,16 @@ def main(argv=None):
     print(f"dataset {a.dataset}: {len(ds.needs)} needs, {len(ds.capabilities)} capabilities"
           + (f" (pool sampled to {a.max_caps}, judged kept)" if a.max_caps else ""))
     rows = []
+    vec_cache = {}
     for v in [x.strip() for x in a.variants.split(",") if x.strip()]:
         t = time.time()
-        rep = run_eval(a.dataset, make(v, a.model_dir), k=a.k, dataset=ds)
+        matcher = make(v, a.model_dir)
+        key = matcher.embedder.name
+        if key not in vec_cache:  # embed the pool once per model, share across variants
+            t0 = time.time()
+            vec_cache[key] = matcher.embed_capabilities(ds.capabilities)
+            print(f"  embedded {len(ds.capabilities)} capabilities with {key} in {time.time() - t0:.1f}s", flush=True)
+        rep = run_eval(a.dataset, matcher, k=a.k, dataset=ds, vectors=vec_cache[key])
         rows.append((v, rep, time.time() - t))
         m = rep["metrics"]["all"]
         print(f"  {v:<18} nDCG@{a.k} {m[f'ndcg@{a.k}']:.3f}  ({time.time() - t:.1f}s)", flush=True)

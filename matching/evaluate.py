@@ -155,7 +155,7 @@ def write_run(path: str | Path, results: Mapping[str, Sequence[tuple[str, float]
 
 def run_eval(dataset_dir: str | Path, matcher, k: int = 10, run_out: str | Path | None = None,
              max_capabilities: int | None = None, progress: Callable[[str], None] | None = None,
-             dataset: Dataset | None = None) -> dict[str, Any]:
+             dataset: Dataset | None = None, vectors=None) -> dict[str, Any]:
     """Index the dataset's capabilities into ``matcher`` (upsert), rank every need (top 100, no filters), score.
 
     Returns a report dict: dataset, sizes, model, timings, metrics (all / zh / en / cross_lingual), per_need.
@@ -164,7 +164,10 @@ def run_eval(dataset_dir: str | Path, matcher, k: int = 10, run_out: str | Path 
     """
     ds = dataset or load_dataset(dataset_dir, max_capabilities=max_capabilities)
     t0 = time.time()
-    matcher.upsert_capabilities(ds.capabilities)
+    if vectors is not None:
+        matcher.upsert_capabilities(ds.capabilities, vectors=vectors)
+    else:
+        matcher.upsert_capabilities(ds.capabilities)
     t_index = time.time() - t0
     depth = max(MRR_DEPTH, k)
     kw = {"explain": False} if _accepts_explain(matcher) else {}

@@ -58,6 +58,8 @@ class Glossary:
     _en_terms: dict[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)  # first stem -> [(stems, cid)]
     _abbr_re: re.Pattern | None = None
     _abbr_map: dict[str, str] = field(default_factory=dict)
+    _zh_dict: dict[str, str] = field(default_factory=dict)
+    _zh_lens: list[int] = field(default_factory=list)
 
     def __post_init__(self):
         zh_terms: dict[str, str] = {}
@@ -80,6 +82,8 @@ class Glossary:
                     abbr.setdefault(a, c.id)
         # longest first so that longer terms win overlaps
         self._zh_terms = sorted(zh_terms.items(), key=lambda kv: -len(kv[0]))
+        self._zh_dict = dict(zh_terms)
+        self._zh_lens = sorted({len(t) for t in zh_terms}, reverse=True)
         self._en_terms = {}
         for stems, cid in sorted(en_terms.items(), key=lambda kv: -len(kv[0])):
             self._en_terms.setdefault(stems[0], []).append((stems, cid))
@@ -111,14 +115,18 @@ class Glossary:
             hits.append(ConceptHit(cid, text[os_:oe], os_, oe))
 
         if _CJK_RE.search(norm):
-            for term, cid in self._zh_terms:
-                start = 0
-                while True:
-                    p = norm.find(term, start)
-                    if p < 0:
+            # forward maximum matching: at each position take the longest glossary term that starts there
+            zh, lens = self._zh_dict, self._zh_lens
+            i, n = 0, len(norm)
+            while i < n:
+                for L in lens:
+                    cid = zh.get(norm[i:i + L]) if i + L <= n else None
+                    if cid is not None:
+                        add(cid, i, i + L)
+                        i += L
                         break
-                    add(cid, p, p + len(term))
-                    start = p + 1
+                else:
+                    i += 1
         words = _en_words(norm)
         i = 0
         while i < len(words):

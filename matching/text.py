@@ -67,9 +67,13 @@ def _norm_char(c: str) -> str:
 
 def normalize_with_map(text: str) -> tuple[str, list[int]]:
     """NFKC + lowercase per character; returns (normalised, index map normalised->original)."""
+    text = text or ""
+    fast = unicodedata.normalize("NFKC", text).replace("\u3002", ".").replace("\u3001", ",").lower()
+    if len(fast) == len(text):  # the common case: every character maps to exactly one
+        return fast, list(range(len(text)))
     out: list[str] = []
     idx: list[int] = []
-    for i, c in enumerate(text or ""):
+    for i, c in enumerate(text):
         if c.isascii():
             n = c.lower()
         else:
