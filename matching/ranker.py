@@ -61,6 +61,7 @@ class _Entry:
     fields: dict[str, str]
     tokens: list[str]
     hits: dict[str, list[ConceptHit]]  # field -> hits
+    first_span: dict[str, tuple[str, str]]  # token -> (field, original text of its first occurrence)
     concepts: frozenset[str]
     vecs: np.ndarray  # (1 + n_passages, dim): row 0 whole text, then passages
     stance: np.ndarray | None = None  # per passage (needs only): 0 neutral, 1 want, 2 status quo
@@ -261,8 +262,13 @@ class Matcher:
         toks: list[str] = []
         hits: dict[str, list[ConceptHit]] = {}
         concepts: set[str] = set()
+        first: dict[str, tuple[str, str]] = {}
         for name, text in fields.items():
-            t = tokenize(text)
+            spans = tokenize_with_spans(text)
+            t = [x.term for x in spans]
+            for x in spans:
+                if x.term not in first:
+                    first[x.term] = (name, text[x.start:x.end])
             if self.glossary is not None:
                 h = self.glossary.find(text)
                 hits[name] = h
@@ -270,7 +276,7 @@ class Matcher:
                 concepts |= cs
                 t = t + [CONCEPT_TOKEN + c for c in sorted(cs)]
             toks.extend(t * FIELD_WEIGHTS.get(name, 1))
-        e = _Entry(doc, fields, toks, hits, frozenset(concepts), vecs)
+        e = _Entry(doc, fields, toks, hits, first, frozenset(concepts), vecs)
         if isinstance(doc, NeedDoc):
             pas = _doc_texts(doc)[2]
             codes = {"neutral": 0, "want": 1, "status_quo": 2}
@@ -583,14 +589,8 @@ def _quotes(hits: dict[str, list[ConceptHit]], cid: str) -> list[dict[str, str]]
 
 
 def _shared_terms(need_e: _Entry, cap_e: _Entry, snap: _Snapshot, limit: int) -> list[dict[str, Any]]:
-    n_sp = {}
-    for fname, text in need_e.fields.items():
-        for t in tokenize_with_spans(text):
-            n_sp.setdefault(t.term, (fname, text[t.start:t.end]))
-    c_sp = {}
-    for fname, text in cap_e.fields.items():
-        for t in tokenize_with_spans(text):
-            c_sp.setdefault(t.term, (fname, text[t.start:t.end]))
+    """Words both texts use (rarest first), each quoted from where it first occurs."""
+    n_sp, c_sp = need_e.first_span, cap_e.first_span
     common = [t for t in n_sp if t in c_sp and len(t) > 1]
     n = max(len(snap.ids), 1)
     common.sort(key=lambda t: snap.token_df.get(t, 0) / n)
