@@ -104,7 +104,81 @@ def _field_path(loc: tuple | list) -> str:
     return ".".join(parts) or str(loc[0] if loc else "")
 
 
+_REF = "#/components/schemas/"
+_PROBLEM_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Problem": {
+        "title": "Problem",
+        "description": "RFC 9457 problem details; some problems add members (e.g. current_version, allowed).",
+        "type": "object",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string", "format": "uri"},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "minimum": 400, "maximum": 599},
+            "detail": {"type": "string"},
+            "request_id": {"type": "string"},
+            "errors": {"type": "array", "items": {"$ref": _REF + "ProblemFieldError"}},
+        },
+    },
+    "ProblemFieldError": {
+        "title": "ProblemFieldError",
+        "type": "object",
+        "required": ["field", "message"],
+        "properties": {
+            "field": {"type": "string"},
+            "message": {"type": "string"},
+            "in": {"type": "string"},
+            "type": {"type": "string"},
+        },
+    },
+    "ValidationProblem": {
+        "title": "ValidationProblem",
+        "allOf": [{"$ref": _REF + "Problem"}],
+        "type": "object",
+        "required": ["errors"],
+        "properties": {"status": {"const": 422}, "errors": {"type": "array", "minItems": 1}},
+    },
+}
+
+
+def _problem_response(description: str, schema: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": {"$ref": _REF + schema}}}}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the handlers do: errors are problem+json, 422s included.
+
+    FastAPI documents its own 422 body (``HTTPValidationError``, ``application/json``), which these handlers
+    replace; every operation also gets a ``default`` problem response for its 401/403/404/409/412/428s.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.get("responses") if isinstance(operation, dict) else None
+                if responses is None:
+                    continue
+                if "422" in responses:
+                    responses["422"] = _problem_response("Invalid input: the problem names the fields",
+                                                         "ValidationProblem")
+                responses.setdefault("default", _problem_response("Error: problem details (RFC 9457)", "Problem"))
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(_PROBLEM_SCHEMAS)
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    document_problems(app)
+
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.deps import CurrentActor, PageDep, SessionDep
-from app.models.common import Page
+from app.models.common import DbInt, Page
 from app.models.enums import OrgKind, Region
 from app.models.organisation import OrganisationCreate, OrganisationPublic, OrganisationUpdate
 from app.services import organisations
@@ -25,11 +25,11 @@ def create_organisation(session: SessionDep, actor: CurrentActor, body: Organisa
 
 
 @router.get("/{org_id}", summary="One organisation")
-def get_organisation(session: SessionDep, _: CurrentActor, org_id: int) -> OrganisationPublic:
+def get_organisation(session: SessionDep, _: CurrentActor, org_id: DbInt) -> OrganisationPublic:
     return organisations.get(session, org_id)
 
 
 @router.patch("/{org_id}", summary="Update an organisation (admin)")
-def update_organisation(session: SessionDep, actor: CurrentActor, org_id: int,
+def update_organisation(session: SessionDep, actor: CurrentActor, org_id: DbInt,
                         body: OrganisationUpdate) -> OrganisationPublic:
     return organisations.update(session, actor, org_id, body)

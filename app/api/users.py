@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Response
 
 from app.deps import CurrentActor, PageDep, SessionDep
-from app.models.common import Page
+from app.models.common import DbInt, Page
 from app.models.enums import Role
 from app.models.user import TokenCreate, TokenCreated, TokenPublic, UserCreate, UserPublic, UserUpdate
 from app.services import users
@@ -10,7 +10,7 @@ router = APIRouter(tags=["users"])
 
 
 @router.get("/users", summary="List users (admin)")
-def list_users(session: SessionDep, actor: CurrentActor, page: PageDep, organisation_id: int | None = None,
+def list_users(session: SessionDep, actor: CurrentActor, page: PageDep, organisation_id: DbInt | None = None,
                role: Role | None = None) -> Page[UserPublic]:
     rows, total = users.list_users(session, actor, organisation_id, role, page)
     return Page(items=rows, total=total, limit=page.limit, offset=page.offset)
@@ -22,28 +22,28 @@ def create_user(session: SessionDep, actor: CurrentActor, body: UserCreate) -> U
 
 
 @router.get("/users/{user_id}", summary="One user (admin)")
-def get_user(session: SessionDep, actor: CurrentActor, user_id: int) -> UserPublic:
+def get_user(session: SessionDep, actor: CurrentActor, user_id: DbInt) -> UserPublic:
     return users.read_user(session, actor, user_id)
 
 
 @router.patch("/users/{user_id}", summary="Update or deactivate a user (admin)")
-def update_user(session: SessionDep, actor: CurrentActor, user_id: int, body: UserUpdate) -> UserPublic:
+def update_user(session: SessionDep, actor: CurrentActor, user_id: DbInt, body: UserUpdate) -> UserPublic:
     return users.update_user(session, actor, user_id, body)
 
 
 @router.get("/users/{user_id}/tokens", summary="A user's tokens (admin, or the user)")
-def list_tokens(session: SessionDep, actor: CurrentActor, user_id: int) -> list[TokenPublic]:
+def list_tokens(session: SessionDep, actor: CurrentActor, user_id: DbInt) -> list[TokenPublic]:
     return users.list_tokens(session, actor, user_id)
 
 
 @router.post("/users/{user_id}/tokens", status_code=201,
              summary="Issue a token (admin, or the user for themselves); the secret is returned once")
-def create_token(session: SessionDep, actor: CurrentActor, user_id: int, body: TokenCreate) -> TokenCreated:
+def create_token(session: SessionDep, actor: CurrentActor, user_id: DbInt, body: TokenCreate) -> TokenCreated:
     tok, secret = users.issue_token(session, actor, user_id, body)
     return TokenCreated(**TokenPublic.model_validate(tok).model_dump(), token=secret)
 
 
 @router.delete("/tokens/{token_id}", status_code=204, summary="Revoke a token (admin, or its owner)")
-def revoke_token(session: SessionDep, actor: CurrentActor, token_id: int) -> Response:
+def revoke_token(session: SessionDep, actor: CurrentActor, token_id: DbInt) -> Response:
     users.revoke_token(session, actor, token_id)
     return Response(status_code=204)

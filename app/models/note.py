@@ -16,7 +16,7 @@ class NoteTarget(StrEnum):
 
 class NoteCreate(SQLModel):
     entity: NoteTarget
-    entity_id: int = Field(ge=1)
+    entity_id: int = Field(ge=1, le=2**63 - 1)
     body: str = Field(min_length=1, max_length=4000)
 
 

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from pydantic import EmailStr
+from pydantic import AwareDatetime, EmailStr, field_validator
 from sqlmodel import Field, SQLModel
 
-from app.models.common import created_at_field
+from app.models.common import DbInt, created_at_field
 from app.models.enums import Role
 
 
@@ -26,7 +26,7 @@ class User(UserBase, table=True):
 
 
 class UserCreate(UserBase):
-    organisation_id: int
+    organisation_id: DbInt
 
 
 class UserUpdate(SQLModel):
@@ -58,7 +58,15 @@ class ApiToken(SQLModel, table=True):
 
 class TokenCreate(SQLModel):
     name: str = Field(default="", max_length=100)
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = Field(default=None, description="With a UTC offset; stored in UTC.")
+
+    @field_validator("expires_at")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        try:
+            return None if v is None else v.astimezone(UTC)
+        except OverflowError as e:  # e.g. 9999-12-31T23:59:59-05:00 is past year 9999 in UTC
+            raise ValueError("date-time out of range") from e
 
 
 class TokenPublic(SQLModel):

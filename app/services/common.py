@@ -23,7 +23,7 @@ def expected_version(body_version: int | None, if_match: str | None) -> int:
         return body_version
     if if_match:
         raw = if_match.strip().removeprefix("W/").strip('"')
-        if raw.isdigit():
+        if raw.isascii() and raw.isdigit():  # not str.isdigit alone: '²' is a digit int() refuses
             return int(raw)
     raise PreconditionRequired("Send the version you read, as 'version' in the body or an If-Match header.")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from app.errors import NotFound
+from app.errors import Invalid, NotFound
 from app.models import Organisation
 from app.models.common import utcnow
 from app.models.enums import Role
@@ -16,6 +16,9 @@ from app.services.listing import PageParams, paginate, text_match
 ENTITY = "organisation"
 SORTABLE = {"id": Organisation.id, "created_at": Organisation.created_at, "name_zh": Organisation.name_zh,
             "name_en": Organisation.name_en}
+
+
+_REQUIRED = frozenset({"region", "description"})
 
 
 def get(session: Session, org_id: int) -> Organisation:
@@ -51,6 +54,11 @@ def update(session: Session, actor: Actor, org_id: int, data: OrganisationUpdate
     require_role(actor, Role.admin)
     org = get(session, org_id)
     values = data.model_dump(exclude_unset=True)
+    # null clears an optional field (a name, a contact); the others cannot be null, so null leaves them unchanged,
+    # as in the other services' updates.
+    values = {k: v for k, v in values.items() if v is not None or k not in _REQUIRED}
+    if not (values.get("name_zh", org.name_zh) or values.get("name_en", org.name_en)):
+        raise Invalid("name_zh", "An organisation keeps a name: name_zh or name_en.")
     changes = audit.diff(org.model_dump(), values)
     for k, v in values.items():
         setattr(org, k, v)
