@@ -15,6 +15,7 @@ from app.errors import Conflict, Unauthorized
 from app.policy import Actor
 from app.services import users
 from app.services.listing import PageParams
+from app.services.matching import MatchIndex
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -68,3 +69,11 @@ def page_params(
 
 PageDep = Annotated[PageParams, Depends(page_params)]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=40)]
+
+
+def get_match_index(request: Request) -> MatchIndex:
+    """The process's match index (loaded by the app's lifespan)."""
+    return request.app.state.match_index
+
+
+MatchIndexDep = Annotated[MatchIndex, Depends(get_match_index)]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from contextlib import asynccontextmanager
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
@@ -22,10 +24,39 @@ Updates need the version you read (`version` in the body or `If-Match`); a stale
 """
 
 
+log = logging.getLogger("clinmatch")
+
+
+def load_embedder(settings: Settings):
+    """The embedder the settings ask for: the real model built at set-up time, or the deterministic hashing one."""
+    from matching import HashingEmbedder
+    from matching import load_embedder as load_model
+
+    if settings.embedder == "hashing":
+        return HashingEmbedder()
+    return load_model(settings.model_dir)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    """Load the model and the match index once per process (never at import)."""
+    from starlette.concurrency import run_in_threadpool
+
+    from app.services.matching import build_index
+
+    t0 = time.perf_counter()
+    index = build_index(load_embedder(app.state.settings))
+    await run_in_threadpool(index.sync, app.state.engine)
+    app.state.match_index = index
+    log.info("match index ready in %.1f s: %s", time.perf_counter() - t0, index.stats())
+    yield
+    app.state.engine.dispose()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    app = FastAPI(title="clinmatch", version=__version__, description=DESCRIPTION)
+    app = FastAPI(title="clinmatch", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url, echo=settings.sql_echo)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")

@@ -2,9 +2,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.deps import CurrentActor, IfMatch, PageDep, SessionDep
+from app.deps import CurrentActor, IfMatch, MatchIndexDep, PageDep, SessionDep
 from app.models.capability import CapabilityCreate, CapabilityPublic, CapabilityUpdate
-from app.models.common import Page
+from app.models.common import DbInt, Page
 from app.models.enums import CapabilityStatus, Language, PartnerType, Region, Stage, Track
 from app.services import capabilities
 from app.services.common import expected_version
@@ -18,7 +18,7 @@ def list_capabilities(session: SessionDep, actor: CurrentActor, page: PageDep,
                       status: CapabilityStatus | None = None, language: Language | None = None,
                       stage: Stage | None = None,
                       certification: Annotated[str | None, Query(max_length=40)] = None,
-                      org_kind: PartnerType | None = None, organisation_id: int | None = None,
+                      org_kind: PartnerType | None = None, organisation_id: DbInt | None = None,
                       q: Annotated[str | None, Query(max_length=200)] = None) -> Page[CapabilityPublic]:
     f = capabilities.CapabilityFilters(track=track, region=region, status=status, language=language, stage=stage,
                                        certification=certification, org_kind=org_kind,
@@ -28,24 +28,25 @@ def list_capabilities(session: SessionDep, actor: CurrentActor, page: PageDep,
 
 
 @router.post("", status_code=201, summary="Register a capability of the caller's organisation (company staff)")
-def create_capability(session: SessionDep, actor: CurrentActor, body: CapabilityCreate,
+def create_capability(session: SessionDep, actor: CurrentActor, index: MatchIndexDep, body: CapabilityCreate,
                       response: Response) -> CapabilityPublic:
-    cap = capabilities.create_capability(session, actor, body)
+    cap = capabilities.create_capability(session, actor, body, index)
     response.headers["ETag"] = f'"{cap.version}"'
     response.headers["Location"] = f"/api/v1/capabilities/{cap.id}"
     return capabilities.to_public(session, cap)
 
 
 @router.get("/{cap_id}", summary="One capability")
-def get_capability(session: SessionDep, actor: CurrentActor, cap_id: int, response: Response) -> CapabilityPublic:
+def get_capability(session: SessionDep, actor: CurrentActor, cap_id: DbInt, response: Response) -> CapabilityPublic:
     cap = capabilities.get_visible(session, actor, cap_id)
     response.headers["ETag"] = f'"{cap.version}"'
     return capabilities.to_public(session, cap)
 
 
 @router.patch("/{cap_id}", summary="Edit or archive a capability; needs the version read (body or If-Match)")
-def update_capability(session: SessionDep, actor: CurrentActor, cap_id: int, body: CapabilityUpdate,
-                      response: Response, if_match: IfMatch = None) -> CapabilityPublic:
-    cap = capabilities.update_capability(session, actor, cap_id, body, expected_version(body.version, if_match))
+def update_capability(session: SessionDep, actor: CurrentActor, index: MatchIndexDep, cap_id: DbInt,
+                      body: CapabilityUpdate, response: Response, if_match: IfMatch = None) -> CapabilityPublic:
+    cap = capabilities.update_capability(session, actor, cap_id, body, expected_version(body.version, if_match),
+                                         index)
     response.headers["ETag"] = f'"{cap.version}"'
     return capabilities.to_public(session, cap)

@@ -2,8 +2,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.deps import CurrentActor, IfMatch, PageDep, SessionDep
-from app.models.common import Page
+from app.deps import CurrentActor, IfMatch, MatchIndexDep, PageDep, SessionDep
+from app.models.common import DbInt, Page
 from app.models.enums import Language, NeedStatus, PartnerType, Region, Stage, Track
 from app.models.need import NeedCreate, NeedPublic, NeedUpdate
 from app.services import needs
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/needs", tags=["needs"])
 def list_needs(session: SessionDep, actor: CurrentActor, page: PageDep,
                track: Track | None = None, region: Region | None = None, status: NeedStatus | None = None,
                language: Language | None = None, partner_type: PartnerType | None = None, stage: Stage | None = None,
-               hospital_id: int | None = None,
+               hospital_id: DbInt | None = None,
                q: Annotated[str | None, Query(max_length=200, description="Text search in title and description")] = None,
                ) -> Page[NeedPublic]:
     f = needs.NeedFilters(track=track, region=region, status=status, language=language, partner_type=partner_type,
@@ -26,23 +26,24 @@ def list_needs(session: SessionDep, actor: CurrentActor, page: PageDep,
 
 
 @router.post("", status_code=201, summary="File a clinical need for the caller's hospital (hospital staff)")
-def create_need(session: SessionDep, actor: CurrentActor, body: NeedCreate, response: Response) -> NeedPublic:
-    need = needs.create_need(session, actor, body)
+def create_need(session: SessionDep, actor: CurrentActor, index: MatchIndexDep, body: NeedCreate,
+                response: Response) -> NeedPublic:
+    need = needs.create_need(session, actor, body, index)
     response.headers["ETag"] = f'"{need.version}"'
     response.headers["Location"] = f"/api/v1/needs/{need.id}"
     return needs.to_public(session, actor, need, with_warnings=True)
 
 
 @router.get("/{need_id}", summary="One need")
-def get_need(session: SessionDep, actor: CurrentActor, need_id: int, response: Response) -> NeedPublic:
+def get_need(session: SessionDep, actor: CurrentActor, need_id: DbInt, response: Response) -> NeedPublic:
     need = needs.get_visible(session, actor, need_id)
     response.headers["ETag"] = f'"{need.version}"'
     return needs.to_public(session, actor, need, with_warnings=True)
 
 
 @router.patch("/{need_id}", summary="Edit a need or change its status; needs the version read (body or If-Match)")
-def update_need(session: SessionDep, actor: CurrentActor, need_id: int, body: NeedUpdate, response: Response,
-                if_match: IfMatch = None) -> NeedPublic:
-    need = needs.update_need(session, actor, need_id, body, expected_version(body.version, if_match))
+def update_need(session: SessionDep, actor: CurrentActor, index: MatchIndexDep, need_id: DbInt, body: NeedUpdate,
+                response: Response, if_match: IfMatch = None) -> NeedPublic:
+    need = needs.update_need(session, actor, need_id, body, expected_version(body.version, if_match), index)
     response.headers["ETag"] = f'"{need.version}"'
     return needs.to_public(session, actor, need, with_warnings=True)

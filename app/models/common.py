@@ -3,27 +3,36 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
+
+from annotated_types import Interval
 
 from pydantic import BaseModel
-from sqlalchemy import Column, DateTime
+from sqlalchemy import Column
 from sqlmodel import Field
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from app.db import JSONList
 
 T = TypeVar("T")
+
+# An id (or other integer) the API passes to the database: bounded to a signed 64-bit INTEGER, so that an
+# out-of-range value is a 422 rather than an OverflowError from the driver (a 500).
+DbInt = Annotated[int, Interval(ge=-(2**63), le=2**63 - 1)]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# UTCDateTime: DateTime(timezone=True) that hands back aware UTC datetimes on SQLite too (which keeps no offset),
+# so every timestamp the API returns is RFC 3339 with an offset.
 def created_at_field():
-    return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
 def updated_at_field():
-    return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
 def json_list_field():

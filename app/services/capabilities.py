@@ -79,7 +79,14 @@ def list_capabilities(session: Session, actor: Actor, f: CapabilityFilters, page
     return [to_public(session, cap, org) for cap, org in rows], total
 
 
-def create_capability(session: Session, actor: Actor, data: CapabilityCreate) -> Capability:
+def _after_write(session: Session, index, cap: Capability) -> None:
+    if index is not None:
+        from app.services.matching import capability_written
+
+        capability_written(session, index, cap)
+
+
+def create_capability(session: Session, actor: Actor, data: CapabilityCreate, index=None) -> Capability:
     require_company(actor)
     org = session.get(Organisation, actor.organisation_id)
     values = data.model_dump()
@@ -89,10 +96,12 @@ def create_capability(session: Session, actor: Actor, data: CapabilityCreate) ->
     session.add(cap)
     session.flush()
     audit.record(session, actor, ENTITY, cap.id, "create", audit.created_fields(cap, list(values)))
+    _after_write(session, index, cap)
     return cap
 
 
-def update_capability(session: Session, actor: Actor, cap_id: int, data: CapabilityUpdate, expected: int) -> Capability:
+def update_capability(session: Session, actor: Actor, cap_id: int, data: CapabilityUpdate, expected: int,
+                      index=None) -> Capability:
     cap = get_manageable(session, actor, cap_id)
     values = {k: v for k, v in data.model_dump(exclude_unset=True, exclude={"version"}).items() if v is not None}
     changes = audit.diff(cap.model_dump(), values)
@@ -101,4 +110,5 @@ def update_capability(session: Session, actor: Actor, cap_id: int, data: Capabil
         return cap
     compare_and_swap(session, Capability, cap, expected, values)
     audit.record(session, actor, ENTITY, cap.id, "update", changes)
+    _after_write(session, index, cap)
     return cap

@@ -86,7 +86,16 @@ def list_needs(session: Session, actor: Actor, f: NeedFilters, page: PageParams)
     return [to_public(session, actor, n) for n in rows], total
 
 
-def create_need(session: Session, actor: Actor, data: NeedCreate) -> Need:
+def _after_write(session: Session, index, need: Need) -> None:
+    if index is not None:
+        from app.services.matching import need_written
+
+        need_written(session, index, need)
+
+
+def create_need(session: Session, actor: Actor, data: NeedCreate, index=None) -> Need:
+    """File a need for the actor's hospital. ``index``: the match index to store vectors and matches with (the seed
+    loader passes none and backfills in bulk)."""
     require_role(actor, Role.hospital_staff)
     values = data.model_dump()
     if values["language"] is None:
@@ -97,6 +106,7 @@ def create_need(session: Session, actor: Actor, data: NeedCreate) -> Need:
     session.add(need)
     session.flush()
     audit.record(session, actor, ENTITY, need.id, "create", audit.created_fields(need, list(values)))
+    _after_write(session, index, need)
     return need
 
 
@@ -112,7 +122,7 @@ def _check_status_change(need: Need, target: NeedStatus) -> None:
             current=current.value, allowed=sorted(a.value for a in allowed))
 
 
-def update_need(session: Session, actor: Actor, need_id: int, data: NeedUpdate, expected: int) -> Need:
+def update_need(session: Session, actor: Actor, need_id: int, data: NeedUpdate, expected: int, index=None) -> Need:
     need = get_manageable(session, actor, need_id)
     values = data.model_dump(exclude_unset=True, exclude={"version"})
     values = {k: v for k, v in values.items() if v is not None}
@@ -131,5 +141,6 @@ def update_need(session: Session, actor: Actor, need_id: int, data: NeedUpdate, 
     compare_and_swap(session, Need, need, expected, {k: values[k] for k in values})
     audit.record(session, actor, ENTITY, need.id, "update" if "status" not in changes else f"status:{need.status}",
                  changes)
+    _after_write(session, index, need)
     return need
 

@@ -1,0 +1,155 @@
+"""Stored vectors, persisted matches and match feedback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import model_validator
+from sqlalchemy import JSON, Column, Float, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.models.capability import CapabilityPublic
+from app.models.common import DbInt, created_at_field, updated_at_field
+from app.models.need import NeedPublic
+
+
+class Embedding(SQLModel, table=True):
+    """Vectors of one need or capability text (row 0 the whole text, then its passages), with the model that made
+    them and a hash of the text: recomputed only when the text or the model changes."""
+
+    __tablename__ = "embeddings"
+    __table_args__ = (UniqueConstraint("entity", "entity_id", "model_name", name="uq_embeddings_entity_model"),)
+    id: int | None = Field(default=None, primary_key=True)
+    entity: str = Field(max_length=20)  # need | capability
+    entity_id: int = Field(index=True)
+    model_name: str = Field(max_length=80)
+    model_version: str = Field(max_length=80)
+    text_hash: str = Field(max_length=64)
+    dim: int
+    rows: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32, rows x dim, C order
+    created_at: datetime = created_at_field()
+
+
+class MatchRecord(SQLModel, table=True):
+    """A persisted match of a need and a capability, with its score and explanation."""
+
+    __tablename__ = "matches"
+    __table_args__ = (UniqueConstraint("need_id", "capability_id", name="uq_matches_need_capability"),)
+    id: int | None = Field(default=None, primary_key=True)
+    need_id: int = Field(foreign_key="needs.id", index=True)
+    capability_id: int = Field(foreign_key="capabilities.id", index=True)
+    score: float = Field(sa_column=Column(Float, nullable=False, index=True))
+    signals: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    explanation: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    model_version: str = Field(max_length=80)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
+
+
+class Verdict(StrEnum):
+    interested = "interested"
+    not_interested = "not_interested"
+
+
+class DeclineReason(StrEnum):
+    too_early = "too_early"
+    wrong_technology = "wrong_technology"
+    capacity = "capacity"
+    region = "region"
+    other = "other"
+
+
+class Party(StrEnum):
+    hospital = "hospital"
+    company = "company"
+
+
+class MatchFeedback(SQLModel, table=True):
+    """One party's verdict on a (need, capability) pair; the latest verdict of a party replaces its earlier one."""
+
+    __tablename__ = "match_feedback"
+    __table_args__ = (UniqueConstraint("need_id", "capability_id", "party", name="uq_match_feedback_pair_party"),)
+    id: int | None = Field(default=None, primary_key=True)
+    need_id: int = Field(foreign_key="needs.id", index=True)
+    capability_id: int = Field(foreign_key="capabilities.id", index=True)
+    party: str = Field(max_length=10)
+    organisation_id: int = Field(foreign_key="organisations.id")
+    user_id: int | None = Field(default=None, foreign_key="users.id")
+    verdict: str = Field(max_length=20)
+    reason: str | None = Field(default=None, max_length=20)
+    comment: str = Field(default="", max_length=2000)
+    score_at_feedback: float | None = None
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
+
+
+class FeedbackCreate(SQLModel):
+    need_id: DbInt = Field(ge=1)
+    capability_id: DbInt = Field(ge=1)
+    verdict: Verdict
+    reason: DeclineReason | None = None
+    comment: str = Field(default="", max_length=2000)
+
+    @model_validator(mode="after")
+    def _reason(self):
+        if self.verdict == Verdict.not_interested and self.reason is None:
+            raise ValueError("reason is required when not interested (too_early, wrong_technology, capacity, region, "
+                             "other)")
+        if self.verdict == Verdict.interested and self.reason is not None:
+            raise ValueError("reason is only for 'not_interested'")
+        if self.reason == DeclineReason.other and not self.comment.strip():
+            raise ValueError("comment is required when the reason is 'other'")
+        return self
+
+
+class FeedbackPublic(SQLModel):
+    id: int
+    need_id: int
+    capability_id: int
+    party: Party
+    organisation_id: int
+    user_id: int | None
+    verdict: Verdict
+    reason: DeclineReason | None
+    comment: str
+    score_at_feedback: float | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ModelInfo(SQLModel):
+    name: str
+    version: str
+
+
+class CapabilityMatch(SQLModel):
+    rank: int
+    score: float
+    signals: dict[str, float]
+    explanation: dict[str, Any]
+    capability: CapabilityPublic
+    feedback: dict[str, Verdict] = Field(default_factory=dict, description="verdict per party: hospital, company")
+
+
+class NeedMatches(SQLModel):
+    need_id: int
+    model: ModelInfo
+    items: list[CapabilityMatch]
+
+
+class NeedMatch(SQLModel):
+    rank: int
+    score: float
+    signals: dict[str, float]
+    explanation: dict[str, Any]
+    need: NeedPublic
+    feedback: dict[str, Verdict] = Field(default_factory=dict)
+
+
+class CapabilityMatches(SQLModel):
+    capability_id: int
+    model: ModelInfo
+    items: list[NeedMatch]

@@ -1,0 +1,399 @@
+"""The app's side of matching: documents from rows, stored vectors, the per-process index, persisted matches,
+ranked and explained matches for the API, and feedback.
+
+``matching/`` is a pure library; this module is the only place that turns database rows into its documents.
+
+The index (one ``matching.Matcher`` per process) holds every active capability and every open need. It is loaded at
+start-up and pulled up to date from the database before each ranking (``MatchIndex.sync``: rows changed since the
+last sync, by ``updated_at``), so several uvicorn workers, the CLI and the seed loader all stay consistent without
+messaging. Writes store vectors (recomputed only when the text or the model changes) and refresh persisted matches in
+the same transaction as the change itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete
+from sqlmodel import Session, select
+
+from app.errors import NotFound
+from app.models import Capability, Need, Organisation
+from app.models.common import utcnow
+from app.models.enums import CapabilityStatus, NeedStatus, Role
+from app.models.matching import (Embedding, FeedbackCreate, MatchFeedback, MatchRecord, Party, Verdict)
+from app.policy import Actor, can_manage_capability, can_manage_need, require_role
+from app.services import audit
+from matching import CapabilityDoc, Filters, Matcher, NeedDoc
+from matching.ranker import capability_fields, need_fields
+
+log = logging.getLogger("clinmatch.matching")
+
+PERSIST_TOP_K = 20  # matches persisted per need (and per capability) when it is opened or changed
+SYNC_OVERLAP = timedelta(seconds=5)  # re-read rows this much older than the watermark (commit-order skew)
+
+
+# --- documents -----------------------------------------------------------------------------------------------------
+
+def need_doc(need: Need) -> NeedDoc:
+    statement = "\n".join(t for t in (need.clinical_problem, need.current_practice, need.shortcomings,
+                                      need.affected_population, need.desired_outcome) if t)
+    return NeedDoc(id=str(need.id), title=need.title, description=need.description, tracks=list(need.tracks),
+                   partner_types=list(need.partner_types), stages=list(need.stages), regions=list(need.regions),
+                   language=need.language, required_certifications=list(need.required_certifications),
+                   extra_text=statement)
+
+
+def capability_doc(cap: Capability, org: Organisation) -> CapabilityDoc:
+    return CapabilityDoc(id=str(cap.id), title=cap.title, description=cap.description, org_type=org.kind,
+                         tracks=list(cap.tracks), stages=list(cap.stages), region=cap.region,
+                         certifications=list(cap.certifications), language=cap.language,
+                         org_name=org.name_zh or org.name_en or "")
+
+
+def text_hash(doc: NeedDoc | CapabilityDoc) -> str:
+    fields = need_fields(doc) if isinstance(doc, NeedDoc) else capability_fields(doc)
+    return hashlib.sha256(json.dumps(fields, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def _entity(doc: NeedDoc | CapabilityDoc) -> str:
+    return "need" if isinstance(doc, NeedDoc) else "capability"
+
+
+# --- stored vectors ------------------------------------------------------------------------------------------------
+
+def load_vectors(session: Session, matcher: Matcher, docs: Sequence[NeedDoc | CapabilityDoc]) -> dict[str, np.ndarray]:
+    """Stored vectors of ``docs`` that are still valid (same model, version and text)."""
+    if not docs:
+        return {}
+    entity = _entity(docs[0])
+    rows = session.exec(select(Embedding).where(
+        Embedding.entity == entity, Embedding.model_name == matcher.model_name,
+        Embedding.entity_id.in_([int(d.id) for d in docs]))).all()
+    by_id = {str(r.entity_id): r for r in rows}
+    out = {}
+    for d in docs:
+        r = by_id.get(d.id)
+        if r and r.model_version == matcher.model_version and r.text_hash == text_hash(d):
+            out[d.id] = np.frombuffer(r.data, dtype=np.float32).reshape(r.rows, r.dim)
+    return out
+
+
+def store_vectors(session: Session, matcher: Matcher, docs: Sequence[NeedDoc | CapabilityDoc]) -> dict[str, np.ndarray]:
+    """Vectors for ``docs``: the stored ones where valid, the rest computed in one batch and stored."""
+    docs = list(docs)
+    have = load_vectors(session, matcher, docs)
+    missing = [d for d in docs if d.id not in have]
+    if missing:
+        payload = (matcher.embed_needs(missing) if isinstance(missing[0], NeedDoc)
+                   else matcher.embed_capabilities(missing))
+        entity = _entity(missing[0])
+        existing = {r.entity_id: r for r in session.exec(select(Embedding).where(
+            Embedding.entity == entity, Embedding.model_name == matcher.model_name,
+            Embedding.entity_id.in_([int(d.id) for d in missing]))).all()}
+        for d in missing:
+            vec = np.ascontiguousarray(payload["vectors"][d.id], dtype=np.float32)
+            row = existing.get(int(d.id)) or Embedding(entity=entity, entity_id=int(d.id),
+                                                       model_name=matcher.model_name, model_version="", text_hash="",
+                                                       dim=0, rows=0, data=b"")
+            row.model_version, row.text_hash = matcher.model_version, text_hash(d)
+            row.rows, row.dim, row.data = int(vec.shape[0]), int(vec.shape[1]), vec.tobytes()
+            row.created_at = utcnow()
+            session.add(row)
+            have[d.id] = vec
+        session.flush()
+    return have
+
+
+# --- the per-process index -----------------------------------------------------------------------------------------
+
+class MatchIndex:
+    """A ``Matcher`` over active capabilities and open needs, pulled up to date from the database."""
+
+    def __init__(self, matcher: Matcher) -> None:
+        self.matcher = matcher
+        self._lock = threading.Lock()
+        self._watermark: datetime | None = None
+        self._seen: dict[tuple[str, int], int] = {}  # (entity, id) -> version indexed
+        self.last_sync_seconds = 0.0
+
+    @property
+    def model(self) -> dict[str, str]:
+        return {"name": self.matcher.model_name, "version": self.matcher.model_version}
+
+    def sync(self, engine) -> None:
+        """Bring the index up to date with committed rows changed since the last sync (all rows the first time).
+
+        Reads through its own session, so it never indexes a write that may still roll back."""
+        with self._lock, Session(engine) as session:
+            t0 = time.perf_counter()
+            since = self._watermark - SYNC_OVERLAP if self._watermark else None
+            cap_q = select(Capability, Organisation).join(Organisation, Organisation.id == Capability.organisation_id)
+            need_q = select(Need)
+            if since is not None:
+                cap_q = cap_q.where(Capability.updated_at >= since)
+                need_q = need_q.where(Need.updated_at >= since)
+            caps = session.exec(cap_q).all()
+            needs = session.exec(need_q).all()
+            newest = self._watermark
+            upsert_caps, upsert_needs = [], []
+            for cap, org in caps:
+                newest = max(newest, cap.updated_at) if newest else cap.updated_at
+                if self._seen.get(("capability", cap.id)) == cap.version:
+                    continue
+                self._seen[("capability", cap.id)] = cap.version
+                if cap.status == CapabilityStatus.active:
+                    upsert_caps.append(capability_doc(cap, org))
+                else:
+                    self.matcher.remove_capability(str(cap.id))
+            for need in needs:
+                newest = max(newest, need.updated_at) if newest else need.updated_at
+                if self._seen.get(("need", need.id)) == need.version:
+                    continue
+                self._seen[("need", need.id)] = need.version
+                if need.status == NeedStatus.open:
+                    upsert_needs.append(need_doc(need))
+                else:
+                    self.matcher.remove_need(str(need.id))
+            if upsert_caps:
+                self.matcher.upsert_capabilities(upsert_caps, vectors=load_vectors(session, self.matcher, upsert_caps))
+            if upsert_needs:
+                self.matcher.upsert_needs(upsert_needs, vectors=load_vectors(session, self.matcher, upsert_needs))
+            self._watermark = newest
+            self.last_sync_seconds = time.perf_counter() - t0
+            if upsert_caps or upsert_needs:
+                log.info("index synced: %d capabilities, %d needs updated in %.0f ms", len(upsert_caps),
+                         len(upsert_needs), 1000 * self.last_sync_seconds)
+
+    def stats(self) -> dict[str, Any]:
+        return {"capabilities": len(self.matcher.capability_ids()), "needs": len(self.matcher.need_ids()),
+                "model": self.model}
+
+
+def build_index(embedder) -> MatchIndex:
+    return MatchIndex(Matcher(embedder))
+
+
+# --- write path: vectors and persisted matches ---------------------------------------------------------------------
+
+def _persist(session: Session, index: MatchIndex, existing: dict[tuple[int, int], MatchRecord],
+             pairs: Iterable[tuple[int, int, Any]]) -> int:
+    n = 0
+    for need_id, cap_id, m in pairs:
+        row = existing.get((need_id, cap_id)) or MatchRecord(need_id=need_id, capability_id=cap_id, score=0.0,
+                                                             model_version="")
+        row.score, row.signals, row.explanation = float(m.score), dict(m.signals), m.explanation
+        row.model_version, row.updated_at = index.matcher.model_version, utcnow()
+        session.add(row)
+        n += 1
+    return n
+
+
+def _existing(session: Session, *where) -> dict[tuple[int, int], MatchRecord]:
+    return {(r.need_id, r.capability_id): r for r in session.exec(select(MatchRecord).where(*where)).all()}
+
+
+def need_written(session: Session, index: MatchIndex, need: Need) -> int:
+    """After a need is filed or changed: store its vectors; when open, persist its top matches."""
+    doc = need_doc(need)
+    store_vectors(session, index.matcher, [doc])
+    if need.status != NeedStatus.open:
+        return 0
+    index.sync(session.get_bind())
+    ranked = index.matcher.rank(doc, k=PERSIST_TOP_K)
+    keep = {int(m.capability_id) for m in ranked}
+    session.execute(delete(MatchRecord).where(MatchRecord.need_id == need.id,
+                                              MatchRecord.capability_id.not_in(keep or {-1})))
+    existing = _existing(session, MatchRecord.need_id == need.id)
+    return _persist(session, index, existing, ((need.id, int(m.capability_id), m) for m in ranked))
+
+
+def capability_written(session: Session, index: MatchIndex, cap: Capability) -> int:
+    """After a capability is registered or changed: store its vectors and refresh its matches with open needs."""
+    org = session.get(Organisation, cap.organisation_id)
+    doc = capability_doc(cap, org)
+    store_vectors(session, index.matcher, [doc])
+    open_needs = select(Need.id).where(Need.status == NeedStatus.open)
+    if cap.status != CapabilityStatus.active:
+        session.execute(delete(MatchRecord).where(MatchRecord.capability_id == cap.id,
+                                                  MatchRecord.need_id.in_(open_needs)))
+        return 0
+    index.sync(session.get_bind())
+    ranked = index.matcher.rank_needs(doc, k=PERSIST_TOP_K)
+    keep = {int(m.need_id) for m in ranked}
+    session.execute(delete(MatchRecord).where(MatchRecord.capability_id == cap.id,
+                                              MatchRecord.need_id.in_(open_needs),
+                                              MatchRecord.need_id.not_in(keep or {-1})))
+    existing = _existing(session, MatchRecord.capability_id == cap.id)
+    return _persist(session, index, existing, ((int(m.need_id), cap.id, m) for m in ranked))
+
+
+def backfill(engine, index: MatchIndex, progress: bool = False) -> dict[str, int]:
+    """Store missing or stale vectors for every need and capability (batched, committed), then persist every open
+    need's matches. Used after bulk loads (``clinmatch seed``) and by ``clinmatch reindex`` after a model change."""
+    from tqdm import tqdm
+
+    from app.db import session_scope
+
+    batch = 256
+    with session_scope(engine) as session:
+        cap_docs = [capability_doc(c, o) for c, o in session.exec(
+            select(Capability, Organisation).join(Organisation, Organisation.id == Capability.organisation_id)).all()]
+        need_docs = [need_doc(n) for n in session.exec(select(Need)).all()]
+        with tqdm(total=len(cap_docs) + len(need_docs), desc="embed", unit="doc", disable=not progress) as bar:
+            for docs in (cap_docs, need_docs):
+                for i in range(0, len(docs), batch):
+                    store_vectors(session, index.matcher, docs[i:i + batch])
+                    bar.update(len(docs[i:i + batch]))
+    index.sync(engine)
+    persisted = 0
+    with session_scope(engine) as session:
+        open_needs = session.exec(select(Need).where(Need.status == NeedStatus.open)).all()
+        existing = _existing(session, MatchRecord.need_id.in_([n.id for n in open_needs]))
+        for need in tqdm(open_needs, desc="match", unit="need", disable=not progress):
+            ranked = index.matcher.rank(need_doc(need), k=PERSIST_TOP_K, explain=True)
+            persisted += _persist(session, index, existing, ((need.id, int(m.capability_id), m) for m in ranked))
+    return {"capabilities": len(cap_docs), "needs": len(need_docs), "matches": persisted}
+
+
+# --- read path: ranked, explained matches for the API --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MatchQuery:
+    partner_types: list[str] | None = None
+    regions: list[str] | None = None
+    stages: list[str] | None = None
+    min_score: float | None = None
+    hard: bool = False
+    limit: int = 20
+
+
+def _filters(q: MatchQuery, exclude: set[int]) -> Filters:
+    return Filters(partner_types=frozenset(q.partner_types) if q.partner_types else None,
+                   regions=frozenset(q.regions) if q.regions else None,
+                   stages=frozenset(q.stages) if q.stages else None,
+                   min_score=q.min_score, hard_structured=q.hard, exclude_ids=frozenset(str(i) for i in exclude))
+
+
+def _feedback_by_pair(session: Session, need_ids: Iterable[int], cap_ids: Iterable[int]):
+    rows = session.exec(select(MatchFeedback).where(MatchFeedback.need_id.in_(list(need_ids)),
+                                                    MatchFeedback.capability_id.in_(list(cap_ids)))).all()
+    out: dict[tuple[int, int], dict[str, str]] = {}
+    for r in rows:
+        out.setdefault((r.need_id, r.capability_id), {})[r.party] = r.verdict
+    return out
+
+
+def matches_for_need(session: Session, index: MatchIndex, actor: Actor, need_id: int, q: MatchQuery) -> dict:
+    """Ranked capabilities for a need: its hospital and the commission."""
+    from app.services import capabilities, needs
+
+    need = needs.get_visible(session, actor, need_id)
+    if not (can_manage_need(actor, need) or actor.reads_everything):
+        require_role(actor, Role.hospital_staff, Role.commission, Role.admin)
+    declined = set(session.exec(select(MatchFeedback.capability_id).where(
+        MatchFeedback.need_id == need.id, MatchFeedback.party == Party.hospital,
+        MatchFeedback.verdict == Verdict.not_interested)).all())
+    index.sync(session.get_bind())
+    ranked = index.matcher.rank(need_doc(need), k=q.limit, filters=_filters(q, declined))
+    ids = [int(m.capability_id) for m in ranked]
+    rows = {c.id: (c, o) for c, o in session.exec(
+        select(Capability, Organisation).join(Organisation, Organisation.id == Capability.organisation_id)
+        .where(Capability.id.in_(ids))).all()} if ids else {}
+    fb = _feedback_by_pair(session, [need.id], ids) if ids else {}
+    items = []
+    for m in ranked:
+        cid = int(m.capability_id)
+        if cid not in rows:  # archived since the last sync
+            continue
+        cap, org = rows[cid]
+        items.append({"rank": len(items) + 1, "score": round(float(m.score), 4), "signals": m.signals,
+                      "explanation": m.explanation, "capability": capabilities.to_public(session, cap, org),
+                      "feedback": fb.get((need.id, cid), {})})
+    return {"need_id": need.id, "model": index.model, "items": items}
+
+
+def matches_for_capability(session: Session, index: MatchIndex, actor: Actor, cap_id: int, q: MatchQuery) -> dict:
+    """Ranked open needs for a capability: its company and the commission. Anonymous needs stay anonymous."""
+    from app.services import capabilities, needs
+
+    cap = capabilities.get_visible(session, actor, cap_id)
+    if not (can_manage_capability(actor, cap) or actor.reads_everything):
+        require_role(actor, Role.company_staff, Role.commission, Role.admin)
+    org = session.get(Organisation, cap.organisation_id)
+    declined = set(session.exec(select(MatchFeedback.need_id).where(
+        MatchFeedback.capability_id == cap.id, MatchFeedback.party == Party.company,
+        MatchFeedback.verdict == Verdict.not_interested)).all())
+    index.sync(session.get_bind())
+    ranked = index.matcher.rank_needs(capability_doc(cap, org), k=q.limit, filters=_filters(q, declined))
+    ids = [int(m.need_id) for m in ranked]
+    rows = {n.id: n for n in session.exec(select(Need).where(Need.id.in_(ids), Need.status == NeedStatus.open)).all()} \
+        if ids else {}
+    fb = _feedback_by_pair(session, ids, [cap.id]) if ids else {}
+    items = []
+    for m in ranked:
+        nid = int(m.need_id)
+        if nid not in rows:
+            continue
+        items.append({"rank": len(items) + 1, "score": round(float(m.score), 4), "signals": m.signals,
+                      "explanation": m.explanation, "need": needs.to_public(session, actor, rows[nid]),
+                      "feedback": fb.get((nid, cap.id), {})})
+    return {"capability_id": cap.id, "model": index.model, "items": items}
+
+
+# --- feedback ------------------------------------------------------------------------------------------------------
+
+def give_feedback(session: Session, actor: Actor, data: FeedbackCreate) -> MatchFeedback:
+    """The hospital (for its need) or the company (for its capability) marks a pair interested / not interested."""
+    from app.services import capabilities, needs
+
+    require_role(actor, Role.hospital_staff, Role.company_staff)
+    need = needs.get_visible(session, actor, data.need_id)
+    cap = capabilities.get_visible(session, actor, data.capability_id)
+    if actor.role == Role.hospital_staff:
+        if not can_manage_need(actor, need):
+            raise NotFound(f"Need {data.need_id} not found.")  # pragma: no cover - visibility already limits this
+        party = Party.hospital
+    else:
+        if not can_manage_capability(actor, cap):
+            raise NotFound(f"Capability {data.capability_id} not found.")  # pragma: no cover
+        party = Party.company
+    row = session.exec(select(MatchFeedback).where(MatchFeedback.need_id == need.id,
+                                                   MatchFeedback.capability_id == cap.id,
+                                                   MatchFeedback.party == party)).first()
+    before = row.model_dump() if row else {}
+    rec = session.exec(select(MatchRecord).where(MatchRecord.need_id == need.id,
+                                                 MatchRecord.capability_id == cap.id)).first()
+    row = row or MatchFeedback(need_id=need.id, capability_id=cap.id, party=party,
+                               organisation_id=actor.organisation_id, verdict=data.verdict)
+    row.user_id, row.verdict, row.reason, row.comment = actor.user_id, data.verdict, data.reason, data.comment
+    row.score_at_feedback = rec.score if rec else None
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "match_feedback", row.id, "feedback",
+                 audit.diff(before, {"verdict": row.verdict, "reason": row.reason, "comment": row.comment}))
+    return row
+
+
+def list_feedback(session: Session, actor: Actor, need_id: int | None, capability_id: int | None, page):
+    """Feedback for tuning and follow-up: the commission and admin see all; parties see their own organisation's."""
+    from app.services.listing import paginate
+
+    stmt = select(MatchFeedback)
+    if not actor.reads_everything:
+        stmt = stmt.where(MatchFeedback.organisation_id == actor.organisation_id)
+    if need_id is not None:
+        stmt = stmt.where(MatchFeedback.need_id == need_id)
+    if capability_id is not None:
+        stmt = stmt.where(MatchFeedback.capability_id == capability_id)
+    return paginate(session, stmt, page, {"id": MatchFeedback.id, "updated_at": MatchFeedback.updated_at}, "-id")
