@@ -75,7 +75,7 @@ def main(argv=None):
     for v in [x.strip() for x in a.variants.split(",") if x.strip()]:
         t = time.time()
         matcher = make(v, a.model_dir)
-        key = matcher.embedder.name
+        key = f"{matcher.embedder.name}-{matcher.vector_version}"
         if key not in vec_cache:  # embed the pool once per model, share across variants
             t0 = time.time()
             cache = Path(a.cache_dir) / f"{ds.name}-{len(ds.capabilities)}-{key}.pkl" if a.cache_dir else None

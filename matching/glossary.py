@@ -54,6 +54,7 @@ def _en_words(norm: str) -> list[tuple[str, int, int]]:
 @dataclass
 class Glossary:
     concepts: dict[str, Concept]
+    fingerprint: str = ""  # short hash of the file content (goes into vector versions)
     _zh_terms: list[tuple[str, str]] = field(default_factory=list)  # (normalised term, concept)
     _en_terms: dict[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)  # first stem -> [(stems, cid)]
     _abbr_re: re.Pattern | None = None
@@ -176,4 +177,6 @@ def load_glossary(path: str | Path | None = None) -> Glossary:
         if cid in concepts:
             raise ValueError(f"duplicate concept id {cid!r} in {p}")
         concepts[cid] = Concept(cid, kind, _split(zh), _split(en), _split(abbr), _split(lay))
-    return Glossary(concepts)
+    import hashlib
+
+    return Glossary(concepts, fingerprint=hashlib.sha1(p.read_bytes()).hexdigest()[:10])

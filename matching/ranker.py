@@ -204,15 +204,20 @@ class Matcher:
     Signals (each on 0..1): ``dense`` (whole-text embedding cosine), ``passage`` (sentence-level max-sim),
     ``lexical`` (BM25, max-normalised), ``concept`` (glossary concept coverage), ``structured`` (compatibility);
     fused linearly with ``weights`` (default ``fusion.DEFAULT_WEIGHTS``). Thread-safe; all methods are sync.
+
+    ``augment`` (default on): every text that is embedded (whole text and each passage) gets the bilingual labels of
+    the glossary concepts it names appended ("房间隔穿刺 transseptal puncture"), which aligns Chinese and English texts
+    in the embedding space. Stored vectors therefore depend on the glossary: ``vector_version`` changes with it.
     """
 
     def __init__(self, embedder: Embedder, glossary: Glossary | None = None, use_glossary: bool = True,
-                 weights: Mapping[str, float] | None = None, query_cache_size: int = 256):
+                 weights: Mapping[str, float] | None = None, query_cache_size: int = 256, augment: bool = True):
         self.embedder = embedder
         self.glossary = (glossary or load_glossary()) if use_glossary else None
         if self.glossary is not None:
             add_zh_words(self.glossary.zh_words())
         self.weights = dict(weights or DEFAULT_WEIGHTS)
+        self.augment = augment and self.glossary is not None
         self._lock = threading.RLock()
         self._caps = _Side("capability")
         self._needs = _Side("need")
@@ -228,15 +233,34 @@ class Matcher:
     def model_version(self) -> str:
         return self.embedder.version
 
+    @property
+    def vector_version(self) -> str:
+        """Embedder version + glossary fingerprint (when augmenting): store it with vectors; recompute when it changes."""
+        if not self.augment:
+            return self.embedder.version
+        return f"{self.embedder.version}+gloss-{self.glossary.fingerprint}"
+
     def passages_of(self, doc: NeedDoc | CapabilityDoc) -> list[str]:
         """The passage texts whose vectors are rows 1.. of the stored vector matrix (row 0 = whole text)."""
         return _doc_texts(doc)[2]
+
+    def _augment(self, full: str) -> str:
+        """Whole text + the bilingual labels of the glossary concepts it names (aligns zh and en texts)."""
+        if self.glossary is None or not self.augment:
+            return full
+        labels = []
+        for cid in sorted(self.glossary.concepts_in(full)):
+            c = self.glossary.concepts[cid]
+            labels.append(f"{c.label_zh} {c.label_en}")
+        return full + ("\n" + "; ".join(labels) if labels else "")
 
     def _embed_docs(self, docs: Sequence[NeedDoc | CapabilityDoc], query: bool = False) -> list[np.ndarray]:
         texts: list[str] = []
         spans = []
         for d in docs:
             _, full, pas = _doc_texts(d)
+            full = self._augment(full)
+            pas = [self._augment(p) for p in pas]
             spans.append((len(texts), 1 + len(pas)))
             texts.append(full)
             texts.extend(pas)
@@ -246,7 +270,7 @@ class Matcher:
 
     def _vector_payload(self, docs, query=False) -> dict[str, Any]:
         vecs = self._embed_docs(docs, query=query)
-        return {"model": self.embedder.name, "version": self.embedder.version, "dim": int(self.embedder.dim),
+        return {"model": self.embedder.name, "version": self.vector_version, "dim": int(self.embedder.dim),
                 "vectors": {d.id: v for d, v in zip(docs, vecs)}}
 
     def embed_capabilities(self, caps: Sequence[CapabilityDoc]) -> dict[str, Any]:
@@ -293,7 +317,7 @@ class Matcher:
         if vectors is None:
             return [None] * len(docs)
         if isinstance(vectors, Mapping) and "vectors" in vectors:
-            if vectors.get("model") != self.embedder.name or vectors.get("version") != self.embedder.version:
+            if vectors.get("model") != self.embedder.name or vectors.get("version") != self.vector_version:
                 return [None] * len(docs)
             vectors = vectors["vectors"]
         out = []

@@ -98,7 +98,8 @@ def test_upsert_replace_and_remove(matcher):
 def test_precomputed_vectors_roundtrip():
     m = Matcher(HashingEmbedder(64))
     payload = m.embed_capabilities(caps())
-    assert payload["model"] == "hashing-64" and payload["version"] == "1" and payload["dim"] == 64
+    assert payload["model"] == "hashing-64" and payload["version"] == m.vector_version and payload["dim"] == 64
+    assert m.vector_version.startswith("1+gloss-")
     for c in caps():
         v = payload["vectors"][c.id]
         assert v.dtype == np.float32 and v.shape == (1 + len(m.passages_of(c)), 64)
