@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -49,17 +50,37 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, reload: b
                 proxy_headers=True)
 
 
+def _index():
+    from app.main import load_embedder
+    from app.services.matching import build_index
+
+    t0 = time.perf_counter()
+    index = build_index(load_embedder(get_settings()))
+    typer.echo(f"model {index.model['name']} {index.model['version']} loaded in {time.perf_counter() - t0:.1f} s",
+               err=True)
+    return index
+
+
 @cli.command()
 def seed(dataset: Annotated[Path | None, typer.Option(help="Load a dataset folder in the eval format instead.")] = None,
          tokens_file: Path = Path("var/demo-tokens.txt")) -> None:
-    """Load the demo world (idempotent), or a dataset folder with --dataset."""
+    """Load the demo world (idempotent), or a dataset folder with --dataset; then embed and match what is new."""
+    from app.services.matching import backfill
     from seed.loader import load_dataset, load_demo_world
 
     if dataset is not None and not (dataset / "needs.jsonl").is_file():
         _fail(f"{dataset} has no needs.jsonl: not a dataset folder")
-    with session_scope(_engine()) as session:
+    engine = _engine()
+    t0 = time.perf_counter()
+    with session_scope(engine) as session:
         rep = load_dataset(session, dataset) if dataset else load_demo_world(session)
-    typer.echo("created: " + ", ".join(f"{k} {v}" for k, v in rep.created.items()))
+    t_load = time.perf_counter() - t0
+    stats = backfill(engine, _index(), progress=True)
+    n = rep.created["capabilities"]
+    typer.echo("created: " + ", ".join(f"{k} {v}" for k, v in rep.created.items())
+               + f"; {stats['matches']} matches stored; {time.perf_counter() - t0:.1f} s"
+               + (f" ({n / (time.perf_counter() - t0):.0f} capabilities/s incl. embedding; load {t_load:.1f} s)"
+                  if n else ""))
     if rep.tokens:
         tokens_file.parent.mkdir(parents=True, exist_ok=True)
         lines = [f"{role:14} {email:34} {secret}" for email, role, secret in rep.tokens]
@@ -72,6 +93,32 @@ def seed(dataset: Annotated[Path | None, typer.Option(help="Load a dataset folde
     elif dataset is None:
         typer.echo(f"demo users existed already; their tokens are in {tokens_file} (or issue new ones: "
                    "clinmatch tokens create EMAIL)")
+
+
+@cli.command()
+def reindex() -> None:
+    """Store vectors for every need and capability whose text or model changed, and refresh open needs' matches."""
+    from app.services.matching import backfill
+
+    stats = backfill(_engine(), _index(), progress=True)
+    typer.echo(f"reindexed {stats['capabilities']} capabilities, {stats['needs']} needs; "
+               f"{stats['matches']} matches stored")
+
+
+@cli.command("eval")
+def eval_(dataset: Path, run_out: Annotated[Path | None, typer.Option(help="Write the ranking here (top 100 per "
+                                                                            "need, TSV)")] = None,
+          k: int = 10) -> None:
+    """Rank every capability for every need of DATASET through the API's code path; print nDCG@k, Recall@k, MRR."""
+    from app.services.evaluation import evaluate
+    from matching.evaluate import format_report
+
+    if not (dataset / "needs.jsonl").is_file() or not (dataset / "qrels.tsv").is_file():
+        _fail(f"{dataset} is not a dataset folder (needs.jsonl, capabilities.jsonl, qrels.tsv)")
+    report = evaluate(dataset, _index(), k=k, run_out=run_out)
+    typer.echo(format_report(report))
+    if run_out:
+        typer.echo(f"run written to {run_out}")
 
 
 @users_cli.command("create")

@@ -53,7 +53,8 @@ def _actor_for(session: Session, org: Organisation) -> Actor:
 
 
 def _need(session: Session, rep: SeedReport, org: Organisation, data: dict) -> Need:
-    need = session.exec(select(Need).where(Need.hospital_id == org.id, Need.title == data["title"])).first()
+    key = (Need.external_ref == data["external_ref"]) if data.get("external_ref") else (Need.title == data["title"])
+    need = session.exec(select(Need).where(Need.hospital_id == org.id, key)).first()
     if need is None:
         body = NeedCreate.model_validate({k: v for k, v in data.items() if k not in ("key", "org")})
         need = needs.create_need(session, _actor_for(session, org), body)
@@ -62,8 +63,9 @@ def _need(session: Session, rep: SeedReport, org: Organisation, data: dict) -> N
 
 
 def _capability(session: Session, rep: SeedReport, org: Organisation, data: dict) -> Capability:
-    cap = session.exec(select(Capability).where(Capability.organisation_id == org.id,
-                                                Capability.title == data["title"])).first()
+    key = (Capability.external_ref == data["external_ref"]) if data.get("external_ref") else (
+        Capability.title == data["title"])
+    cap = session.exec(select(Capability).where(Capability.organisation_id == org.id, key)).first()
     if cap is None:
         body = CapabilityCreate.model_validate({k: v for k, v in data.items() if k not in ("key", "org")})
         cap = capabilities.create_capability(session, _actor_for(session, org), body)
@@ -96,8 +98,17 @@ def load_demo_world(session: Session, path: Path = DEMO_WORLD) -> SeedReport:
 
 
 def load_dataset(session: Session, folder: Path, progress: bool = True) -> SeedReport:
-    """Load a dataset in the evaluation format (needs.jsonl, capabilities.jsonl) as open needs and capabilities."""
+    """Load a dataset in the evaluation format (needs.jsonl, capabilities.jsonl) as open needs and capabilities.
+    Records keep the dataset's ids as ``external_ref`` (the natural key: titles repeat in real sets)."""
     rep = SeedReport()
+    orgs: dict[tuple, Organisation] = {}
+
+    def org_for(spec: dict) -> Organisation:
+        key = tuple(sorted(spec.items()))
+        if key not in orgs:
+            orgs[key] = _org(session, rep, spec)
+        return orgs[key]
+
     needs_rows = [json.loads(line) for line in (folder / "needs.jsonl").read_text("utf-8").splitlines() if line.strip()]
     caps_rows = [json.loads(line) for line in (folder / "capabilities.jsonl").read_text("utf-8").splitlines()
                  if line.strip()]
@@ -106,9 +117,9 @@ def load_dataset(session: Session, folder: Path, progress: bool = True) -> SeedR
     for r in needs_rows:
         name = r.get("hospital") or "Unnamed hospital"
         zh = any("\u4e00" <= ch <= "\u9fff" for ch in name)
-        org = _org(session, rep, {"kind": "hospital", "name_zh" if zh else "name_en": name,
-                                  "region": r.get("region") or "other"})
-        data = {"title": r["title"], "description": r["description"], "department": r.get("department", "")[:200],
+        org = org_for({"kind": "hospital", "name_zh" if zh else "name_en": name, "region": r.get("region") or "other"})
+        data = {"title": r["title"][:300], "description": r["description"] or r["title"],
+                "department": (r.get("department") or "")[:200], "external_ref": r["id"],
                 "tracks": r.get("tracks") or ["digital_health"], "partner_types": r.get("partner_types") or ["enterprise"],
                 "stages": r.get("stages") or [], "regions": [r["region"]] if r.get("region") else [],
                 "language": r.get("language"), "status": "open"}
@@ -117,9 +128,10 @@ def load_dataset(session: Session, folder: Path, progress: bool = True) -> SeedR
     for r in caps_rows:
         name = r.get("org") or "Unnamed organisation"
         zh = any("\u4e00" <= ch <= "\u9fff" for ch in name)
-        org = _org(session, rep, {"kind": r.get("org_type") or "enterprise", "name_zh" if zh else "name_en": name,
-                                  "region": r.get("region") or "other"})
-        data = {"title": r["title"], "description": r["description"], "tracks": r.get("tracks") or ["digital_health"],
+        org = org_for({"kind": r.get("org_type") or "enterprise", "name_zh" if zh else "name_en": name,
+                       "region": r.get("region") or "other"})
+        data = {"title": r["title"][:300], "description": r["description"] or r["title"], "external_ref": r["id"],
+                "tracks": r.get("tracks") or ["digital_health"],
                 "stages": r.get("stages") or [], "certifications": r.get("certifications") or [],
                 "region": r.get("region") or None, "language": r.get("language")}
         rep.ids[f"capability:{r['id']}"] = _capability(session, rep, org, data).id

@@ -21,6 +21,8 @@ class CapabilityFields(SQLModel):
     certifications: list[str] = Field(default_factory=list, max_length=20)
     region: Region | None = None  # defaults to the organisation's region
     language: Language | None = None  # detected when not given
+    external_ref: str | None = Field(default=None, max_length=100,
+                                     description="The organisation's own reference (e.g. a product code)")
 
     @field_validator("tracks", "stages")
     @classmethod
@@ -53,6 +55,7 @@ class Capability(SQLModel, table=True):
     certifications: list[str] = json_list_field()
     region: str = Field(max_length=20, index=True)
     language: str = Field(max_length=2, index=True)
+    external_ref: str | None = Field(default=None, max_length=100, index=True)
     status: str = Field(default=CapabilityStatus.active, max_length=20, index=True)
     version: int = Field(default=1)
     created_at: datetime = created_at_field()
@@ -73,6 +76,7 @@ class CapabilityUpdate(SQLModel):
     certifications: list[str] | None = Field(default=None, max_length=20)
     region: Region | None = None
     language: Language | None = None
+    external_ref: str | None = Field(default=None, max_length=100)
     status: CapabilityStatus | None = None
 
     @field_validator("tracks", "stages")
@@ -98,6 +102,7 @@ class CapabilityPublic(SQLModel):
     certifications: list[str]
     region: Region
     language: Language
+    external_ref: str | None = None
     status: CapabilityStatus
     version: int
     created_at: datetime

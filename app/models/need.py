@@ -50,6 +50,8 @@ class NeedFields(NeedStatement):
     required_certifications: list[str] = Field(default_factory=list, max_length=20)
     language: Language | None = None  # detected when not given
     confidentiality: Confidentiality = Confidentiality.public
+    external_ref: str | None = Field(default=None, max_length=100,
+                                     description="The hospital's own reference (e.g. from another system)")
 
     @field_validator("tracks", "partner_types", "stages", "regions")
     @classmethod
@@ -89,6 +91,7 @@ class Need(SQLModel, table=True):
     required_certifications: list[str] = json_list_field()
     language: str = Field(max_length=2, index=True)
     confidentiality: str = Field(default=Confidentiality.public, max_length=16)
+    external_ref: str | None = Field(default=None, max_length=100, index=True)
     status: str = Field(default=NeedStatus.draft, max_length=20, index=True)
     version: int = Field(default=1)
     created_at: datetime = created_at_field()
@@ -125,6 +128,7 @@ class NeedUpdate(SQLModel):
     required_certifications: list[str] | None = Field(default=None, max_length=20)
     language: Language | None = None
     confidentiality: Confidentiality | None = None
+    external_ref: str | None = Field(default=None, max_length=100)
     status: NeedStatus | None = None
 
     @field_validator("tracks", "partner_types", "stages", "regions")
@@ -164,6 +168,7 @@ class NeedPublic(NeedStatement):
     required_certifications: list[str]
     language: Language
     confidentiality: Confidentiality
+    external_ref: str | None = None
     status: NeedStatus
     version: int
     hospital: OrgRef | None = Field(description="null when the need is anonymous to the caller")

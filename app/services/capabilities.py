@@ -13,7 +13,7 @@ from app.models.enums import Role
 from app.policy import Actor, can_manage_capability, capability_visible, require_company, require_role
 from app.services import audit
 from app.services.common import check_version, compare_and_swap, org_ref
-from app.services.language import detect_language
+from matching.text import detect_language
 from app.services.listing import PageParams, json_list_contains, paginate, text_match
 
 ENTITY = "capability"
@@ -91,7 +91,7 @@ def create_capability(session: Session, actor: Actor, data: CapabilityCreate, in
     org = session.get(Organisation, actor.organisation_id)
     values = data.model_dump()
     values["region"] = values["region"] or org.region
-    values["language"] = values["language"] or detect_language(data.title, data.description)
+    values["language"] = values["language"] or detect_language(data.title + " " + data.description)
     cap = Capability(**values, organisation_id=org.id, created_by_id=actor.user_id)
     session.add(cap)
     session.flush()

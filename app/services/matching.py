@@ -293,7 +293,8 @@ def _feedback_by_pair(session: Session, need_ids: Iterable[int], cap_ids: Iterab
     return out
 
 
-def matches_for_need(session: Session, index: MatchIndex, actor: Actor, need_id: int, q: MatchQuery) -> dict:
+def matches_for_need(session: Session, index: MatchIndex, actor: Actor, need_id: int, q: MatchQuery,
+                     explain: bool = True) -> dict:
     """Ranked capabilities for a need: its hospital and the commission."""
     from app.services import capabilities, needs
 
@@ -304,7 +305,7 @@ def matches_for_need(session: Session, index: MatchIndex, actor: Actor, need_id:
         MatchFeedback.need_id == need.id, MatchFeedback.party == Party.hospital,
         MatchFeedback.verdict == Verdict.not_interested)).all())
     index.sync(session.get_bind())
-    ranked = index.matcher.rank(need_doc(need), k=q.limit, filters=_filters(q, declined))
+    ranked = index.matcher.rank(need_doc(need), k=q.limit, filters=_filters(q, declined), explain=explain)
     ids = [int(m.capability_id) for m in ranked]
     rows = {c.id: (c, o) for c, o in session.exec(
         select(Capability, Organisation).join(Organisation, Organisation.id == Capability.organisation_id)

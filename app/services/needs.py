@@ -14,7 +14,7 @@ from app.models.need import NeedCreate, NeedPublic, NeedUpdate
 from app.policy import Actor, can_manage_need, hospital_identity_visible, need_visible, require_role
 from app.services import audit
 from app.services.common import check_version, compare_and_swap, org_ref
-from app.services.language import detect_language
+from matching.text import detect_language
 from app.services.listing import PageParams, json_list_contains, paginate, text_match
 from app.services.need_statement import statement_warnings
 
@@ -99,7 +99,7 @@ def create_need(session: Session, actor: Actor, data: NeedCreate, index=None) ->
     require_role(actor, Role.hospital_staff)
     values = data.model_dump()
     if values["language"] is None:
-        values["language"] = detect_language(data.title, data.description, data.clinical_problem)
+        values["language"] = detect_language(" ".join((data.title, data.description, data.clinical_problem)))
     need = Need(**values, hospital_id=actor.organisation_id, created_by_id=actor.user_id)
     if need.status == NeedStatus.open:
         need.opened_at = utcnow()

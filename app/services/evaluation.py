@@ -1,0 +1,64 @@
+"""`clinmatch eval`: rank a dataset's capabilities for each of its needs through the API's own code path.
+
+The dataset is loaded into a fresh database by the seed loader (the services), vectors are stored as on any write,
+and every need is ranked by ``matching service.matches_for_need`` — the function behind
+``GET /api/v1/needs/{id}/matches`` — so what is measured is what the API serves. Metrics come from
+``matching.evaluate``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, select
+from tqdm import tqdm
+
+from app.db import make_engine, session_scope
+from app.migrate import upgrade
+from app.models import Need
+from app.models.enums import OrgKind, Role
+from app.policy import Actor
+from app.services.matching import MatchIndex, MatchQuery, backfill, matches_for_need
+from matching.evaluate import evaluate_run, language_slices, load_dataset as load_eval_dataset, write_run
+
+DEPTH = 100  # ranks kept per need (the run file's depth; MRR looks this deep)
+
+
+def evaluate(dataset_dir: Path, index: MatchIndex, k: int = 10, run_out: Path | None = None,
+             progress: bool = True) -> dict[str, Any]:
+    from seed.loader import load_dataset
+
+    ds = load_eval_dataset(dataset_dir)
+    with tempfile.TemporaryDirectory(prefix="clinmatch-eval-") as tmp:
+        url = f"sqlite:///{tmp}/eval.db"
+        upgrade(url)
+        engine = make_engine(url)
+        t0 = time.perf_counter()
+        with session_scope(engine) as session:
+            rep = load_dataset(session, dataset_dir, progress=progress)
+        backfill(engine, index, progress=progress)
+        t_index = time.perf_counter() - t0
+        to_dataset = {v: k.split(":", 1)[1] for k, v in rep.ids.items() if k.startswith("capability:")}
+        need_ids = {k.split(":", 1)[1]: v for k, v in rep.ids.items() if k.startswith("need:")}
+        reader = Actor(user_id=None, organisation_id=0, org_kind=OrgKind.commission, role=Role.commission)
+        run: dict[str, list[str]] = {}
+        scored: dict[str, list[tuple[str, float]]] = {}
+        t1 = time.perf_counter()
+        with Session(engine) as session:
+            assert session.exec(select(Need).limit(1)).first() is not None, "dataset has no needs"
+            for ds_id, db_id in tqdm(need_ids.items(), desc="rank", unit="need", disable=not progress):
+                res = matches_for_need(session, index, reader, db_id, MatchQuery(limit=DEPTH), explain=False)
+                scored[ds_id] = [(to_dataset[i["capability"].id], i["score"]) for i in res["items"]]
+                run[ds_id] = [c for c, _ in scored[ds_id]]
+        t_rank = time.perf_counter() - t1
+        engine.dispose()
+    metrics = evaluate_run(run, ds.qrels, k=k, slices=language_slices(ds))
+    per_need = metrics.pop("per_need")
+    if run_out:
+        write_run(run_out, scored, depth=DEPTH)
+    return {"dataset": str(dataset_dir), "name": ds.name, "k": k, "needs": len(run), "capabilities": len(to_dataset),
+            "model": index.model, "seconds": {"index": round(t_index, 2), "rank": round(t_rank, 2)},
+            "metrics": metrics, "per_need": per_need, "run_out": str(run_out) if run_out else None}
