@@ -39,7 +39,7 @@ from matching.ranker import capability_fields, need_fields
 log = logging.getLogger("clinmatch.matching")
 
 PERSIST_TOP_K = 20  # matches persisted per need (and per capability) when it is opened or changed
-SYNC_OVERLAP = timedelta(seconds=5)  # re-read rows this much older than the watermark (commit-order skew)
+SYNC_OVERLAP = timedelta(seconds=120)  # look again at rows changed this long before the last sync (late commits)
 
 
 # --- documents -----------------------------------------------------------------------------------------------------
@@ -133,50 +133,55 @@ class MatchIndex:
     def sync(self, engine) -> None:
         """Bring the index up to date with committed rows changed since the last sync (all rows the first time).
 
-        Reads through its own session, so it never indexes a write that may still roll back."""
+        Reads through its own session, so it never indexes a write that may still roll back. A cheap query of
+        (id, version) finds what changed; only those rows are loaded. Rows changed within ``SYNC_OVERLAP`` of the
+        last sync are looked at again, so a transaction that committed late is not missed."""
         with self._lock, Session(engine) as session:
             t0 = time.perf_counter()
-            since = self._watermark - SYNC_OVERLAP if self._watermark else None
-            cap_q = select(Capability, Organisation).join(Organisation, Organisation.id == Capability.organisation_id)
-            need_q = select(Need)
-            if since is not None:
-                cap_q = cap_q.where(Capability.updated_at >= since)
-                need_q = need_q.where(Need.updated_at >= since)
-            caps = session.exec(cap_q).all()
-            needs = session.exec(need_q).all()
-            newest = self._watermark
+            started = utcnow()
+            cap_ids = self._changed(session, Capability, "capability")
+            need_ids = self._changed(session, Need, "need")
             upsert_caps, upsert_needs = [], []
-            for cap, org in caps:
-                newest = max(newest, cap.updated_at) if newest else cap.updated_at
-                if self._seen.get(("capability", cap.id)) == cap.version:
-                    continue
-                self._seen[("capability", cap.id)] = cap.version
-                if cap.status == CapabilityStatus.active:
-                    upsert_caps.append(capability_doc(cap, org))
-                else:
-                    self.matcher.remove_capability(str(cap.id))
-            for need in needs:
-                newest = max(newest, need.updated_at) if newest else need.updated_at
-                if self._seen.get(("need", need.id)) == need.version:
-                    continue
-                self._seen[("need", need.id)] = need.version
-                if need.status == NeedStatus.open:
-                    upsert_needs.append(need_doc(need))
-                else:
-                    self.matcher.remove_need(str(need.id))
-            if upsert_caps:
-                self.matcher.upsert_capabilities(upsert_caps, vectors=load_vectors(session, self.matcher, upsert_caps))
-            if upsert_needs:
-                self.matcher.upsert_needs(upsert_needs, vectors=load_vectors(session, self.matcher, upsert_needs))
-            self._watermark = newest
+            for chunk in _chunks(cap_ids):
+                for cap, org in session.exec(select(Capability, Organisation).join(
+                        Organisation, Organisation.id == Capability.organisation_id)
+                        .where(Capability.id.in_(chunk))).all():
+                    self._seen[("capability", cap.id)] = cap.version
+                    if cap.status == CapabilityStatus.active:
+                        upsert_caps.append(capability_doc(cap, org))
+                    else:
+                        self.matcher.remove_capability(str(cap.id))
+            for chunk in _chunks(need_ids):
+                for need in session.exec(select(Need).where(Need.id.in_(chunk))).all():
+                    self._seen[("need", need.id)] = need.version
+                    if need.status == NeedStatus.open:
+                        upsert_needs.append(need_doc(need))
+                    else:
+                        self.matcher.remove_need(str(need.id))
+            for docs, upsert in ((upsert_caps, self.matcher.upsert_capabilities),
+                                 (upsert_needs, self.matcher.upsert_needs)):
+                for chunk in _chunks(docs, 2000):
+                    upsert(chunk, vectors=load_vectors(session, self.matcher, chunk))
+            self._watermark = started - SYNC_OVERLAP
             self.last_sync_seconds = time.perf_counter() - t0
             if upsert_caps or upsert_needs:
                 log.info("index synced: %d capabilities, %d needs updated in %.0f ms", len(upsert_caps),
                          len(upsert_needs), 1000 * self.last_sync_seconds)
 
+    def _changed(self, session: Session, model, entity: str) -> list[int]:
+        q = select(model.id, model.version)
+        if self._watermark is not None:
+            q = q.where(model.updated_at >= self._watermark)
+        return [i for i, v in session.exec(q).all() if self._seen.get((entity, i)) != v]
+
     def stats(self) -> dict[str, Any]:
         return {"capabilities": len(self.matcher.capability_ids()), "needs": len(self.matcher.need_ids()),
                 "model": self.model}
+
+
+def _chunks(items: Sequence, size: int = 500):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
 
 
 def build_index(embedder) -> MatchIndex:
