@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     # Page size limits for list endpoints.
     default_page_size: int = 20
     max_page_size: int = 100
+    # Engagement documents: stored outside the database, content-addressed by SHA-256; size limit per file.
+    attachments_dir: Path = Path("var/attachments")
+    max_attachment_bytes: int = 20 * 1024 * 1024
     # Token prefix: helps secret scanners recognise leaked clinmatch tokens.
     token_prefix: str = "cm_"
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import true
+from sqlalchemy import exists, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session
 
 from app.errors import Forbidden
-from app.models import Capability, Need
+from app.models import Capability, Engagement, EngagementParticipant, Need
 from app.models.enums import COMPANY_KINDS, CapabilityStatus, Confidentiality, NeedStatus, OrgKind, Role
 
 
@@ -41,10 +42,11 @@ def need_visible(actor: Actor) -> ColumnElement[bool]:
     """SQL clause: the needs this actor may read."""
     if actor.reads_everything:
         return true()
+    engaged = Need.id.in_(select(Engagement.need_id).where(engagement_party(actor)))
     if actor.role == Role.hospital_staff:
-        return Need.hospital_id == actor.organisation_id
+        return or_(Need.hospital_id == actor.organisation_id, engaged)
     if actor.role == Role.company_staff:
-        return Need.status == NeedStatus.open
+        return or_(Need.status == NeedStatus.open, engaged)  # and the needs of its partnerships, in any status
     return Need.id == -1  # pragma: no cover - unknown role sees nothing
 
 
@@ -52,11 +54,68 @@ def can_manage_need(actor: Actor, need: Need) -> bool:
     return actor.role == Role.hospital_staff and need.hospital_id == actor.organisation_id
 
 
-def hospital_identity_visible(actor: Actor, need: Need) -> bool:
-    """Anonymous needs hide the hospital from companies (until the hospital accepts a partner: workflow)."""
+def hospital_identity_visible(actor: Actor, need: Need, session: Session) -> bool:
+    """Anonymous needs hide the hospital from companies until the hospital accepts them as partners: once the
+    hospital's acceptance is recorded on an engagement of this need (a proposal it made or accepted, so also every
+    engagement at or after intent_signed), that engagement's lead company and participants see the hospital. Once
+    shown it stays shown, whatever becomes of the engagement later (what was seen cannot be unseen)."""
     if need.confidentiality == Confidentiality.public or actor.reads_everything:
         return True
-    return actor.role == Role.hospital_staff and need.hospital_id == actor.organisation_id
+    if actor.role == Role.hospital_staff and need.hospital_id == actor.organisation_id:
+        return True
+    return bool(session.scalar(select(exists().where(
+        Engagement.need_id == need.id, Engagement.hospital_accepted_at.is_not(None), engagement_party(actor)))))
+
+
+# --- engagements (partnerships) ----------------------------------------------------------------------------------
+
+def engagement_party(actor: Actor) -> ColumnElement[bool]:
+    """SQL clause: engagements the actor's organisation is a party to (hospital, lead company or participant)."""
+    org = actor.organisation_id
+    return or_(Engagement.hospital_id == org, Engagement.lead_org_id == org,
+               Engagement.id.in_(select(EngagementParticipant.engagement_id)
+                                 .where(EngagementParticipant.organisation_id == org)))
+
+
+def engagement_visible(actor: Actor) -> ColumnElement[bool]:
+    """The parties read their engagements; the commission (and admin) read all of them."""
+    if actor.reads_everything:
+        return true()
+    return engagement_party(actor)
+
+
+def engagement_side(actor: Actor, eng: Engagement) -> str | None:
+    """'hospital' or 'lead' when the actor may drive the engagement (accept, transitions, participants), else None."""
+    if actor.role == Role.hospital_staff and eng.hospital_id == actor.organisation_id:
+        return "hospital"
+    if actor.role == Role.company_staff and eng.lead_org_id == actor.organisation_id:
+        return "lead"
+    return None
+
+
+def require_engagement_side(actor: Actor, eng: Engagement) -> str:
+    side = engagement_side(actor, eng)
+    if side is None:
+        raise Forbidden("Only the hospital's staff and the lead company's staff may do this; the commission reads.")
+    return side
+
+
+def may_record_milestone(actor: Actor, eng: Engagement, participant_orgs: set[int], responsible_org_id: int) -> None:
+    """Hospital and lead record milestones for any party; a participant records its own milestones only."""
+    if engagement_side(actor, eng) is not None:
+        return
+    if actor.role in (Role.hospital_staff, Role.company_staff) and actor.organisation_id in participant_orgs:
+        if responsible_org_id != actor.organisation_id:
+            raise Forbidden("A participant records its own milestones only.")
+        return
+    raise Forbidden("Only the engagement's parties record milestones; the commission reads.")
+
+
+def may_download_documents(actor: Actor) -> None:
+    """Documents go to the engagement's parties (whom engagement_visible already limits to) and the commission;
+    not to the operators' admin accounts."""
+    if actor.role == Role.admin:
+        raise Forbidden("Engagement documents are for its parties and the commission.")
 
 
 # --- capabilities ------------------------------------------------------------------------------------------------

@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from app.api import audit, capabilities, health, matches, me, needs, notes, organisations, users
+from app.api import audit, capabilities, engagements, health, matches, me, needs, notes, organisations, users
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (me, organisations, users, needs, capabilities, matches, notes, audit):
+for module in (me, organisations, users, needs, capabilities, matches, engagements, notes, audit):
     api_router.include_router(module.router)
 
 __all__ = ["api_router", "health"]

@@ -2,10 +2,13 @@
 
 from app.models.audit import AuditEvent
 from app.models.capability import Capability
+from app.models.engagement import Document, Engagement, EngagementParticipant, EngagementTransition, Milestone
+from app.models.event import DomainEvent
 from app.models.matching import Embedding, MatchFeedback, MatchRecord
 from app.models.need import Need
 from app.models.note import Note
 from app.models.organisation import Organisation
 from app.models.user import ApiToken, User
 
-__all__ = ["ApiToken", "AuditEvent", "Capability", "Embedding", "MatchFeedback", "MatchRecord", "Need", "Note", "Organisation", "User"]
+__all__ = ["ApiToken", "AuditEvent", "Capability", "Document", "DomainEvent", "Engagement", "EngagementParticipant",
+           "EngagementTransition", "Milestone", "Embedding", "MatchFeedback", "MatchRecord", "Need", "Note", "Organisation", "User"]

@@ -36,7 +36,7 @@ class NeedFilters:
 
 
 def to_public(session: Session, actor: Actor, need: Need, with_warnings: bool = False) -> NeedPublic:
-    shown = hospital_identity_visible(actor, need)
+    shown = hospital_identity_visible(actor, need, session)
     hospital = org_ref(session.get(Organisation, need.hospital_id)) if shown else None
     data = need.model_dump()
     data.update(hospital=hospital, hospital_hidden=not shown)
@@ -144,3 +144,21 @@ def update_need(session: Session, actor: Actor, need_id: int, data: NeedUpdate, 
     _after_write(session, index, need)
     return need
 
+
+
+def follow_engagements(session: Session, actor: Actor, need: Need, partnership: bool, engagement_id: int) -> None:
+    """The workflow's hook: an open need goes in_partnership while one of its engagements is active past intent, and
+    back to open when none is. A closed or withdrawn need stays as the hospital left it; clinical_use keeps the need
+    in_partnership (the hospital closes it when satisfied)."""
+    current = NeedStatus(need.status)
+    target = None
+    if partnership and current == NeedStatus.open:
+        target = NeedStatus.in_partnership
+    elif not partnership and current == NeedStatus.in_partnership:
+        target = NeedStatus.open
+    if target is None:
+        return
+    assert target in NEED_TRANSITIONS[current]
+    compare_and_swap(session, Need, need, need.version, {"status": target})
+    audit.record(session, actor, ENTITY, need.id, f"status:{target}",
+                 {"status": [current.value, target.value], "engagement_id": [None, engagement_id]})

@@ -1,0 +1,450 @@
+"""Engagements: partnerships on a need carried along the device path (app.workflow), with milestones and documents.
+
+Flush, never commit. Every write is audited and emits a domain event for the notifications issue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, select
+
+from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound
+from app.models import (Capability, Document, Engagement, EngagementParticipant, EngagementTransition, Milestone, Need,
+                        Organisation)
+from app.models.common import utcnow
+from app.models.engagement import (DocumentPublic, EngagementCreate, EngagementDetail, EngagementPublic,
+                                   MilestoneCreate, MilestonePublic, ParticipantCreate, ParticipantPublic,
+                                   TransitionCreate, TransitionPublic)
+from app.models.enums import COMPANY_KINDS, CapabilityStatus, Confidentiality, NeedStatus, OrgKind, Role
+from app.policy import (Actor, engagement_party, engagement_side, engagement_visible, hospital_identity_visible,
+                        may_download_documents, may_record_milestone, require_engagement_side, require_role)
+from app.services import audit, capabilities, events, needs
+from app.services.common import check_version, compare_and_swap, org_ref
+from app.services.listing import PageParams, json_list_contains, paginate
+from app.workflow import EngagementFacts, EngagementState, Position, allowed_targets, apply_transition, time_in_states
+from app.workflow.states import FINAL, REASON_REQUIRED, counts_as_partnership
+from app.workflow.vocab import ParticipantRole
+
+ENTITY = "engagement"
+SORTABLE = {"created_at": Engagement.created_at, "updated_at": Engagement.updated_at, "id": Engagement.id,
+            "state": Engagement.state}
+ENDED = frozenset({EngagementState.withdrawn, EngagementState.terminated})
+ANIMAL_FACILITY_KINDS = frozenset({OrgKind.platform, OrgKind.lab})
+
+
+class PayloadTooLarge(AppError):
+    status, code = 413, "payload-too-large"
+
+
+class UnsupportedMediaType(AppError):
+    status, code = 415, "unsupported-media-type"
+
+
+@dataclass(frozen=True)
+class EngagementFilters:
+    state: str | None = None
+    need_id: int | None = None
+    organisation_id: int | None = None
+
+
+# --- reading -----------------------------------------------------------------------------------------------------
+
+def get_visible(session: Session, actor: Actor, engagement_id: int) -> Engagement:
+    eng = session.exec(select(Engagement).where(Engagement.id == engagement_id, engagement_visible(actor))).first()
+    if eng is None:
+        raise NotFound(f"Engagement {engagement_id} not found.")
+    return eng
+
+
+def _participants(session: Session, eng: Engagement) -> list[EngagementParticipant]:
+    return list(session.exec(select(EngagementParticipant).where(EngagementParticipant.engagement_id == eng.id)
+                             .order_by(EngagementParticipant.id)).all())
+
+
+def _party_orgs(session: Session, eng: Engagement) -> set[int]:
+    return {eng.hospital_id, eng.lead_org_id} | {p.organisation_id for p in _participants(session, eng)}
+
+
+def history(session: Session, eng: Engagement) -> list[EngagementTransition]:
+    return list(session.exec(select(EngagementTransition).where(EngagementTransition.engagement_id == eng.id)
+                             .order_by(EngagementTransition.seq)).all())
+
+
+def to_public(session: Session, actor: Actor, eng: Engagement) -> EngagementPublic:
+    need = session.get(Need, eng.need_id)
+    shown = hospital_identity_visible(actor, need, session)
+    return EngagementPublic.model_validate({
+        **eng.model_dump(), "need_title": need.title, "hospital_hidden": not shown,
+        "hospital": org_ref(session.get(Organisation, eng.hospital_id)) if shown else None,
+        "lead": org_ref(session.get(Organisation, eng.lead_org_id))})
+
+
+def _document_public(eng: Engagement, d: Document) -> DocumentPublic:
+    return DocumentPublic.model_validate({**d.model_dump(),
+                                          "url": f"/api/v1/engagements/{eng.id}/documents/{d.id}"})
+
+
+def milestones_public(session: Session, eng: Engagement) -> list[MilestonePublic]:
+    docs: dict[int, list[DocumentPublic]] = {}
+    for d in session.exec(select(Document).where(Document.engagement_id == eng.id).order_by(Document.id)).all():
+        docs.setdefault(d.milestone_id, []).append(_document_public(eng, d))
+    out = []
+    for m in session.exec(select(Milestone).where(Milestone.engagement_id == eng.id)
+                          .order_by(Milestone.occurred_on, Milestone.id)).all():
+        out.append(MilestonePublic.model_validate({
+            **m.model_dump(), "responsible": org_ref(session.get(Organisation, m.responsible_org_id)),
+            "documents": docs.get(m.id, [])}))
+    return out
+
+
+def detail(session: Session, actor: Actor, eng: Engagement) -> EngagementDetail:
+    rows = history(session, eng)
+    participants = []
+    for p in _participants(session, eng):
+        org = session.get(Organisation, p.organisation_id)
+        participants.append(ParticipantPublic(organisation=org_ref(org), org_kind=org.kind, role=p.role,
+                                              created_at=p.created_at))
+    return EngagementDetail.model_validate({
+        **to_public(session, actor, eng).model_dump(),
+        "allowed_targets": sorted(allowed_targets(EngagementState(eng.state),
+                                                  EngagementState(eng.held_from) if eng.held_from else None)),
+        "participants": participants,
+        "milestones": milestones_public(session, eng),
+        "history": [TransitionPublic.model_validate(t.model_dump()) for t in rows],
+        "seconds_in_state": time_in_states([(t.to_state, t.at) for t in rows], utcnow()),
+    })
+
+
+def list_engagements(session: Session, actor: Actor, f: EngagementFilters, page: PageParams):
+    stmt = select(Engagement).join(Need, Need.id == Engagement.need_id).where(engagement_visible(actor))
+    if f.state:
+        stmt = stmt.where(Engagement.state == f.state)
+    if f.need_id is not None:
+        stmt = stmt.where(Engagement.need_id == f.need_id)
+    if f.organisation_id is not None:
+        org = f.organisation_id
+        as_hospital = Engagement.hospital_id == org
+        if not actor.reads_everything and not (actor.role == Role.hospital_staff and actor.organisation_id == org):
+            # Filtering by hospital must not reveal who filed an anonymous need (see hospital_identity_visible).
+            as_hospital = and_(as_hospital, or_(Need.confidentiality == Confidentiality.public,
+                                                Engagement.hospital_accepted_at.is_not(None)))
+        stmt = stmt.where(or_(as_hospital, Engagement.lead_org_id == org,
+                              Engagement.id.in_(select(EngagementParticipant.engagement_id)
+                                                .where(EngagementParticipant.organisation_id == org))))
+    rows, total = paginate(session, stmt, page, SORTABLE, "-updated_at")
+    return [to_public(session, actor, e) for e in rows], total
+
+
+# --- proposing, accepting, participants ---------------------------------------------------------------------------
+
+def _append_history(session: Session, actor: Actor, eng: Engagement, frm: str | None, to: str, comment: str) -> None:
+    last = session.scalar(select(func.max(EngagementTransition.seq))
+                          .where(EngagementTransition.engagement_id == eng.id)) or 0
+    session.add(EngagementTransition(engagement_id=eng.id, seq=last + 1, from_state=frm, to_state=to,
+                                     user_id=actor.user_id, organisation_id=actor.organisation_id, comment=comment))
+
+
+def _event(session: Session, eng: Engagement, type_: str, **payload) -> None:
+    events.emit(session, type_, {"engagement_id": eng.id, "need_id": eng.need_id, "state": eng.state, **payload},
+                _party_orgs(session, eng))
+
+
+def _add_participant(session: Session, actor: Actor, eng: Engagement, p: ParticipantCreate) -> EngagementParticipant:
+    org = session.get(Organisation, p.organisation_id)
+    if org is None:
+        raise Invalid("organisation_id", f"Organisation {p.organisation_id} does not exist.")
+    if org.kind == OrgKind.commission:
+        raise Invalid("organisation_id", "The commission watches partnerships; it does not take part in them.")
+    if org.id in (eng.hospital_id, eng.lead_org_id):
+        raise Invalid("organisation_id", "The hospital and the lead company are parties already.")
+    if p.role == ParticipantRole.animal_facility and org.kind not in ANIMAL_FACILITY_KINDS:
+        raise Invalid("role", "An animal facility is a platform or a lab.")
+    dup = session.exec(select(EngagementParticipant).where(EngagementParticipant.engagement_id == eng.id,
+                                                           EngagementParticipant.organisation_id == org.id,
+                                                           EngagementParticipant.role == p.role)).first()
+    if dup is not None:
+        raise Conflict(f"{org.display_name} already takes part as '{p.role}'.")
+    part = EngagementParticipant(engagement_id=eng.id, organisation_id=org.id, role=p.role, added_by_id=actor.user_id)
+    session.add(part)
+    session.flush()
+    audit.record(session, actor, "engagement_participant", part.id, "create",
+                 {"engagement_id": [None, eng.id], "organisation_id": [None, org.id], "role": [None, p.role]})
+    return part
+
+
+def create_engagement(session: Session, actor: Actor, data: EngagementCreate) -> Engagement:
+    """Propose a partnership from a match: the hospital for its need, or a company for its capability. The proposing
+    side's acceptance is recorded with the proposal; the other side accepts with ``accept``."""
+    require_role(actor, Role.hospital_staff, Role.company_staff)
+    need = needs.get_visible(session, actor, data.need_id)
+    cap = capabilities.get_visible(session, actor, data.capability_id)
+    if actor.role == Role.hospital_staff and need.hospital_id != actor.organisation_id:
+        raise Forbidden("A hospital proposes partnerships on its own needs.")
+    if actor.role == Role.company_staff and cap.organisation_id != actor.organisation_id:
+        raise Forbidden("A company proposes partnerships with its own capabilities.")  # pragma: no cover - 404 first
+    lead = session.get(Organisation, cap.organisation_id)
+    if lead.kind not in COMPANY_KINDS:  # pragma: no cover - capabilities belong to companies
+        raise Invalid("capability_id", "The lead is an enterprise, lab or platform.")
+    if cap.status != CapabilityStatus.active:
+        raise Conflict(f"Capability {cap.id} is archived.")
+    if need.status not in (NeedStatus.open, NeedStatus.in_partnership):
+        raise Conflict(f"Need {need.id} is {need.status}; partnerships start on open needs.", current=need.status)
+    running = session.exec(select(Engagement).where(Engagement.need_id == need.id,
+                                                    Engagement.lead_org_id == lead.id,
+                                                    Engagement.state.not_in([s.value for s in ENDED]))).first()
+    if running is not None:
+        raise Conflict(f"Engagement {running.id} of this need and company is already under way.",
+                       engagement_id=running.id)
+    now = utcnow()
+    by_hospital = actor.role == Role.hospital_staff
+    eng = Engagement(need_id=need.id, hospital_id=need.hospital_id, lead_org_id=lead.id, capability_id=cap.id,
+                     proposed_by_org_id=actor.organisation_id,
+                     hospital_accepted_at=now if by_hospital else None,
+                     hospital_accepted_by_id=actor.user_id if by_hospital else None,
+                     lead_accepted_at=None if by_hospital else now,
+                     lead_accepted_by_id=None if by_hospital else actor.user_id)
+    session.add(eng)
+    session.flush()
+    _append_history(session, actor, eng, None, EngagementState.proposed, data.comment)
+    audit.record(session, actor, ENTITY, eng.id, "create",
+                 audit.created_fields(eng, ["need_id", "hospital_id", "lead_org_id", "capability_id", "state"]))
+    for p in data.participants:
+        _add_participant(session, actor, eng, p)
+    _event(session, eng, "engagement.proposed", proposed_by_org_id=actor.organisation_id)
+    session.flush()
+    return eng
+
+
+def accept(session: Session, actor: Actor, engagement_id: int, expected: int) -> Engagement:
+    """The other side's acceptance of a proposal (the guard of intent_signed needs both)."""
+    eng = get_visible(session, actor, engagement_id)
+    side = require_engagement_side(actor, eng)
+    check_version(eng, expected)
+    if eng.state != EngagementState.proposed:
+        raise Conflict(f"Engagement {eng.id} is {eng.state}; acceptance belongs to a proposal.", current=eng.state)
+    if getattr(eng, f"{side}_accepted_at") is not None:
+        raise Conflict(f"The {side} has accepted already.")
+    now = utcnow()
+    compare_and_swap(session, Engagement, eng, expected,
+                     {f"{side}_accepted_at": now, f"{side}_accepted_by_id": actor.user_id})
+    audit.record(session, actor, ENTITY, eng.id, f"accept:{side}", {f"{side}_accepted_at": [None, now]})
+    _event(session, eng, "engagement.accepted", side=side)
+    return eng
+
+
+def add_participant(session: Session, actor: Actor, engagement_id: int, data: ParticipantCreate,
+                    expected: int) -> Engagement:
+    eng = get_visible(session, actor, engagement_id)
+    require_engagement_side(actor, eng)
+    check_version(eng, expected)
+    if eng.state in FINAL:
+        raise Conflict(f"Engagement {eng.id} is {eng.state}.", current=eng.state)
+    part = _add_participant(session, actor, eng, data)
+    compare_and_swap(session, Engagement, eng, expected, {})
+    _event(session, eng, "engagement.participant_added", organisation_id=part.organisation_id, role=part.role)
+    return eng
+
+
+# --- transitions -------------------------------------------------------------------------------------------------
+
+def gather_facts(session: Session, eng: Engagement) -> EngagementFacts:
+    """What the guards need to know about this engagement, read from the database."""
+    milestones: dict[str, list[str]] = {}
+    for kind, ref in session.exec(select(Milestone.kind, Milestone.reference)
+                                  .where(Milestone.engagement_id == eng.id)).all():
+        milestones.setdefault(kind, []).append(ref or "")
+    facility = session.exec(
+        select(EngagementParticipant.id).join(Organisation, Organisation.id == EngagementParticipant.organisation_id)
+        .where(EngagementParticipant.engagement_id == eng.id,
+               EngagementParticipant.role == ParticipantRole.animal_facility,
+               Organisation.kind.in_([k.value for k in ANIMAL_FACILITY_KINDS]))).first()
+    own = session.exec(select(Capability.id).where(
+        Capability.organisation_id == eng.lead_org_id, Capability.status == CapabilityStatus.active,
+        json_list_contains(session, Capability.stages, "animal_trial"))).first()
+    return EngagementFacts(hospital_accepted=eng.hospital_accepted_at is not None,
+                           lead_accepted=eng.lead_accepted_at is not None,
+                           milestones={k: tuple(v) for k, v in milestones.items()},
+                           animal_facility_participant=facility is not None,
+                           lead_states_animal_capability=own is not None)
+
+
+def _follow_need(session: Session, actor: Actor, eng: Engagement) -> None:
+    need = session.get(Need, eng.need_id)
+    live = any(counts_as_partnership(EngagementState(s), EngagementState(h) if h else None)
+               for s, h in session.exec(select(Engagement.state, Engagement.held_from)
+                                        .where(Engagement.need_id == need.id)).all())
+    before = need.status
+    needs.follow_engagements(session, actor, need, live, eng.id)
+    if need.status != before:
+        events.emit(session, "need.status_changed", {"need_id": need.id, "from": before, "to": need.status,
+                                                     "engagement_id": eng.id}, [need.hospital_id])
+
+
+def transition(session: Session, actor: Actor, engagement_id: int, data: TransitionCreate,
+               expected: int) -> Engagement:
+    """Move the engagement to ``data.target``: the table, then the guards, then a compare-and-swap on the version
+    read (of two concurrent transitions from one version exactly one wins), then the history row."""
+    eng = get_visible(session, actor, engagement_id)
+    require_engagement_side(actor, eng)
+    check_version(eng, expected)
+    frm = EngagementState(eng.state)
+    pos = Position(frm, EngagementState(eng.held_from) if eng.held_from else None)
+    comment = data.comment.strip()
+    new = apply_transition(pos, data.target, gather_facts(session, eng), comment)
+    values = {"state": new.state.value, "held_from": new.held_from.value if new.held_from else None}
+    if new.state in REASON_REQUIRED:
+        values["end_reason"] = comment
+    compare_and_swap(session, Engagement, eng, expected, values)
+    _append_history(session, actor, eng, frm, new.state, comment)
+    audit.record(session, actor, ENTITY, eng.id, f"transition:{new.state}",
+                 {"state": [frm.value, new.state.value], "comment": [None, comment or None]})
+    _event(session, eng, "engagement.transition", from_state=frm.value, to_state=new.state.value, comment=comment,
+           actor_organisation_id=actor.organisation_id)
+    _follow_need(session, actor, eng)
+    session.flush()
+    return eng
+
+
+# --- milestones and documents ------------------------------------------------------------------------------------
+
+def add_milestone(session: Session, actor: Actor, engagement_id: int, data: MilestoneCreate) -> Milestone:
+    eng = get_visible(session, actor, engagement_id)
+    participant_orgs = {p.organisation_id for p in _participants(session, eng)}
+    responsible = data.responsible_org_id or actor.organisation_id
+    may_record_milestone(actor, eng, participant_orgs, responsible)
+    if eng.state in ENDED:
+        raise Conflict(f"Engagement {eng.id} is {eng.state}; it takes no more milestones.", current=eng.state)
+    if responsible not in {eng.hospital_id, eng.lead_org_id} | participant_orgs:
+        raise Invalid("responsible_org_id", "The responsible party is the hospital, the lead company or a participant.")
+    m = Milestone(engagement_id=eng.id, kind=data.kind, title=data.title, occurred_on=data.occurred_on,
+                  reference=data.reference, responsible_org_id=responsible, recorded_by_id=actor.user_id,
+                  recorded_by_org_id=actor.organisation_id, engagement_state=eng.state, notes=data.notes)
+    session.add(m)
+    session.flush()
+    audit.record(session, actor, "milestone", m.id, "create",
+                 {"engagement_id": [None, eng.id], **audit.created_fields(m, ["kind", "title", "occurred_on",
+                                                                              "reference", "responsible_org_id"])})
+    _event(session, eng, "engagement.milestone", milestone_id=m.id, kind=m.kind, reference=m.reference)
+    return m
+
+
+def get_milestone(session: Session, eng: Engagement, milestone_id: int) -> Milestone:
+    m = session.get(Milestone, milestone_id)
+    if m is None or m.engagement_id != eng.id:
+        raise NotFound(f"Milestone {milestone_id} not found.")
+    return m
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+ALLOWED_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", DOCX, "application/zip", "text/plain"})
+_SAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+def sniff(data: bytes) -> str | None:
+    """The content type read from the bytes themselves (magic numbers), or None when unknown."""
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                names = set(z.namelist())
+        except zipfile.BadZipFile:
+            return None
+        return DOCX if "word/document.xml" in names else "application/zip"
+    if b"\x00" not in data:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return "text/plain"
+    return None
+
+
+def _store(folder: Path, digest: str, data: bytes) -> Path:
+    """Content-addressed, written atomically (temp file, fsync, rename): a crash leaves no half file."""
+    path = folder / digest[:2] / digest
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def attach_document(session: Session, actor: Actor, engagement_id: int, milestone_id: int, filename: str,
+                    declared_type: str | None, stream: BinaryIO, *, folder: Path, max_bytes: int) -> Document:
+    eng = get_visible(session, actor, engagement_id)
+    m = get_milestone(session, eng, milestone_id)
+    if engagement_side(actor, eng) is None:
+        participant_orgs = {p.organisation_id for p in _participants(session, eng)}
+        may_record_milestone(actor, eng, participant_orgs, m.responsible_org_id)
+    data = stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(f"Attachments are limited to {max_bytes} bytes.", max_bytes=max_bytes)
+    if not data:
+        raise Invalid("file", "The file is empty.")
+    kind = sniff(data)
+    if kind not in ALLOWED_TYPES:
+        raise UnsupportedMediaType("Attach PDF, PNG, JPEG, DOCX, ZIP or plain text.",
+                                   allowed=sorted(ALLOWED_TYPES))
+    declared = (declared_type or "").split(";")[0].strip().lower()
+    if declared and declared not in ("application/octet-stream", kind) and not (
+            kind == DOCX and declared == "application/zip"):
+        raise UnsupportedMediaType(f"The file is {kind}, not {declared}.", detected=kind)
+    name = _SAFE_NAME.sub("_", os.path.basename(filename or "").strip())[:255] or "attachment"
+    digest = hashlib.sha256(data).hexdigest()
+    _store(folder, digest, data)
+    doc = Document(engagement_id=eng.id, milestone_id=m.id, filename=name, content_type=kind, size=len(data),
+                   sha256=digest, uploaded_by_id=actor.user_id, organisation_id=actor.organisation_id)
+    session.add(doc)
+    session.flush()
+    audit.record(session, actor, "document", doc.id, "create",
+                 {"engagement_id": [None, eng.id], "milestone_id": [None, m.id], "filename": [None, name],
+                  "sha256": [None, digest], "size": [None, len(data)]})
+    _event(session, eng, "engagement.document", milestone_id=m.id, document_id=doc.id, filename=name)
+    return doc
+
+
+def document_public(eng: Engagement, doc: Document) -> DocumentPublic:
+    return _document_public(eng, doc)
+
+
+def open_document(session: Session, actor: Actor, engagement_id: int, document_id: int,
+                  folder: Path) -> tuple[Document, Path]:
+    eng = get_visible(session, actor, engagement_id)
+    may_download_documents(actor)
+    doc = session.get(Document, document_id)
+    if doc is None or doc.engagement_id != eng.id:
+        raise NotFound(f"Document {document_id} not found.")
+    path = folder / doc.sha256[:2] / doc.sha256
+    if not path.is_file():
+        raise NotFound(f"The file of document {document_id} is missing from storage.")
+    return doc, path
+
+
+__all__ = ["EngagementFilters", "PayloadTooLarge", "UnsupportedMediaType", "accept", "add_milestone",
+           "add_participant", "attach_document", "create_engagement", "detail", "engagement_party", "gather_facts",
+           "get_visible", "history", "list_engagements", "milestones_public", "open_document", "sniff", "to_public",
+           "transition"]

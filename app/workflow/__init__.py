@@ -1,0 +1,9 @@
+"""The partnership workflow: states and the one transition table, guards, and applying a transition (pure: no
+database, no FastAPI; the services gather the facts and persist the result)."""
+
+from app.workflow.guards import GUARDS, EngagementFacts, GuardFailed
+from app.workflow.states import TRANSITIONS, EngagementState, allowed_targets
+from app.workflow.transition import Position, apply_transition, replay, time_in_states
+
+__all__ = ["GUARDS", "TRANSITIONS", "EngagementFacts", "EngagementState", "GuardFailed", "Position",
+           "allowed_targets", "apply_transition", "replay", "time_in_states"]

@@ -1,0 +1,95 @@
+"""Guards from the real path: one function per rule, each over the facts the service gathers.
+
+A guard returns what is missing (a sentence) or None. ``GUARDS`` maps a target state to the guards that must pass
+before an engagement may enter it; nothing else in the code base decides these preconditions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.errors import Conflict
+from app.workflow.states import EngagementState as S
+from app.workflow.vocab import NMPA_CERTIFICATE, MilestoneKind as K
+
+
+class GuardFailed(Conflict):
+    """The transition is in the table, but a precondition the regulation requires is not met (409)."""
+
+    code = "transition-precondition"
+
+
+@dataclass(frozen=True)
+class EngagementFacts:
+    """What the guards look at: acceptances, recorded milestones (kind -> reference numbers, '' when none) and
+    the animal facilities available (participants in that role, or the lead's own stated capability)."""
+
+    hospital_accepted: bool = False
+    lead_accepted: bool = False
+    milestones: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    animal_facility_participant: bool = False
+    lead_states_animal_capability: bool = False
+
+    def has(self, kind: K, *, numbered: bool = False) -> bool:
+        refs = self.milestones.get(kind.value, ())
+        return any(r.strip() for r in refs) if numbered else bool(refs)
+
+
+Guard = Callable[[EngagementFacts], str | None]
+
+
+def both_parties_accepted(f: EngagementFacts) -> str | None:
+    missing = [who for who, ok in (("the hospital", f.hospital_accepted), ("the lead company", f.lead_accepted))
+               if not ok]
+    return None if not missing else f"acceptance by {' and '.join(missing)}"
+
+
+def animal_protocol_approved(f: EngagementFacts) -> str | None:
+    if not f.has(K.animal_protocol, numbered=True):
+        return "a recorded animal-study protocol (milestone 'animal_protocol' with its protocol number)"
+    if not f.has(K.iacuc_approval, numbered=True):
+        return "its ethics (IACUC) approval number (milestone 'iacuc_approval' with the approval number)"
+    return None
+
+
+def animal_facility_participates(f: EngagementFacts) -> str | None:
+    if f.animal_facility_participant or f.lead_states_animal_capability:
+        return None
+    return ("a participating animal facility (a participant in role 'animal_facility', or an active capability of "
+            "the lead company listing the 'animal_trial' stage)")
+
+
+def animal_trial_reported(f: EngagementFacts) -> str | None:
+    return None if f.has(K.animal_trial_report) else "a completed animal-trial report (milestone 'animal_trial_report')"
+
+
+def clinical_ethics_approved(f: EngagementFacts) -> str | None:
+    return None if f.has(K.clinical_ethics_approval, numbered=True) else (
+        "a clinical ethics approval (milestone 'clinical_ethics_approval' with its approval number)")
+
+
+def clinical_evaluation_reported(f: EngagementFacts) -> str | None:
+    return None if f.has(K.clinical_evaluation_report) else (
+        "a clinical-evaluation report (milestone 'clinical_evaluation_report')")
+
+
+def registration_certified(f: EngagementFacts) -> str | None:
+    refs = f.milestones.get(K.registration_certificate.value, ())
+    if any(NMPA_CERTIFICATE.match(r.strip()) for r in refs):
+        return None
+    return "an NMPA registration certificate number (milestone 'registration_certificate', e.g. 国械注准20243070001)"
+
+
+GUARDS: dict[S, tuple[Guard, ...]] = {
+    S.intent_signed: (both_parties_accepted,),
+    S.animal_trial: (animal_protocol_approved, animal_facility_participates),
+    S.clinical_evaluation: (animal_trial_reported, clinical_ethics_approved),
+    S.registration: (clinical_evaluation_reported,),
+    S.clinical_use: (registration_certified,),
+}
+
+
+def unmet(target: S, facts: EngagementFacts) -> list[str]:
+    """The preconditions of entering ``target`` that ``facts`` do not meet (empty: all met)."""
+    return [m for g in GUARDS.get(S(target), ()) if (m := g(facts))]
