@@ -576,20 +576,31 @@ def _stance_scores(best: np.ndarray, stance: np.ndarray | None) -> tuple[np.ndar
 
 
 def _coverage_vec(concepts, snap: _Snapshot) -> np.ndarray:
-    """IDF-weighted share of the need's (non-rejected) concepts present in each capability."""
+    """IDF-weighted Dice overlap of concepts for every capability: F1 of recall (share of the need's non-rejected
+    concepts the capability names) and precision (share of the capability's concepts the need names)."""
     n = len(snap.ids)
     cols = [snap.concept_index[c] for c in concepts if c in snap.concept_index]
     if not cols:
         return np.zeros(n, np.float32)
-    return (snap.concept_mat[:, cols] @ snap.concept_idf[cols]) / float(sum_qidf(concepts, snap))
+    shared = snap.concept_mat[:, cols] @ snap.concept_idf[cols]
+    rec = shared / float(sum_qidf(concepts, snap))
+    cap_mass = snap.concept_mat @ snap.concept_idf
+    prec = shared / np.maximum(cap_mass, 1e-9)
+    return np.where(shared > 0, 2 * rec * prec / np.maximum(rec + prec, 1e-9), 0.0).astype(np.float32)
 
 
 def _coverage_one(need_concepts, cap_concepts, snap: _Snapshot) -> float:
-    if not need_concepts:
+    """Same as ``_coverage_vec`` for one (need, capability) pair (used when ranking needs for a capability)."""
+    if not need_concepts or not cap_concepts:
         return 0.0
     n = len(snap.ids)
     idf = lambda c: float(snap.concept_idf[snap.concept_index[c]]) if c in snap.concept_index else math.log1p(n)  # noqa
-    return sum(idf(c) for c in need_concepts & cap_concepts) / (sum(idf(c) for c in need_concepts) or 1.0)
+    shared = sum(idf(c) for c in need_concepts & cap_concepts)
+    if shared <= 0:
+        return 0.0
+    rec = shared / (sum(idf(c) for c in need_concepts) or 1.0)
+    prec = shared / (sum(idf(c) for c in cap_concepts) or 1.0)
+    return 2 * rec * prec / (rec + prec)
 
 
 def sum_qidf(concepts, snap: _Snapshot) -> float:
