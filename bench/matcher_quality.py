@@ -2,8 +2,10 @@
 
     python bench/matcher_quality.py [--dataset DIR] [--max-caps N] [--variants bm25,use,e5,full,...] [--json OUT]
 
-Variants: bm25 (BM25 alone, jieba/stemmed tokens, no glossary), use / e5 (dense whole-text cosine alone),
-full (the default ranker), and ablations full-<signal> (that signal's weight set to 0) and full+e5 (USE and e5).
+Variants: bm25 (BM25 alone, jieba/stemmed tokens, no glossary; run it first: the glossary adds words to jieba),
+bm25+glossary, use-raw / e5-raw (the dense model alone: whole-text cosine, no glossary), use / e5 (whole-text cosine
+of glossary-augmented texts), use-passage, full (the default ranker), full-e5 (the ranker on e5 instead of USE),
+ablations full-<signal> (that signal's weight set to 0), and w:<signal>=<weight>;... (weights overridden).
 """
 from __future__ import annotations
 
@@ -32,6 +34,10 @@ def make(variant: str, model_dir):
         return Matcher(use(), use_glossary=False, weights={"lexical": 1.0})
     if variant == "bm25+glossary":
         return Matcher(use(), weights={"lexical": 1.0})
+    if variant == "use-raw":  # the model alone: no glossary, no augmentation
+        return Matcher(use(), use_glossary=False, weights={"dense": 1.0})
+    if variant == "e5-raw":
+        return Matcher(load_embedder(model_dir, "e5"), use_glossary=False, weights={"dense": 1.0})
     if variant == "use":
         return Matcher(use(), weights={"dense": 1.0})
     if variant == "use-passage":
@@ -60,7 +66,7 @@ def main(argv=None):
     ap.add_argument("--dataset", default=DEV)
     ap.add_argument("--max-caps", type=int, default=None, help="sample the capability pool (judged ones always kept)")
     ap.add_argument("--max-needs", type=int, default=None)
-    ap.add_argument("--variants", default="bm25,use,e5,full")
+    ap.add_argument("--variants", default="bm25,use-raw,e5-raw,full")
     ap.add_argument("--model-dir", default=None)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--json", default=None)
