@@ -20,6 +20,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np  # noqa: E402
+
 from matching import Matcher, load_embedder  # noqa: E402
 from matching.evaluate import load_dataset, run_eval  # noqa: E402
 from matching.fusion import DEFAULT_WEIGHTS  # noqa: E402
@@ -82,6 +84,13 @@ def main(argv=None):
         t = time.time()
         matcher = make(v, a.model_dir)
         key = f"{matcher.embedder.name}-{matcher.vector_version}"
+        if not any(matcher.weights.get(s, 0) for s in ("dense", "passage", "status_quo")):
+            # lexical / concept / structured only: the vectors are never used, don't spend minutes computing them
+            dim = matcher.embedder.dim
+            vec_cache[key + "-unused"] = {"model": matcher.embedder.name, "version": matcher.vector_version, "dim": dim,
+                                          "vectors": {c.id: np.zeros((1 + len(matcher.passages_of(c)), dim), np.float32)
+                                                      for c in ds.capabilities}}
+            key = key + "-unused"
         if key not in vec_cache:  # embed the pool once per model, share across variants
             t0 = time.time()
             cache = Path(a.cache_dir) / f"{ds.name}-{len(ds.capabilities)}-{key}.pkl" if a.cache_dir else None

@@ -510,7 +510,11 @@ class Matcher:
     def _explain(self, need_e: _Entry, cap_e: _Entry, s: dict[str, float], snap: _Snapshot, q_is_need: bool):
         need: NeedDoc = need_e.doc
         cap: CapabilityDoc = cap_e.doc
-        shared = sorted(need_e.concepts & cap_e.concepts)
+        def spec(c):  # most specific (rarest in the indexed pool) first
+            j = snap.concept_index.get(c)
+            return -(float(snap.concept_idf[j]) if j is not None else 99.0), c
+
+        shared = sorted(need_e.concepts & cap_e.concepts, key=spec)
         concepts = []
         for cid in shared:
             c = self.glossary.concepts[cid] if self.glossary else None
