@@ -83,7 +83,7 @@ def build_db(url: str, n: int) -> tuple[list[int], float]:
             payload = index.matcher.embed_capabilities(batch)
             s.execute(insert(Embedding), [dict(entity="capability", entity_id=int(d.id),
                                                model_name=index.matcher.model_name,
-                                               model_version=index.matcher.model_version, text_hash=text_hash(d),
+                                               model_version=index.matcher.vector_version, text_hash=text_hash(d),
                                                dim=int(payload["vectors"][d.id].shape[1]),
                                                rows=int(payload["vectors"][d.id].shape[0]),
                                                data=payload["vectors"][d.id].tobytes(), created_at=now)

@@ -83,7 +83,7 @@ def load_vectors(session: Session, matcher: Matcher, docs: Sequence[NeedDoc | Ca
     out = {}
     for d in docs:
         r = by_id.get(d.id)
-        if r and r.model_version == matcher.model_version and r.text_hash == text_hash(d):
+        if r and r.model_version == matcher.vector_version and r.text_hash == text_hash(d):
             out[d.id] = np.frombuffer(r.data, dtype=np.float32).reshape(r.rows, r.dim)
     return out
 
@@ -105,7 +105,7 @@ def store_vectors(session: Session, matcher: Matcher, docs: Sequence[NeedDoc | C
             row = existing.get(int(d.id)) or Embedding(entity=entity, entity_id=int(d.id),
                                                        model_name=matcher.model_name, model_version="", text_hash="",
                                                        dim=0, rows=0, data=b"")
-            row.model_version, row.text_hash = matcher.model_version, text_hash(d)
+            row.model_version, row.text_hash = matcher.vector_version, text_hash(d)
             row.rows, row.dim, row.data = int(vec.shape[0]), int(vec.shape[1]), vec.tobytes()
             row.created_at = utcnow()
             session.add(row)
@@ -128,7 +128,7 @@ class MatchIndex:
 
     @property
     def model(self) -> dict[str, str]:
-        return {"name": self.matcher.model_name, "version": self.matcher.model_version}
+        return {"name": self.matcher.model_name, "version": self.matcher.vector_version}
 
     def sync(self, engine) -> None:
         """Bring the index up to date with committed rows changed since the last sync (all rows the first time).
@@ -197,7 +197,7 @@ def _persist(session: Session, index: MatchIndex, existing: dict[tuple[int, int]
         row = existing.get((need_id, cap_id)) or MatchRecord(need_id=need_id, capability_id=cap_id, score=0.0,
                                                              model_version="")
         row.score, row.signals, row.explanation = float(m.score), dict(m.signals), m.explanation
-        row.model_version, row.updated_at = index.matcher.model_version, utcnow()
+        row.model_version, row.updated_at = index.matcher.vector_version, utcnow()
         session.add(row)
         n += 1
     return n
