@@ -38,6 +38,7 @@ from matching.ranker import capability_fields, need_fields
 
 log = logging.getLogger("clinmatch.matching")
 
+MATCHED_STATUSES = (NeedStatus.open, NeedStatus.in_partnership, NeedStatus.closed)
 PERSIST_TOP_K = 20  # matches persisted per need (and per capability) when it is opened or changed
 SYNC_OVERLAP = timedelta(seconds=120)  # look again at rows changed this long before the last sync (late commits)
 
@@ -243,8 +244,8 @@ def capability_written(session: Session, index: MatchIndex, cap: Capability) -> 
 
 
 def backfill(engine, index: MatchIndex, progress: bool = False) -> dict[str, int]:
-    """Store missing or stale vectors for every need and capability (batched, committed), then persist every open
-    need's matches. Used after bulk loads (``clinmatch seed``) and by ``clinmatch reindex`` after a model change."""
+    """Store missing or stale vectors for every need and capability (batched, committed), then persist the matches
+    of every need past draft. Used after bulk loads (``clinmatch seed``) and by ``clinmatch reindex`` after a model change."""
     from tqdm import tqdm
 
     from app.db import session_scope
@@ -262,9 +263,11 @@ def backfill(engine, index: MatchIndex, progress: bool = False) -> dict[str, int
     index.sync(engine)
     persisted = 0
     with session_scope(engine) as session:
-        open_needs = session.exec(select(Need).where(Need.status == NeedStatus.open)).all()
-        existing = _existing(session, MatchRecord.need_id.in_([n.id for n in open_needs]))
-        for need in tqdm(open_needs, desc="match", unit="need", disable=not progress):
+        # Every need that has been open (in partnership and closed ones too): its matches are the record of what
+        # was proposed, which the pipeline figures count.
+        filed = session.exec(select(Need).where(Need.status.in_(MATCHED_STATUSES))).all()
+        existing = _existing(session, MatchRecord.need_id.in_([n.id for n in filed]))
+        for need in tqdm(filed, desc="match", unit="need", disable=not progress):
             ranked = index.matcher.rank(need_doc(need), k=PERSIST_TOP_K, explain=True)
             persisted += _persist(session, index, existing, ((need.id, int(m.capability_id), m) for m in ranked))
     return {"capabilities": len(cap_docs), "needs": len(need_docs), "matches": persisted}

@@ -69,12 +69,18 @@ def test_tsp_need_ranks_the_steerable_rf_puncture_system_first(demo):
     assert best.capability_id == pushi
 
 
-def test_pushi_sees_the_tsp_need_among_its_ranked_needs(demo):
+def test_companies_see_ranked_open_needs_but_not_a_need_already_in_partnership(demo):
     _app, client, rep = demo
-    pushi = rep.ids["capability:pushi-steerable-rf-tsp"]
-    r = client.get(f"/api/v1/capabilities/{pushi}/matches", headers=_token(rep, "wang.jianing"))
-    assert r.status_code == 200
-    assert r.json()["items"][0]["need"]["id"] == rep.ids["need:tsp-steerable-needle"]
+    tsp = rep.ids["need:tsp-steerable-needle"]
+    h = _token(rep, "wang.jianing")  # Pushi
+    assert client.get(f"/api/v1/needs/{tsp}", headers=_token(rep, "chen.lihang")).json()["status"] == "in_partnership"
+    for key in ("capability:pushi-mitral-clip", "capability:pushi-pfo-occluder"):
+        r = client.get(f"/api/v1/capabilities/{rep.ids[key]}/matches", headers=h)
+        assert r.status_code == 200
+        items = r.json()["items"]
+        assert items and all(i["need"]["status"] == "open" for i in items)
+        assert tsp not in {i["need"]["id"] for i in items}
+        assert [i["score"] for i in items] == sorted((i["score"] for i in items), reverse=True)
 
 
 def test_seed_is_idempotent(demo):
@@ -84,4 +90,4 @@ def test_seed_is_idempotent(demo):
 
     with session_scope(app.state.engine) as s:
         again = load_demo_world(s)
-    assert again.created == {"organisations": 0, "users": 0, "needs": 0, "capabilities": 0} and again.tokens == []
+    assert set(again.created.values()) == {0} and again.tokens == []
