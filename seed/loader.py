@@ -10,14 +10,15 @@ from pathlib import Path
 from sqlmodel import Session, select
 from tqdm import tqdm
 
-from app.models import Capability, Need, Organisation, User
+from app.models import Capability, Engagement, Need, Organisation, User
 from app.models.capability import CapabilityCreate
+from app.models.engagement import EngagementCreate, MilestoneCreate, ParticipantCreate, TransitionCreate
 from app.models.enums import OrgKind, Role
 from app.models.need import NeedCreate
 from app.models.organisation import OrganisationCreate
 from app.models.user import TokenCreate, UserCreate
 from app.policy import Actor
-from app.services import capabilities, needs, organisations, users
+from app.services import capabilities, engagements, needs, organisations, users
 
 DEMO_WORLD = Path(__file__).parent / "data" / "demo_world.json"
 ORG_ROLE = {OrgKind.hospital: Role.hospital_staff, OrgKind.enterprise: Role.company_staff,
@@ -27,9 +28,10 @@ ORG_ROLE = {OrgKind.hospital: Role.hospital_staff, OrgKind.enterprise: Role.comp
 @dataclass
 class SeedReport:
     created: dict[str, int] = field(default_factory=lambda: {"organisations": 0, "users": 0, "needs": 0,
-                                                             "capabilities": 0})
+                                                             "capabilities": 0, "engagements": 0})
     tokens: list[tuple[str, str, str]] = field(default_factory=list)  # (email, role, secret) for new users
-    ids: dict[str, int] = field(default_factory=dict)  # "need:<key>" / "capability:<key>" / "org:<key>" -> id
+    ids: dict[str, int] = field(default_factory=dict)  # "need:<key>" / "capability:<key>" / "org:<key>" /
+    #                                                      "engagement:<key>" -> id
 
 
 def _org(session: Session, rep: SeedReport, data: dict) -> Organisation:
@@ -94,7 +96,43 @@ def load_demo_world(session: Session, path: Path = DEMO_WORLD) -> SeedReport:
     for c in world["capabilities"]:
         rep.ids[f"capability:{c['key']}"] = _capability(session, rep, orgs[c["org"]], c).id
     session.flush()
+    for e in world.get("engagements", []):
+        rep.ids[f"engagement:{e['key']}"] = _engagement(session, rep, orgs, e).id
+    session.flush()
     return rep
+
+
+def _engagement(session: Session, rep: SeedReport, orgs: dict[str, Organisation], data: dict) -> Engagement:
+    """A partnership carried through its recorded steps with the services (acceptances, participants, milestones,
+    transitions), each by the organisation that takes it. Found again by (need, lead company): created once."""
+    need = session.get(Need, rep.ids[f"need:{data['need']}"])
+    cap = session.get(Capability, rep.ids[f"capability:{data['capability']}"])
+    eng = session.exec(select(Engagement).where(Engagement.need_id == need.id,
+                                                Engagement.lead_org_id == cap.organisation_id)).first()
+    if eng is not None:
+        return eng
+    proposer = session.get(Organisation, need.hospital_id if data["proposed_by"] == "hospital" else cap.organisation_id)
+    eng = engagements.create_engagement(session, _actor_for(session, proposer),
+                                        EngagementCreate(need_id=need.id, capability_id=cap.id,
+                                                         comment=data.get("comment", "")))
+    for step in data["steps"]:
+        actor = _actor_for(session, orgs[step["by"]])
+        if "accept" in step:
+            engagements.accept(session, actor, eng.id, eng.version)
+        elif "participant" in step:
+            p = step["participant"]
+            engagements.add_participant(session, actor, eng.id,
+                                        ParticipantCreate(organisation_id=orgs[p["org"]].id, role=p["role"]),
+                                        eng.version)
+        elif "milestone" in step:
+            m = step["milestone"]
+            engagements.add_milestone(session, actor, eng.id, MilestoneCreate.model_validate(
+                {**m, "responsible_org_id": orgs[step.get("responsible", step["by"])].id}))
+        else:
+            engagements.transition(session, actor, eng.id,
+                                   TransitionCreate(target=step["to"], comment=step.get("comment", "")), eng.version)
+    rep.created["engagements"] += 1
+    return eng
 
 
 def load_dataset(session: Session, folder: Path, progress: bool = True) -> SeedReport:

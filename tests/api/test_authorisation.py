@@ -23,13 +23,28 @@ def expect(ok: int, who: set[str], otherwise: int = 403, **special: int) -> dict
 
 
 @pytest.fixture
-def fixtures(client, world):
-    """Records the table's endpoints act on: an open need and a draft need of 'hospital', a capability of 'company'."""
+def fixtures(app, client, world, tmp_path):
+    """Records the table's endpoints act on: an open need and a draft need of 'hospital', a capability of 'company';
+    an engagement of the two at intent_signed with 'lab' as participant, a milestone of the hospital's with a
+    document."""
+    app.state.settings.attachments_dir = tmp_path / "attachments"
     h, c = world["hospital"].headers, world["company"].headers
     open_need = client.post("/api/v1/needs", json={**TSP_NEED, "status": "open"}, headers=h).json()
     draft_need = client.post("/api/v1/needs", json={**TSP_NEED, "title": "草稿"}, headers=h).json()
     cap = client.post("/api/v1/capabilities", json=RF_CAPABILITY, headers=c).json()
-    return {"open_need": open_need["id"], "draft_need": draft_need["id"], "cap": cap["id"]}
+    eng_need = client.post("/api/v1/needs", json={**TSP_NEED, "status": "open"}, headers=h).json()
+    eng = client.post("/api/v1/engagements", json={"need_id": eng_need["id"], "capability_id": cap["id"],
+                                                   "participants": [{"organisation_id": world.orgs["lab"],
+                                                                     "role": "rnd"}]}, headers=h).json()
+    client.post(f"/api/v1/engagements/{eng['id']}/accept", json={"version": 1}, headers=c)
+    client.post(f"/api/v1/engagements/{eng['id']}/transitions", json={"target": "intent_signed", "version": 2},
+                headers=h)
+    ms = client.post(f"/api/v1/engagements/{eng['id']}/milestones", headers=h,
+                     json={"kind": "training_session", "title": "培训", "occurred_on": "2024-05-01"}).json()
+    doc = client.post(f"/api/v1/engagements/{eng['id']}/milestones/{ms['id']}/documents", headers=h,
+                      files={"file": ("a.txt", b"minutes", "text/plain")}).json()
+    return {"open_need": open_need["id"], "draft_need": draft_need["id"], "cap": cap["id"], "eng": eng["id"],
+            "milestone": ms["id"], "doc": doc["id"]}
 
 
 def _current_version(client, world, path: str) -> str:
@@ -55,6 +70,37 @@ def cases(client, world, fx):
 
     on, dn, cap = (f"/api/v1/needs/{fx['open_need']}", f"/api/v1/needs/{fx['draft_need']}",
                    f"/api/v1/capabilities/{fx['cap']}")
+    eng = f"/api/v1/engagements/{fx['eng']}"
+    admin = world["admin"].headers
+
+    def fresh_open_need() -> int:
+        return client.post("/api/v1/needs", json={**TSP_NEED, "status": "open"},
+                           headers=world["hospital"].headers).json()["id"]
+
+    def proposal(p):
+        return {"json": {"need_id": fresh_open_need(), "capability_id": fx["cap"]}}
+
+    def accept_other_side(p):
+        """A fresh proposal by the side that is not ``p`` (so that ``p``'s acceptance is the missing one)."""
+        by = "company" if p == "hospital" else "hospital"
+        e = client.post("/api/v1/engagements", json={"need_id": fresh_open_need(), "capability_id": fx["cap"]},
+                        headers=world[by].headers).json()
+        return {"url": f"/api/v1/engagements/{e['id']}/accept", "json": {"version": e["version"]}}
+
+    def hold_or_resume(_p):
+        e = client.get(eng, headers=admin).json()
+        target = e["held_from"] if e["state"] == "on_hold" else "on_hold"
+        return {"json": {"target": target, "version": e["version"]}}
+
+    def new_participant(_p):
+        org = client.post("/api/v1/organisations", json={"kind": "platform", "name_en": f"Platform {next(_seq)}",
+                                                         "region": "putuo"}, headers=admin).json()["id"]
+        return {"json": {"organisation_id": org, "role": "animal_facility"},
+                "headers": {"If-Match": _current_version(client, world, eng)}}
+
+    milestone = {"json": {"kind": "meeting", "title": "例会", "occurred_on": "2024-06-01"}}
+    parties = {"hospital", "company", "lab"}
+    no_outsiders = {"hospital_b": 404, "company_b": 404}
     return [
         ("me", "GET", "/api/v1/me", None, expect(200, ALL)),
         ("list orgs", "GET", "/api/v1/organisations", None, expect(200, ALL)),
@@ -86,6 +132,24 @@ def cases(client, world, fx):
          expect(201, COMPANIES)),
         ("read capability", "GET", cap, None, expect(200, ALL, company_b=404, lab=404)),
         ("edit capability", "PATCH", cap, cap_patch(cap), expect(200, {"company"}, 403, company_b=404, lab=404)),
+        ("list engagements", "GET", "/api/v1/engagements", None, expect(200, ALL)),
+        ("propose engagement", "POST", "/api/v1/engagements", proposal,
+         expect(201, {"hospital", "company"}, 404, commission=403, admin=403)),
+        ("read engagement", "GET", eng, None, expect(200, parties | READERS, 404)),
+        ("engagement history", "GET", f"{eng}/transitions", None, expect(200, parties | READERS, 404)),
+        ("accept engagement", "POST", "/api/v1/engagements/{x}/accept", accept_other_side,
+         expect(200, {"hospital", "company"}, 404, commission=403, admin=403)),
+        ("engagement transition", "POST", f"{eng}/transitions", hold_or_resume,
+         expect(200, {"hospital", "company"}, 403, **no_outsiders)),
+        ("add participant", "POST", f"{eng}/participants", new_participant,
+         expect(200, {"hospital", "company"}, 403, **no_outsiders)),
+        ("list milestones", "GET", f"{eng}/milestones", None, expect(200, parties | READERS, 404)),
+        ("record milestone", "POST", f"{eng}/milestones", lambda p: dict(milestone), expect(201, parties, 403, **no_outsiders)),
+        ("attach document", "POST", f"{eng}/milestones/{fx['milestone']}/documents",
+         lambda p: {"files": {"file": ("m.txt", b"minutes", "text/plain")}},
+         expect(201, {"hospital", "company"}, 403, **no_outsiders)),
+        ("download document", "GET", f"{eng}/documents/{fx['doc']}", None,
+         expect(200, parties | {"commission"}, 403, **no_outsiders)),
         ("list notes", "GET", "/api/v1/notes", None, expect(200, READERS)),
         ("add note", "POST", "/api/v1/notes",
          lambda p: {"json": {"entity": "need", "entity_id": fx["open_need"], "body": "brokered a call"}},
@@ -102,7 +166,7 @@ def test_every_endpoint_with_every_role(client, world, fixtures):
     for name, method, path, make, expected in table:
         for persona in PERSONAS:
             kwargs = make(persona) if make else {}
-            url = path
+            url = kwargs.pop("url", path) if isinstance(kwargs, dict) else path
             if "{tok}" in path:
                 url, kwargs = path.format(tok=kwargs), {}
             headers = {**kwargs.pop("headers", {}), **world[persona].headers}
@@ -125,7 +189,7 @@ def test_no_token_bad_token_and_revoked_token_are_refused(client, world, fixture
             if set(expected.values()) == {405}:
                 continue
             headers = {"Authorization": auth} if auth else {}
-            r = client.request(method, path.replace("{tok}", "1"), headers=headers, json={})
+            r = client.request(method, path.replace("{tok}", "1").replace("{x}", "1"), headers=headers, json={})
             assert r.status_code == 401, (name, auth, r.status_code)
             assert r.json()["type"].endswith("unauthorized") and r.headers["www-authenticate"] == "Bearer"
 
@@ -164,3 +228,33 @@ def test_lists_show_exactly_what_details_show(client, world, make_need, make_cap
                     in_list = next(x for x in client.get("/api/v1/needs", params={"limit": 100}, headers=h)
                                    .json()["items"] if x["id"] == i)
                     assert one["hospital"] == in_list["hospital"], (persona, i)
+
+
+def test_engagement_lists_show_exactly_what_details_show(client, world, make_need, make_capability):
+    """Engagements too: each persona's list is exactly the set its detail endpoint shows, with the same hospital."""
+    h, hb = world["hospital"].headers, world["hospital_b"].headers
+    cap = make_capability()
+    cap_b = make_capability("company_b", title="Imaging AI")
+    anon = make_need("hospital_b", status="open", confidentiality="anonymous", title="匿名需求")
+    specs = [(make_need(status="open")["id"], cap["id"], h, True),
+             (anon["id"], cap["id"], world["company"].headers, False),  # anonymous, not accepted yet
+             (make_need("hospital_b", status="open", confidentiality="anonymous")["id"], cap_b["id"], hb, True)]
+    ids = []
+    for need_id, cap_id, headers, with_lab in specs:
+        body = {"need_id": need_id, "capability_id": cap_id}
+        if with_lab:
+            body["participants"] = [{"organisation_id": world.orgs["lab"], "role": "rnd"}]
+        r = client.post("/api/v1/engagements", json=body, headers=headers)
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    for persona in PERSONAS:
+        hp = world[persona].headers
+        listed = {e["id"]: e for e in client.get("/api/v1/engagements", params={"limit": 100}, headers=hp)
+                  .json()["items"]}
+        visible = {i: client.get(f"/api/v1/engagements/{i}", headers=hp) for i in ids}
+        visible = {i: r.json() for i, r in visible.items() if r.status_code == 200}
+        assert set(listed) == set(visible), persona
+        for i, one in visible.items():
+            assert one["hospital"] == listed[i]["hospital"], (persona, i)
+    company_view = client.get(f"/api/v1/engagements/{ids[1]}", headers=world["company"].headers).json()
+    assert company_view["hospital"] is None and company_view["hospital_hidden"] is True
