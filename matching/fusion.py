@@ -8,12 +8,14 @@ import numpy as np
 
 __all__ = ["DEFAULT_WEIGHTS", "max_normalize", "linear_fusion", "rrf", "contributions"]
 
-# Few, principled weights (see matching/README.md): semantic evidence dominates, lexical + concept evidence
-# second, structure last (it is a compatibility check, not topical evidence). Sum = 1.
+# Few weights (see matching/README.md). Lexical evidence (BM25 incl. glossary concept tokens) is the most reliable
+# single signal across held-out sets, so it gets the largest weight; the multilingual embedding (strong on zh/en
+# paraphrase, weak on technical English) is split between whole text and sentence max-sim; concepts and structure
+# (a compatibility check, not topical evidence) last. Positive weights sum to 1.
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "dense": 0.30,      # whole need vs whole capability (multilingual sentence embedding cosine)
+    "dense": 0.20,      # whole need vs whole capability (multilingual sentence embedding cosine)
     "passage": 0.15,    # mean over need sentences of the best-matching capability sentence (max-sim)
-    "lexical": 0.25,    # BM25 over jieba / stemmed tokens + glossary concept ids, sqrt(score / upper bound)
+    "lexical": 0.35,    # BM25 over jieba / stemmed tokens + glossary concept ids, sqrt(score / upper bound)
     "concept": 0.15,    # IDF-weighted Dice overlap of glossary concepts (need's rejected concepts left out)
     "structured": 0.15, # mean of applicable structured conditions
     "status_quo": 0.0,  # (penalty if < 0) matches the need's complaint better than its wish; 0: did not help

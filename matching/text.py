@@ -23,7 +23,7 @@ __all__ = [
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{_CJK}]")
-_RUN_RE = re.compile(f"([{_CJK}]+)|([a-z0-9]+(?:[\\-'][a-z0-9]+)*)")
+_RUN_RE = re.compile(f"([{_CJK}]+)|([a-z0-9]+)")
 _LATIN_RE = re.compile(r"[A-Za-z]")
 _SENT_SPLIT_RE = re.compile(r"(?<=[。！？；!?;])|\n+|(?<=[.])\s+")
 
