@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from app.config import Settings
+from app.db import session_scope
 from app.errors import Conflict, Unauthorized
 from app.policy import Actor
 from app.services import users
@@ -23,19 +24,14 @@ def get_settings_dep(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """The request's unit of work: services flush; this commits once, or rolls back on any error."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        try:
+    """The request's unit of work: services flush; ``session_scope`` commits once, or rolls back on any error."""
+    try:
+        with session_scope(request.app.state.engine) as session:
             yield session
-            session.commit()
-        except OperationalError as e:
-            session.rollback()
-            if "locked" in str(e).lower():  # SQLite: a concurrent writer won; the client retries
-                raise Conflict("The record is being changed by another request; retry.") from e
-            raise
-        except BaseException:
-            session.rollback()
-            raise
+    except OperationalError as e:
+        if "locked" in str(e).lower():  # SQLite: a concurrent writer won; the client retries
+            raise Conflict("The record is being changed by another request; retry.") from e
+        raise
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

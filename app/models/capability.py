@@ -2,44 +2,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
-from app.models.common import created_at_field, json_list_field, updated_at_field
+from app.models.common import Certifications, NonBlank, created_at_field, json_list_field, updated_at_field
 from app.models.enums import CapabilityKind, CapabilityStatus, Language, Region, Stage, Track
-from app.models.need import OrgRef, _certs, _unique
+from app.models.need import OrgRef, Stages, Tracks
 
 _TEXT = 8000
 
 
 class CapabilityFields(SQLModel):
     kind: CapabilityKind = CapabilityKind.product
-    title: str = Field(min_length=1, max_length=300)
-    description: str = Field(min_length=1, max_length=_TEXT)
-    tracks: list[Track] = Field(min_length=1, max_length=7)
-    stages: list[Stage] = Field(default_factory=list)
-    certifications: list[str] = Field(default_factory=list, max_length=20)
+    title: NonBlank = Field(min_length=1, max_length=300)
+    description: NonBlank = Field(min_length=1, max_length=_TEXT)
+    tracks: Tracks = Field(min_length=1, max_length=7)
+    stages: Stages = Field(default_factory=list)
+    certifications: Certifications = Field(default_factory=list, max_length=20)
     region: Region | None = None  # defaults to the organisation's region
     language: Language | None = None  # detected when not given
     external_ref: str | None = Field(default=None, max_length=100,
                                      description="The organisation's own reference (e.g. a product code)")
-
-    @field_validator("tracks", "stages")
-    @classmethod
-    def _dedupe(cls, v: list) -> list:
-        return _unique(v)
-
-    @field_validator("certifications")
-    @classmethod
-    def _certs(cls, v: list[str]) -> list[str]:
-        return _certs(v)
-
-    @field_validator("title", "description")
-    @classmethod
-    def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must not be blank")
-        return v.strip()
 
 
 class Capability(SQLModel, table=True):
@@ -69,25 +51,15 @@ class CapabilityCreate(CapabilityFields):
 class CapabilityUpdate(SQLModel):
     version: int | None = Field(default=None, ge=1, description="The version read; or send If-Match.")
     kind: CapabilityKind | None = None
-    title: str | None = Field(default=None, min_length=1, max_length=300)
-    description: str | None = Field(default=None, min_length=1, max_length=_TEXT)
-    tracks: list[Track] | None = Field(default=None, min_length=1, max_length=7)
-    stages: list[Stage] | None = None
-    certifications: list[str] | None = Field(default=None, max_length=20)
+    title: NonBlank | None = Field(default=None, min_length=1, max_length=300)
+    description: NonBlank | None = Field(default=None, min_length=1, max_length=_TEXT)
+    tracks: Tracks | None = Field(default=None, min_length=1, max_length=7)
+    stages: Stages | None = None
+    certifications: Certifications | None = Field(default=None, max_length=20)
     region: Region | None = None
     language: Language | None = None
     external_ref: str | None = Field(default=None, max_length=100)
     status: CapabilityStatus | None = None
-
-    @field_validator("tracks", "stages")
-    @classmethod
-    def _dedupe(cls, v):
-        return None if v is None else _unique(v)
-
-    @field_validator("certifications")
-    @classmethod
-    def _certs(cls, v):
-        return None if v is None else _certs(v)
 
 
 class CapabilityPublic(SQLModel):

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Generic, TypeVar
 
 from annotated_types import Interval
+from pydantic import AfterValidator
 
 from pydantic import BaseModel
 from sqlalchemy import Column
@@ -19,6 +20,33 @@ T = TypeVar("T")
 # An id (or other integer) the API passes to the database: bounded to a signed 64-bit INTEGER, so that an
 # out-of-range value is a 422 rather than an OverflowError from the driver (a 500).
 DbInt = Annotated[int, Interval(ge=-(2**63), le=2**63 - 1)]
+
+
+def _unique(values: list) -> list:
+    """Drop repeated vocabulary values, keeping the first occurrence's order."""
+    return list(dict.fromkeys(values))
+
+
+def _not_blank(v: str) -> str:
+    if not v.strip():
+        raise ValueError("must not be blank")
+    return v.strip()
+
+
+def _certs(values: list[str]) -> list[str]:
+    out = []
+    for v in values:
+        v = v.strip()
+        if not v or len(v) > 40:
+            raise ValueError("each certification is 1-40 characters")
+        out.append(v)
+    return _unique(out)
+
+
+# Validated field types shared by the create and update schemas of needs and capabilities.
+NonBlank = Annotated[str, AfterValidator(_not_blank)]
+UniqueList = AfterValidator(_unique)
+Certifications = Annotated[list[str], AfterValidator(_certs)]
 
 
 def utcnow() -> datetime:

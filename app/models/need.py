@@ -1,32 +1,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
-from app.models.common import created_at_field, json_list_field, updated_at_field
+from app.models.common import (Certifications, NonBlank, UniqueList, created_at_field, json_list_field,
+                               updated_at_field)
 from app.models.enums import Confidentiality, Language, NeedStatus, PartnerType, Region, Stage, Track
 
 _TEXT = 8000
 
 
-def _unique(values: list) -> list:
-    seen: list = []
-    for v in values:
-        if v not in seen:
-            seen.append(v)
-    return seen
 
 
-def _certs(values: list[str]) -> list[str]:
-    out = []
-    for v in values:
-        v = v.strip()
-        if not v or len(v) > 40:
-            raise ValueError("each certification is 1-40 characters")
-        out.append(v)
-    return _unique(out)
+Tracks = Annotated[list[Track], UniqueList]
+Stages = Annotated[list[Stage], UniqueList]
+Regions = Annotated[list[Region], UniqueList]
+PartnerTypes = Annotated[list[PartnerType], UniqueList]
 
 
 class NeedStatement(SQLModel):
@@ -40,35 +32,18 @@ class NeedStatement(SQLModel):
 
 
 class NeedFields(NeedStatement):
-    title: str = Field(min_length=1, max_length=300)
-    description: str = Field(min_length=1, max_length=_TEXT)
+    title: NonBlank = Field(min_length=1, max_length=300)
+    description: NonBlank = Field(min_length=1, max_length=_TEXT)
     department: str = Field(default="", max_length=200)
-    tracks: list[Track] = Field(min_length=1, max_length=7)
-    partner_types: list[PartnerType] = Field(default_factory=lambda: [PartnerType.enterprise], min_length=1)
-    stages: list[Stage] = Field(default_factory=list)
-    regions: list[Region] = Field(default_factory=list)  # empty = anywhere
-    required_certifications: list[str] = Field(default_factory=list, max_length=20)
+    tracks: Tracks = Field(min_length=1, max_length=7)
+    partner_types: PartnerTypes = Field(default_factory=lambda: [PartnerType.enterprise], min_length=1)
+    stages: Stages = Field(default_factory=list)
+    regions: Regions = Field(default_factory=list)  # empty = anywhere
+    required_certifications: Certifications = Field(default_factory=list, max_length=20)
     language: Language | None = None  # detected when not given
     confidentiality: Confidentiality = Confidentiality.public
     external_ref: str | None = Field(default=None, max_length=100,
                                      description="The hospital's own reference (e.g. from another system)")
-
-    @field_validator("tracks", "partner_types", "stages", "regions")
-    @classmethod
-    def _dedupe(cls, v: list) -> list:
-        return _unique(v)
-
-    @field_validator("required_certifications")
-    @classmethod
-    def _certs(cls, v: list[str]) -> list[str]:
-        return _certs(v)
-
-    @field_validator("title", "description")
-    @classmethod
-    def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must not be blank")
-        return v.strip()
 
 
 class Need(SQLModel, table=True):
@@ -113,33 +88,23 @@ class NeedCreate(NeedFields):
 
 class NeedUpdate(SQLModel):
     version: int | None = Field(default=None, ge=1, description="The version read; or send If-Match.")
-    title: str | None = Field(default=None, min_length=1, max_length=300)
-    description: str | None = Field(default=None, min_length=1, max_length=_TEXT)
+    title: NonBlank | None = Field(default=None, min_length=1, max_length=300)
+    description: NonBlank | None = Field(default=None, min_length=1, max_length=_TEXT)
     clinical_problem: str | None = Field(default=None, max_length=_TEXT)
     current_practice: str | None = Field(default=None, max_length=_TEXT)
     shortcomings: str | None = Field(default=None, max_length=_TEXT)
     affected_population: str | None = Field(default=None, max_length=_TEXT)
     desired_outcome: str | None = Field(default=None, max_length=_TEXT)
     department: str | None = Field(default=None, max_length=200)
-    tracks: list[Track] | None = Field(default=None, min_length=1, max_length=7)
-    partner_types: list[PartnerType] | None = Field(default=None, min_length=1)
-    stages: list[Stage] | None = None
-    regions: list[Region] | None = None
-    required_certifications: list[str] | None = Field(default=None, max_length=20)
+    tracks: Tracks | None = Field(default=None, min_length=1, max_length=7)
+    partner_types: PartnerTypes | None = Field(default=None, min_length=1)
+    stages: Stages | None = None
+    regions: Regions | None = None
+    required_certifications: Certifications | None = Field(default=None, max_length=20)
     language: Language | None = None
     confidentiality: Confidentiality | None = None
     external_ref: str | None = Field(default=None, max_length=100)
     status: NeedStatus | None = None
-
-    @field_validator("tracks", "partner_types", "stages", "regions")
-    @classmethod
-    def _dedupe(cls, v):
-        return None if v is None else _unique(v)
-
-    @field_validator("required_certifications")
-    @classmethod
-    def _certs(cls, v):
-        return None if v is None else _certs(v)
 
 
 class OrgRef(SQLModel):
