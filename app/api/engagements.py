@@ -5,9 +5,18 @@ from fastapi.responses import FileResponse
 
 from app.deps import CurrentActor, IfMatch, PageDep, SessionDep, SettingsDep
 from app.models.common import DbInt, Page
-from app.models.engagement import (DocumentPublic, EngagementCreate, EngagementDetail, EngagementPublic,
-                                   MilestoneCreate, MilestonePublic, ParticipantAdd, TransitionCreate,
-                                   TransitionPublic, VersionBody)
+from app.models.engagement import (
+    DocumentPublic,
+    EngagementCreate,
+    EngagementDetail,
+    EngagementPublic,
+    MilestoneCreate,
+    MilestonePublic,
+    ParticipantAdd,
+    TransitionCreate,
+    TransitionPublic,
+    VersionBody,
+)
 from app.services import engagements
 from app.services.common import expected_version
 from app.workflow import EngagementState

@@ -19,15 +19,40 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
 from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound
-from app.models import (Capability, Document, Engagement, EngagementParticipant, EngagementTransition, Milestone, Need,
-                        Organisation)
+from app.models import (
+    Capability,
+    Document,
+    Engagement,
+    EngagementParticipant,
+    EngagementTransition,
+    Milestone,
+    Need,
+    Organisation,
+)
 from app.models.common import utcnow
-from app.models.engagement import (DocumentPublic, EngagementCreate, EngagementDetail, EngagementPublic,
-                                   MilestoneCreate, MilestonePublic, ParticipantCreate, ParticipantPublic,
-                                   TransitionCreate, TransitionPublic)
+from app.models.engagement import (
+    DocumentPublic,
+    EngagementCreate,
+    EngagementDetail,
+    EngagementPublic,
+    MilestoneCreate,
+    MilestonePublic,
+    ParticipantCreate,
+    ParticipantPublic,
+    TransitionCreate,
+    TransitionPublic,
+)
 from app.models.enums import COMPANY_KINDS, CapabilityStatus, Confidentiality, NeedStatus, OrgKind, Role
-from app.policy import (Actor, engagement_party, engagement_side, engagement_visible, hospital_identity_visible,
-                        may_download_documents, may_record_milestone, require_engagement_side, require_role)
+from app.policy import (
+    Actor,
+    engagement_side,
+    engagement_visible,
+    hospital_identity_visible,
+    may_download_documents,
+    may_record_milestone,
+    require_engagement_side,
+    require_role,
+)
 from app.services import audit, capabilities, events, needs
 from app.services.common import check_version, compare_and_swap, org_ref
 from app.services.listing import PageParams, json_list_contains, paginate
@@ -445,6 +470,6 @@ def open_document(session: Session, actor: Actor, engagement_id: int, document_i
 
 
 __all__ = ["EngagementFilters", "PayloadTooLarge", "UnsupportedMediaType", "accept", "add_milestone",
-           "add_participant", "attach_document", "create_engagement", "detail", "engagement_party", "gather_facts",
+           "add_participant", "attach_document", "create_engagement", "detail", "gather_facts",
            "get_visible", "history", "list_engagements", "milestones_public", "open_document", "sniff", "to_public",
            "transition"]

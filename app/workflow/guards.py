@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from app.errors import Conflict
 from app.workflow.states import EngagementState as S
-from app.workflow.vocab import NMPA_CERTIFICATE, MilestoneKind as K
+from app.workflow.vocab import NMPA_CERTIFICATE
+from app.workflow.vocab import MilestoneKind as K
 
 
 class GuardFailed(Conflict):

@@ -8,7 +8,8 @@ from datetime import datetime
 
 from app.errors import Invalid, InvalidTransition
 from app.workflow.guards import EngagementFacts, GuardFailed, unmet
-from app.workflow.states import REASON_REQUIRED, EngagementState as S, allowed_targets
+from app.workflow.states import REASON_REQUIRED, allowed_targets
+from app.workflow.states import EngagementState as S
 
 
 @dataclass(frozen=True)

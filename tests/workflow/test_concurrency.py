@@ -49,7 +49,7 @@ def test_concurrent_transitions_from_one_version_exactly_one_wins(live_server, w
         assert [x["to_state"] for x in final["history"]] == ["proposed", "intent_signed", winner["state"]]
         audit = httpx.get(f"{live_server}/api/v1/audit", params={"entity": "engagement", "entity_id": eng["id"]},
                           headers=world["admin"].headers).json()["items"]
-        assert [e["action"] for e in audit][0] == f"transition:{winner['state']}"
+        assert audit[0]["action"] == f"transition:{winner['state']}"
         assert sum(e["action"].startswith("transition:") for e in audit) == 2
 
 

@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from app.workflow import EngagementFacts, EngagementState as S, GuardFailed, Position, apply_transition
+from app.workflow import EngagementState as S
+from app.workflow import GuardFailed, Position, apply_transition
 from app.workflow import guards as g
 from tests.workflow.test_states import ALL_MET
 

@@ -4,12 +4,14 @@ and the history always replays to the current state — on the pure workflow, an
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from sqlmodel import Session, select
 
 from app.errors import AppError, Invalid, InvalidTransition
-from app.workflow import EngagementFacts, EngagementState as S, GuardFailed, Position, apply_transition, replay
+from app.workflow import EngagementFacts, GuardFailed, Position, apply_transition, replay
+from app.workflow import EngagementState as S
 from app.workflow.guards import unmet
 from app.workflow.states import PATH
 from tests.workflow.conftest import MILESTONES_FOR

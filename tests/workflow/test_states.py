@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from app.errors import InvalidTransition
-from app.workflow import EngagementFacts, EngagementState as S, Position, apply_transition, replay, time_in_states
+from app.workflow import EngagementFacts, Position, apply_transition, replay, time_in_states
+from app.workflow import EngagementState as S
 from app.workflow.states import FINAL, PATH
 
 ALL_MET = EngagementFacts(hospital_accepted=True, lead_accepted=True, animal_facility_participant=True,
@@ -15,7 +18,7 @@ ALL_MET = EngagementFacts(hospital_accepted=True, lead_accepted=True, animal_fac
                                       "registration_certificate": ("国械注准20253070123",)})
 
 # The expected table, written out by hand (independently of app.workflow.states.TRANSITIONS).
-NEXT = {a: b for a, b in zip(PATH, PATH[1:])}
+NEXT = dict(pairwise(PATH))
 EXITS = {S.on_hold, S.withdrawn, S.terminated}
 
 
