@@ -16,8 +16,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "dense": 0.20,      # whole need vs whole capability (multilingual sentence embedding cosine)
     "passage": 0.15,    # mean over need sentences of the best-matching capability sentence (max-sim)
     "lexical": 0.35,    # BM25 over jieba / stemmed tokens + glossary concept ids, sqrt(score / upper bound)
-    "concept": 0.15,    # IDF-weighted Dice overlap of glossary concepts (need's rejected concepts left out)
-    "structured": 0.15, # mean of applicable structured conditions
+    "concept": 0.10,    # IDF-weighted Dice overlap of glossary concepts (need's rejected concepts left out)
+    "structured": 0.20, # mean of applicable structured conditions
     "status_quo": 0.0,  # (penalty if < 0) matches the need's complaint better than its wish; 0: did not help
 }
 
