@@ -34,7 +34,10 @@ def get_session(request: Request) -> Iterator[Session]:
         raise
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit runs before the response is sent, so a 2xx always means "stored" (with the default
+# request scope FastAPI would send the response first and commit after it — a crash in between loses an
+# acknowledged write, and a failing commit is never reported).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 

@@ -76,11 +76,13 @@ def fresh_database_url(request, backend: str) -> str:
         template: Path = request.getfixturevalue("sqlite_template")
         path = template.parent / f"t{n}.db"
         shutil.copyfile(template, path)
+        request.addfinalizer(lambda: [p.unlink(missing_ok=True) for p in path.parent.glob(f"t{n}.db*")])
         return f"sqlite:///{path}"
     uri = request.getfixturevalue("pg_template")
     server, _ = request.getfixturevalue("pg_server")
     name = f"t{n}_{os.getpid()}"
     server.psql(f"CREATE DATABASE {name} TEMPLATE clinmatch_template;")
+    request.addfinalizer(lambda: server.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE);"))
     return _pg_url(uri, name)
 
 

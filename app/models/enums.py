@@ -96,8 +96,9 @@ NEED_TRANSITIONS: dict[NeedStatus, frozenset[NeedStatus]] = {
     NeedStatus.closed: frozenset(),
     NeedStatus.withdrawn: frozenset(),
 }
-# Status changes that follow the partnership workflow, not a hospital's edit.
-WORKFLOW_ONLY_NEED_STATUSES = frozenset({NeedStatus.in_partnership})
+# Changes that follow the partnership workflow, never a hospital's edit: into and out of partnership.
+WORKFLOW_ONLY_NEED_CHANGES = frozenset({(NeedStatus.open, NeedStatus.in_partnership),
+                                        (NeedStatus.in_partnership, NeedStatus.open)})
 
 
 class CapabilityKind(StrEnum):

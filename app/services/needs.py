@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from app.errors import InvalidTransition, NotFound
 from app.models import Need, Organisation
 from app.models.common import utcnow
-from app.models.enums import NEED_TRANSITIONS, WORKFLOW_ONLY_NEED_STATUSES, NeedStatus, Role
+from app.models.enums import NEED_TRANSITIONS, WORKFLOW_ONLY_NEED_CHANGES, NeedStatus, Role
 from app.models.need import NeedCreate, NeedPublic, NeedUpdate
 from app.policy import Actor, can_manage_need, hospital_identity_visible, need_visible, require_role
 from app.services import audit
@@ -78,7 +78,7 @@ def list_needs(session: Session, actor: Actor, f: NeedFilters, page: PageParams)
     if f.hospital_id is not None:
         # Filtering by hospital must not reveal who filed an anonymous need.
         stmt = stmt.where(Need.hospital_id == f.hospital_id)
-        if not actor.reads_everything and actor.role != Role.hospital_staff:
+        if not actor.reads_everything and f.hospital_id != actor.organisation_id:
             stmt = stmt.where(Need.confidentiality == "public")
     if f.q:
         stmt = stmt.where(text_match(f.q, Need.title, Need.description, Need.clinical_problem, Need.department))
@@ -114,7 +114,7 @@ def _check_status_change(need: Need, target: NeedStatus) -> None:
     current = NeedStatus(need.status)
     if target == current:
         return
-    allowed = NEED_TRANSITIONS[current] - WORKFLOW_ONLY_NEED_STATUSES
+    allowed = {t for t in NEED_TRANSITIONS[current] if (current, t) not in WORKFLOW_ONLY_NEED_CHANGES}
     if target not in allowed:
         raise InvalidTransition(
             f"A need cannot go from '{current}' to '{target}'"
@@ -143,7 +143,6 @@ def update_need(session: Session, actor: Actor, need_id: int, data: NeedUpdate, 
                  changes)
     _after_write(session, index, need)
     return need
-
 
 
 def follow_engagements(session: Session, actor: Actor, need: Need, partnership: bool, engagement_id: int) -> None:

@@ -147,3 +147,22 @@ def test_other_hospital_cannot_see_or_edit(client, world, make_need):
     r = client.patch(f"/api/v1/needs/{need['id']}", json={"title": "hijack", "version": 1}, headers=other)
     assert r.status_code == 404
     assert client.get(f"/api/v1/needs/{need['id']}", headers=world["hospital"].headers).json()["title"] != "hijack"
+
+
+def test_partnership_status_is_the_workflows_not_the_hospitals(app, client, world, make_need):
+    """A hospital cannot move its need into or out of partnership by editing it; only the workflow does."""
+    from sqlalchemy import update
+    from sqlmodel import Session
+
+    from app.models import Need
+
+    need = make_need(status="open")
+    with Session(app.state.engine) as s:  # what the workflow does when a partnership passes intent
+        s.execute(update(Need).where(Need.id == need["id"]).values(status="in_partnership", version=2))
+        s.commit()
+    r = client.patch(f"/api/v1/needs/{need['id']}", json={"status": "open", "version": 2},
+                     headers=world["hospital"].headers)
+    assert r.status_code == 409 and r.json()["allowed"] == ["closed"]
+    r = client.patch(f"/api/v1/needs/{need['id']}", json={"status": "closed", "version": 2},
+                     headers=world["hospital"].headers)
+    assert r.status_code == 200 and r.json()["status"] == "closed"

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from app.workflow import replay
 from tests.conftest import RF_CAPABILITY, TSP_NEED, build_world, free_port
@@ -25,8 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 # so its commit runs after the response has been sent; a kill in between loses an acknowledged write (the kill test
 # below fails about one run in five on SQLite). Fix: Depends(get_session, scope="function"); then drop both markers
 # (the strict one turns red to say so).
-COMMITS_AFTER_RESPONSE = ("app/deps.py commits after the response is sent; "
-                          "fix: SessionDep = Annotated[Session, Depends(get_session, scope='function')]")
 
 
 class Server:
@@ -79,7 +76,6 @@ def _drive(base: str, headers: dict, eid: int, acked: list, stop: threading.Even
             i += 1
 
 
-@pytest.mark.xfail(strict=False, reason=COMMITS_AFTER_RESPONSE)
 def test_no_acknowledged_transition_or_milestone_is_lost_across_kill_and_restart(db_url, tmp_path):
     from app.db import make_engine
 
@@ -136,7 +132,6 @@ def test_no_acknowledged_transition_or_milestone_is_lost_across_kill_and_restart
     server.stop(signal.SIGTERM)
 
 
-@pytest.mark.xfail(strict=True, reason=COMMITS_AFTER_RESPONSE)
 def test_a_transition_is_committed_before_it_is_acknowledged(live_server, world, engagement):
     """The 200 must not leave the server before the commit: otherwise a crash (or a failing commit) between the two
     loses a write the client was told had happened. A slow commit makes the order visible."""
