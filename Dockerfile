@@ -2,8 +2,6 @@
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 CLINMATCH_MODEL_DIR=/opt/clinmatch/models
 WORKDIR /opt/clinmatch
-# The CPU build of torch (the image needs no GPU); the project's other dependencies from PyPI.
-RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY matching ./matching

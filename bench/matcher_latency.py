@@ -27,7 +27,7 @@ from matching.evaluate import load_dataset  # noqa: E402
 from matching.model_build import build  # noqa: E402
 from matching.text import split_sentences  # noqa: E402
 
-DEV = "/work/shared/eval/dev"
+DEV = os.environ.get("CLINMATCH_DEV_SET") or str(Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev")
 REGIONS = ["putuo", "shanghai", "nanjing", "wuxi", "changzhou", "suzhou", "nantong", "zhenjiang", "taizhou", "other"]
 
 

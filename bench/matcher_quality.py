@@ -27,7 +27,7 @@ from matching.evaluate import load_dataset, run_eval  # noqa: E402
 from matching.fusion import DEFAULT_WEIGHTS  # noqa: E402
 from matching.model_build import build  # noqa: E402
 
-DEV = "/work/shared/eval/dev"
+DEV = os.environ.get("CLINMATCH_DEV_SET") or str(Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev")
 
 
 def make(variant: str, model_dir):
