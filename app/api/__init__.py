@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from app.api import audit, capabilities, engagements, health, matches, me, needs, notes, organisations, users
+from app.api import analytics, audit, capabilities, engagements, health, matches, me, needs, notes, organisations, users
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (me, organisations, users, needs, capabilities, matches, engagements, notes, audit):
+for module in (me, organisations, users, needs, capabilities, matches, engagements, notes, audit, analytics):
     api_router.include_router(module.router)
 
 __all__ = ["api_router", "health"]

@@ -1,0 +1,94 @@
+"""Pipeline analytics for the commission (commission, admin): JSON, or CSV with ``?format=csv`` or a ``.csv`` path.
+
+Every figure comes from app.services.analytics.report; see its docstring for the definitions.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from app.deps import CurrentActor, SessionDep
+from app.models.enums import Track
+from app.services import analytics
+
+router = APIRouter(prefix="/analytics", tags=["analytics"])
+
+RegionFilter = Literal["putuo", "shanghai", "nanjing", "wuxi", "changzhou", "suzhou", "nantong", "zhenjiang",
+                       "taizhou", "other", "jiangsu"]
+Dimension = Literal["track", "hospital", "department", "partner", "region", "partner_region", "month"]
+Format = Literal["json", "csv"]
+
+
+def filters(date_from: Annotated[date | None, Query(description="Needs published on or after")] = None,
+            date_to: Annotated[date | None, Query(description="Needs published on or before")] = None,
+            track: Track | None = None,
+            region: Annotated[RegionFilter | None, Query(description="Hospital's or lead partner's region; "
+                                                                     "'jiangsu' = the seven corridor cities")] = None,
+            stale_days: Annotated[int, Query(ge=0, le=3650, description="Stalled / waiting threshold")] = 30,
+            ) -> analytics.Filters:
+    return analytics.Filters(date_from=date_from, date_to=date_to, track=track, region=region, stale_days=stale_days)
+
+
+FiltersDep = Annotated[analytics.Filters, Depends(filters)]
+
+
+def csv_response(rep: dict[str, Any], section: str, name: str, dimension: str | None = None) -> Response:
+    header, rows = analytics.table(rep, section, dimension)
+    return Response(analytics.to_csv(header, rows), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="clinmatch-{name}.csv"'})
+
+
+def _section(section: str, name: str):
+    def endpoint(session: SessionDep, actor: CurrentActor, f: FiltersDep, format: Format = "json") -> Any:
+        rep = analytics.report(session, actor, f, sections=[section])
+        return csv_response(rep, section, name) if format == "csv" else {"filters": rep["filters"],
+                                                                           section: rep[section]}
+
+    def endpoint_csv(session: SessionDep, actor: CurrentActor, f: FiltersDep) -> Response:
+        return csv_response(analytics.report(session, actor, f, sections=[section]), section, name)
+
+    return endpoint, endpoint_csv
+
+
+_SUMMARIES = {
+    "funnel": "The funnel: needs filed → matched → interested → each device-path stage, counts and conversions",
+    "stage_durations": "Median and 90th-percentile days in each stage (completed stays, from the history)",
+    "stalled": "Active engagements with no transition or milestone for stale_days",
+    "waiting": "Open needs with no interested company for stale_days",
+    "matching": "Matching efficiency: open needs with an interested company, time to first interest",
+}
+_PATHS = {"funnel": "funnel", "stage_durations": "stage-durations", "stalled": "stalled",
+          "waiting": "waiting-needs", "matching": "matching"}
+
+for _sec, _path in _PATHS.items():
+    _json, _csv = _section(_sec, _path)
+    router.add_api_route(f"/{_path}", _json, methods=["GET"], summary=_SUMMARIES[_sec] + " (commission, admin)",
+                         name=f"analytics_{_sec}")
+    router.add_api_route(f"/{_path}.csv", _csv, methods=["GET"], summary=f"{_path} as CSV (commission, admin)",
+                         name=f"analytics_{_sec}_csv", response_class=Response)
+
+
+@router.get("", summary="Every figure at once (commission, admin)")
+def summary(session: SessionDep, actor: CurrentActor, f: FiltersDep) -> dict[str, Any]:
+    return analytics.report(session, actor, f)
+
+
+@router.get("/breakdowns/{dimension}.csv", summary="A breakdown as CSV (commission, admin)", response_class=Response)
+def breakdown_csv(session: SessionDep, actor: CurrentActor, f: FiltersDep, dimension: Dimension) -> Response:
+    rep = analytics.report(session, actor, f, sections=["breakdowns"])
+    return csv_response(rep, "breakdowns", f"by-{dimension}", dimension)
+
+
+@router.get("/breakdowns/{dimension}", summary="Funnel counts by track, hospital, department, partner, region, "
+                                               "partner_region or month (commission, admin)")
+def breakdown(session: SessionDep, actor: CurrentActor, f: FiltersDep, dimension: Dimension,
+              format: Format = "json") -> Any:
+    rep = analytics.report(session, actor, f, sections=["breakdowns"])
+    if format == "csv":
+        return csv_response(rep, "breakdowns", f"by-{dimension}", dimension)
+    return {"filters": rep["filters"], "dimension": dimension, "steps": list(analytics.steps_of(dimension)),
+            "rows": rep["breakdowns"][dimension]}

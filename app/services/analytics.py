@@ -1,0 +1,422 @@
+"""Pipeline analytics for the commission: the one place every dashboard and API figure is computed.
+
+Few queries (needs, organisations, engagements, transitions, milestone activity, matched needs, first company
+interest), each a plain SELECT that runs the same on SQLite and PostgreSQL; everything else is Python aggregation
+over those rows, in pure functions. The API (app/api/analytics.py) and the page (app/web/) both call ``report``.
+
+Definitions (also in the API's description):
+- a need is *filed* when it was published (``opened_at`` set); the date range, the month and the cohort are by
+  ``opened_at``;
+- *matched*: at least one persisted match; *interested*: a company marked one of its matches interested, or an
+  engagement was proposed for the need; each engagement stage: some engagement of the need reached it (from the
+  transition history, so an engagement that went on hold or ended later still counts for what it reached);
+- the funnel is cumulative: a need counts at a step when it reached that step or any later one; a step's
+  conversion is its count over the previous step's, ``overall`` its count over the needs filed;
+- time in stage: per engagement, the completed stays in each device-path stage (entered and left), from the
+  history; the stage it is in now is not counted; median and 90th percentile by linear interpolation, in days;
+- stalled: an engagement in an active state (not clinical_use, withdrawn, terminated) with no transition and no
+  milestone recorded for ``stale_days`` days or more;
+- waiting: an open need with no interested company yet, open for ``stale_days`` days or more;
+- region: the hospital's region; a need also belongs to the region of a lead partner of one of its engagements
+  (cross-city cooperation counts on both sides); ``jiangsu`` is the seven corridor cities together;
+- matching efficiency: the share of the open needs (status open) with an interested company, and time from
+  publication to first interest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from app.models import Engagement, EngagementTransition, MatchFeedback, MatchRecord, Milestone, Need, Organisation
+from app.models.enums import NeedStatus, Region, Role, Track
+from app.policy import Actor, require_role
+from app.workflow import time_in_states
+from app.workflow.states import FINAL, PATH
+from app.workflow.states import EngagementState as S
+
+JIANGSU = ("nanjing", "wuxi", "changzhou", "suzhou", "nantong", "zhenjiang", "taizhou")
+REGION_FILTERS = tuple(r.value for r in Region) + ("jiangsu",)
+# The funnel: needs filed → matched → interested → each device-path stage after 'proposed'.
+FUNNEL = ("filed", "matched", "interested") + tuple(s.value for s in PATH[1:])
+# The engagement-level steps (partner breakdowns): proposed and every later stage.
+ENGAGEMENT_STEPS = tuple(s.value for s in PATH)
+DIMENSIONS = ("track", "hospital", "department", "partner", "region", "partner_region", "month")
+_RANK = {s.value: i for i, s in enumerate(PATH)}  # proposed 0 … clinical_use 7
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class Filters:
+    date_from: date | None = None
+    date_to: date | None = None
+    track: Track | None = None
+    region: str | None = None  # a Region value or 'jiangsu'
+    stale_days: int = 30
+
+
+def require_reader(actor: Actor) -> None:
+    """Commission and admin only."""
+    require_role(actor, Role.commission, Role.admin)
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    if dt is None:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (0..100) by linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        return None
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q / 100.0
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return round(a / b, 4) if b else None
+
+
+def _days(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / DAY, 2)
+
+
+def region_matches(region: str | None, wanted: str | None) -> bool:
+    if wanted is None:
+        return True
+    if wanted == "jiangsu":
+        return region in JIANGSU
+    return region == wanted
+
+
+# --- loading: a handful of queries ------------------------------------------------------------------------------
+
+@dataclass
+class Org:
+    id: int
+    name_zh: str | None
+    name_en: str | None
+    region: str
+    kind: str
+
+    @property
+    def name(self) -> str:
+        return self.name_zh or self.name_en or f"#{self.id}"
+
+
+@dataclass
+class NeedRow:
+    id: int
+    title: str
+    hospital_id: int
+    department: str
+    tracks: list[str]
+    status: str
+    opened_at: datetime
+    matched: bool = False
+    first_interest: datetime | None = None
+    furthest: int = -1  # index into FUNNEL
+
+
+@dataclass
+class EngRow:
+    id: int
+    need_id: int
+    hospital_id: int
+    lead_org_id: int
+    state: str
+    held_from: str | None
+    created_at: datetime
+    steps: list[tuple[str, datetime]] = field(default_factory=list)  # (to_state, at), oldest first
+    last_milestone: datetime | None = None
+    milestones: int = 0
+
+    @property
+    def reached(self) -> int:
+        """The furthest device-path stage the history shows (index into PATH)."""
+        return max((_RANK[s] for s, _ in self.steps if s in _RANK), default=0)
+
+    @property
+    def last_activity(self) -> datetime:
+        times = [t for _, t in self.steps[-1:]] + ([self.last_milestone] if self.last_milestone else [])
+        return max(times) if times else self.created_at
+
+
+@dataclass
+class Snapshot:
+    now: datetime
+    filters: Filters
+    orgs: dict[int, Org]
+    needs: list[NeedRow]
+    engagements: list[EngRow]
+
+
+def load(session: Session, f: Filters, now: datetime | None = None) -> Snapshot:
+    now = now or datetime.now(UTC)
+    orgs = {r.id: Org(r.id, r.name_zh, r.name_en, r.region, r.kind) for r in session.execute(
+        select(Organisation.id, Organisation.name_zh, Organisation.name_en, Organisation.region, Organisation.kind))}
+    q = select(Need.id, Need.title, Need.hospital_id, Need.department, Need.tracks, Need.status, Need.opened_at) \
+        .where(Need.opened_at.is_not(None))
+    if f.date_from:
+        q = q.where(Need.opened_at >= datetime.combine(f.date_from, datetime.min.time(), tzinfo=UTC))
+    if f.date_to:
+        q = q.where(Need.opened_at < datetime.combine(f.date_to + timedelta(days=1), datetime.min.time(), tzinfo=UTC))
+    needs = {r.id: NeedRow(r.id, r.title, r.hospital_id, r.department or "", list(r.tracks or []), r.status,
+                           _aware(r.opened_at)) for r in session.execute(q)}
+    if f.track:
+        needs = {i: n for i, n in needs.items() if f.track in n.tracks}
+
+    engs: dict[int, EngRow] = {}
+    for r in session.execute(select(Engagement.id, Engagement.need_id, Engagement.hospital_id, Engagement.lead_org_id,
+                                    Engagement.state, Engagement.held_from, Engagement.created_at)):
+        if r.need_id in needs:
+            engs[r.id] = EngRow(r.id, r.need_id, r.hospital_id, r.lead_org_id, r.state, r.held_from,
+                                _aware(r.created_at))
+    if f.region:
+        def hosp_in(hid: int) -> bool:
+            return region_matches(orgs[hid].region if hid in orgs else None, f.region)
+
+        engs = {i: e for i, e in engs.items()
+                if hosp_in(e.hospital_id) or region_matches(orgs[e.lead_org_id].region, f.region)}
+        with_partner = {e.need_id for e in engs.values()}
+        needs = {i: n for i, n in needs.items() if hosp_in(n.hospital_id) or i in with_partner}
+        engs = {i: e for i, e in engs.items() if e.need_id in needs}
+
+    for r in session.execute(select(EngagementTransition.engagement_id, EngagementTransition.to_state,
+                                    EngagementTransition.at)
+                             .order_by(EngagementTransition.engagement_id, EngagementTransition.seq)):
+        e = engs.get(r.engagement_id)
+        if e is not None:
+            e.steps.append((r.to_state, _aware(r.at)))
+    for r in session.execute(select(Milestone.engagement_id, func.max(Milestone.created_at).label("last"),
+                                    func.count(Milestone.id).label("n")).group_by(Milestone.engagement_id)):
+        e = engs.get(r.engagement_id)
+        if e is not None:
+            e.last_milestone, e.milestones = _aware(r.last), r.n
+    for (need_id,) in session.execute(select(MatchRecord.need_id).distinct()):
+        if need_id in needs:
+            needs[need_id].matched = True
+    for r in session.execute(select(MatchFeedback.need_id, func.min(MatchFeedback.created_at).label("first"))
+                             .where(MatchFeedback.party == "company", MatchFeedback.verdict == "interested")
+                             .group_by(MatchFeedback.need_id)):
+        if r.need_id in needs:
+            needs[r.need_id].first_interest = _aware(r.first)
+
+    for e in engs.values():
+        n = needs[e.need_id]
+        if n.first_interest is None or e.created_at < n.first_interest:
+            n.first_interest = e.created_at
+        n.furthest = max(n.furthest, 2 + e.reached)  # proposed (0) → 'interested' (2); intent_signed → 3 …
+    for n in needs.values():
+        if n.furthest < 0:
+            n.furthest = 2 if n.first_interest else (1 if n.matched else 0)
+    return Snapshot(now, f, orgs, sorted(needs.values(), key=lambda n: n.id),
+                    sorted(engs.values(), key=lambda e: e.id))
+
+
+# --- pure aggregation ------------------------------------------------------------------------------------------------
+
+def funnel_counts(needs: Iterable[NeedRow]) -> dict[str, int]:
+    counts = dict.fromkeys(FUNNEL, 0)
+    for n in needs:
+        for i in range(n.furthest + 1):
+            counts[FUNNEL[i]] += 1
+    return counts
+
+
+def funnel(snap: Snapshot) -> list[dict[str, Any]]:
+    counts = funnel_counts(snap.needs)
+    out, prev = [], None
+    for step in FUNNEL:
+        c = counts[step]
+        out.append({"step": step, "count": c,
+                    "conversion": None if prev is None else _ratio(c, prev),
+                    "overall": _ratio(c, counts["filed"])})
+        prev = c
+    return out
+
+
+def stage_durations(snap: Snapshot) -> list[dict[str, Any]]:
+    """Completed stays per device-path stage (and on_hold), from the history."""
+    per: dict[str, list[float]] = defaultdict(list)
+    for e in snap.engagements:
+        if len(e.steps) < 2:
+            continue
+        for state, secs in time_in_states(e.steps[:-1], e.steps[-1][1]).items():
+            per[state].append(secs)
+    out = []
+    for state in [s.value for s in PATH[:-1]] + [S.on_hold.value]:
+        xs = per.get(state, [])
+        out.append({"stage": state, "n": len(xs), "median_days": _days(percentile(xs, 50)),
+                    "p90_days": _days(percentile(xs, 90))})
+    return out
+
+
+def stalled(snap: Snapshot) -> list[dict[str, Any]]:
+    limit = timedelta(days=snap.filters.stale_days)
+    needs = {n.id: n for n in snap.needs}
+    out = []
+    for e in snap.engagements:
+        if S(e.state) in FINAL:
+            continue
+        last = e.last_activity
+        if snap.now - last >= limit:
+            out.append({"engagement_id": e.id, "need_id": e.need_id, "need_title": needs[e.need_id].title,
+                        "hospital": snap.orgs[e.hospital_id].name, "partner": snap.orgs[e.lead_org_id].name,
+                        "state": e.state, "held_from": e.held_from, "last_activity": last.isoformat(),
+                        "idle_days": round((snap.now - last).total_seconds() / DAY, 1)})
+    return sorted(out, key=lambda r: (-r["idle_days"], r["engagement_id"]))
+
+
+def waiting(snap: Snapshot) -> list[dict[str, Any]]:
+    limit = timedelta(days=snap.filters.stale_days)
+    out = []
+    for n in snap.needs:
+        if n.status == NeedStatus.open and n.first_interest is None and snap.now - n.opened_at >= limit:
+            out.append({"need_id": n.id, "title": n.title, "hospital": snap.orgs[n.hospital_id].name,
+                        "department": n.department, "tracks": n.tracks, "matched": n.matched,
+                        "opened_at": n.opened_at.isoformat(),
+                        "waiting_days": round((snap.now - n.opened_at).total_seconds() / DAY, 1)})
+    return sorted(out, key=lambda r: (-r["waiting_days"], r["need_id"]))
+
+
+def matching_efficiency(snap: Snapshot) -> dict[str, Any]:
+    open_needs = [n for n in snap.needs if n.status == NeedStatus.open]
+    with_interest = sum(1 for n in open_needs if n.first_interest is not None)
+    delays = [(n.first_interest - n.opened_at).total_seconds() for n in snap.needs if n.first_interest is not None]
+    delays = [max(0.0, d) for d in delays]
+    return {"open_needs": len(open_needs), "open_with_interest": with_interest,
+            "share_open_with_interest": _ratio(with_interest, len(open_needs)),
+            "needs_with_interest": len(delays), "median_days_to_first_interest": _days(percentile(delays, 50)),
+            "p90_days_to_first_interest": _days(percentile(delays, 90))}
+
+
+def _region_label(region: str) -> str:
+    return region  # putuo, shanghai (rest of Shanghai), each Jiangsu city, other: labelled by the page
+
+
+def breakdown(snap: Snapshot, dimension: str) -> list[dict[str, Any]]:
+    """Rows of (key, label, counts per step). Need-based dimensions count needs through the funnel; 'partner' and
+    'partner_region' count engagements through the device path (proposed … clinical_use)."""
+    if dimension in ("partner", "partner_region"):
+        groups: dict[str, list[EngRow]] = defaultdict(list)
+        labels: dict[str, str] = {}
+        for e in snap.engagements:
+            org = snap.orgs[e.lead_org_id]
+            key = str(org.id) if dimension == "partner" else org.region
+            labels[key] = org.name if dimension == "partner" else _region_label(org.region)
+            groups[key].append(e)
+        rows = []
+        for key, es in groups.items():
+            counts = dict.fromkeys(ENGAGEMENT_STEPS, 0)
+            for e in es:
+                for i in range(e.reached + 1):
+                    counts[ENGAGEMENT_STEPS[i]] += 1
+            rows.append({"key": key, "label": labels[key], "counts": counts})
+        return sorted(rows, key=lambda r: (-r["counts"]["proposed"], r["label"]))
+    ngroups: dict[str, list[NeedRow]] = defaultdict(list)
+    nlabels: dict[str, str] = {}
+    for n in snap.needs:
+        hosp = snap.orgs.get(n.hospital_id)
+        if dimension == "track":
+            keys = [(t, t) for t in n.tracks]
+        elif dimension == "hospital":
+            keys = [(str(n.hospital_id), hosp.name if hosp else str(n.hospital_id))]
+        elif dimension == "department":
+            keys = [(f"{n.hospital_id}:{n.department}",
+                     f"{hosp.name if hosp else n.hospital_id} · {n.department or '—'}")]
+        elif dimension == "region":
+            r = hosp.region if hosp else "other"
+            keys = [(r, _region_label(r))]
+        elif dimension == "month":
+            m = n.opened_at.strftime("%Y-%m")
+            keys = [(m, m)]
+        else:
+            raise ValueError(dimension)
+        for key, label in keys:
+            ngroups[key].append(n)
+            nlabels[key] = label
+    rows = [{"key": k, "label": nlabels[k], "counts": funnel_counts(ns)} for k, ns in ngroups.items()]
+    if dimension == "month":
+        return sorted(rows, key=lambda r: r["key"])
+    return sorted(rows, key=lambda r: (-r["counts"]["filed"], r["label"]))
+
+
+def steps_of(dimension: str) -> tuple[str, ...]:
+    return ENGAGEMENT_STEPS if dimension in ("partner", "partner_region") else FUNNEL
+
+
+def report(session: Session, actor: Actor, f: Filters, now: datetime | None = None,
+           sections: Iterable[str] | None = None) -> dict[str, Any]:
+    """Every figure (or the named sections) for these filters: what the API returns and the page shows."""
+    require_reader(actor)
+    snap = load(session, f, now)
+    wanted = set(sections) if sections is not None else None
+
+    def want(name: str) -> bool:
+        return wanted is None or name in wanted
+
+    out: dict[str, Any] = {"filters": {"date_from": f.date_from.isoformat() if f.date_from else None,
+                                       "date_to": f.date_to.isoformat() if f.date_to else None,
+                                       "track": f.track.value if f.track else None, "region": f.region,
+                                       "stale_days": f.stale_days},
+                           "generated_at": snap.now.isoformat()}
+    if want("funnel"):
+        out["funnel"] = funnel(snap)
+    if want("stage_durations"):
+        out["stage_durations"] = stage_durations(snap)
+    if want("stalled"):
+        out["stalled"] = stalled(snap)
+    if want("waiting"):
+        out["waiting"] = waiting(snap)
+    if want("matching"):
+        out["matching"] = matching_efficiency(snap)
+    if want("breakdowns"):
+        out["breakdowns"] = {d: breakdown(snap, d) for d in DIMENSIONS}
+    return out
+
+
+
+# --- tables (CSV export; the same rows for the API and the page) ------------------------------------------------
+
+SECTIONS = ("funnel", "stage_durations", "stalled", "waiting", "matching", "breakdowns")
+
+
+def table(rep: dict[str, Any], section: str, dimension: str | None = None) -> tuple[list[str], list[list[Any]]]:
+    """A section of a report as (header, rows)."""
+    if section == "breakdowns":
+        steps = steps_of(dimension)
+        return (["key", "label", *steps],
+                [[r["key"], r["label"], *(r["counts"][s] for s in steps)] for r in rep["breakdowns"][dimension]])
+    if section == "matching":
+        m = rep["matching"]
+        return ["figure", "value"], [[k, v] for k, v in m.items()]
+    rows = rep[section]
+    header = {"funnel": ["step", "count", "conversion", "overall"],
+              "stage_durations": ["stage", "n", "median_days", "p90_days"],
+              "stalled": ["engagement_id", "need_id", "need_title", "hospital", "partner", "state", "held_from",
+                          "last_activity", "idle_days"],
+              "waiting": ["need_id", "title", "hospital", "department", "tracks", "matched", "opened_at",
+                          "waiting_days"]}[section]
+    return header, [[";".join(r[h]) if isinstance(r[h], list) else r[h] for h in header] for r in rows]
+
+
+def to_csv(header: list[str], rows: list[list[Any]]) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(header)
+    w.writerows([["" if v is None else v for v in row] for row in rows])
+    return buf.getvalue()
