@@ -9,7 +9,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from app.deps import CurrentActor, SessionDep
 from app.models.enums import Track
@@ -45,8 +45,9 @@ def csv_response(rep: dict[str, Any], section: str, name: str, dimension: str | 
 def _section(section: str, name: str):
     def endpoint(session: SessionDep, actor: CurrentActor, f: FiltersDep, format: Format = "json") -> Any:
         rep = analytics.report(session, actor, f, sections=[section])
-        return csv_response(rep, section, name) if format == "csv" else {"filters": rep["filters"],
-                                                                           section: rep[section]}
+        if format == "csv":
+            return csv_response(rep, section, name)
+        return JSONResponse({"filters": rep["filters"], section: rep[section]})
 
     def endpoint_csv(session: SessionDep, actor: CurrentActor, f: FiltersDep) -> Response:
         return csv_response(analytics.report(session, actor, f, sections=[section]), section, name)
@@ -73,8 +74,9 @@ for _sec, _path in _PATHS.items():
 
 
 @router.get("", summary="Every figure at once (commission, admin)")
-def summary(session: SessionDep, actor: CurrentActor, f: FiltersDep) -> dict[str, Any]:
-    return analytics.report(session, actor, f)
+def summary(session: SessionDep, actor: CurrentActor, f: FiltersDep) -> JSONResponse:
+    # JSONResponse directly: the report is plain JSON data, and FastAPI's encoder would walk it again (slow)
+    return JSONResponse(analytics.report(session, actor, f))
 
 
 @router.get("/breakdowns/{dimension}.csv", summary="A breakdown as CSV (commission, admin)", response_class=Response)
@@ -90,5 +92,5 @@ def breakdown(session: SessionDep, actor: CurrentActor, f: FiltersDep, dimension
     rep = analytics.report(session, actor, f, sections=["breakdowns"])
     if format == "csv":
         return csv_response(rep, "breakdowns", f"by-{dimension}", dimension)
-    return {"filters": rep["filters"], "dimension": dimension, "steps": list(analytics.steps_of(dimension)),
-            "rows": rep["breakdowns"][dimension]}
+    return JSONResponse({"filters": rep["filters"], "dimension": dimension,
+                         "steps": list(analytics.steps_of(dimension)), "rows": rep["breakdowns"][dimension]})

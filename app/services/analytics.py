@@ -25,14 +25,17 @@ Definitions (also in the API's description):
 
 from __future__ import annotations
 
+import gc
+import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select, type_coerce
 from sqlmodel import Session
 
 from app.models import Engagement, EngagementTransition, MatchFeedback, MatchRecord, Milestone, Need, Organisation
@@ -67,10 +70,24 @@ def require_reader(actor: Actor) -> None:
     require_role(actor, Role.commission, Role.admin)
 
 
-def _aware(dt: datetime | None) -> datetime | None:
-    if dt is None:
+def _raw(column):
+    """A column read without its type's per-row conversion: SQLite hands back the stored text (parsed below, much
+    faster than the generic processors), PostgreSQL's driver still hands back datetimes and lists."""
+    return type_coerce(column, String()).label(column.key)
+
+
+def _dt(v: str | datetime | None) -> datetime | None:
+    """A stored UTC timestamp (text on SQLite, an aware datetime on PostgreSQL) as a naive UTC datetime: the
+    aggregation works in naive UTC throughout (cheaper per row); ``_iso`` puts the offset back for output."""
+    if v is None:
         return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    if v.__class__ is str:
+        v = datetime.fromisoformat(v)
+    return v.astimezone(UTC).replace(tzinfo=None) if v.tzinfo else v
+
+
+def _iso(v: datetime) -> str:
+    return v.isoformat() + "+00:00"
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -114,7 +131,7 @@ class Org:
         return self.name_zh or self.name_en or f"#{self.id}"
 
 
-@dataclass
+@dataclass(slots=True)
 class NeedRow:
     id: int
     title: str
@@ -128,7 +145,7 @@ class NeedRow:
     furthest: int = -1  # index into FUNNEL
 
 
-@dataclass
+@dataclass(slots=True)
 class EngRow:
     id: int
     need_id: int
@@ -162,26 +179,36 @@ class Snapshot:
 
 
 def load(session: Session, f: Filters, now: datetime | None = None) -> Snapshot:
-    now = now or datetime.now(UTC)
-    orgs = {r.id: Org(r.id, r.name_zh, r.name_en, r.region, r.kind) for r in session.execute(
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+    conn = session.connection()  # Core rows: no ORM loading per row
+    orgs = {r.id: Org(r.id, r.name_zh, r.name_en, r.region, r.kind) for r in conn.execute(
         select(Organisation.id, Organisation.name_zh, Organisation.name_en, Organisation.region, Organisation.kind))}
-    q = select(Need.id, Need.title, Need.hospital_id, Need.department, Need.tracks, Need.status, Need.opened_at) \
+    q = select(Need.id, Need.title, Need.hospital_id, Need.department, _raw(Need.tracks), Need.status,
+               _raw(Need.opened_at)) \
         .where(Need.opened_at.is_not(None))
     if f.date_from:
         q = q.where(Need.opened_at >= datetime.combine(f.date_from, datetime.min.time(), tzinfo=UTC))
     if f.date_to:
         q = q.where(Need.opened_at < datetime.combine(f.date_to + timedelta(days=1), datetime.min.time(), tzinfo=UTC))
-    needs = {r.id: NeedRow(r.id, r.title, r.hospital_id, r.department or "", list(r.tracks or []), r.status,
-                           _aware(r.opened_at)) for r in session.execute(q)}
+    tracks_of: dict[Any, list[str]] = {}  # few distinct track lists: parse each once
+
+    def tracks(v) -> list[str]:
+        key = v if isinstance(v, str) else tuple(v or ())
+        if key not in tracks_of:
+            tracks_of[key] = list(json.loads(v) if isinstance(v, str) else (v or []))
+        return tracks_of[key]
+
+    needs = {r.id: NeedRow(r.id, r.title, r.hospital_id, r.department or "", tracks(r.tracks), r.status,
+                           _dt(r.opened_at)) for r in conn.execute(q)}
     if f.track:
         needs = {i: n for i, n in needs.items() if f.track in n.tracks}
 
     engs: dict[int, EngRow] = {}
-    for r in session.execute(select(Engagement.id, Engagement.need_id, Engagement.hospital_id, Engagement.lead_org_id,
-                                    Engagement.state, Engagement.held_from, Engagement.created_at)):
+    for r in conn.execute(select(Engagement.id, Engagement.need_id, Engagement.hospital_id, Engagement.lead_org_id,
+                                    Engagement.state, Engagement.held_from, _raw(Engagement.created_at))):
         if r.need_id in needs:
             engs[r.id] = EngRow(r.id, r.need_id, r.hospital_id, r.lead_org_id, r.state, r.held_from,
-                                _aware(r.created_at))
+                                _dt(r.created_at))
     if f.region:
         def hosp_in(hid: int) -> bool:
             return region_matches(orgs[hid].region if hid in orgs else None, f.region)
@@ -192,25 +219,25 @@ def load(session: Session, f: Filters, now: datetime | None = None) -> Snapshot:
         needs = {i: n for i, n in needs.items() if hosp_in(n.hospital_id) or i in with_partner}
         engs = {i: e for i, e in engs.items() if e.need_id in needs}
 
-    for r in session.execute(select(EngagementTransition.engagement_id, EngagementTransition.to_state,
-                                    EngagementTransition.at)
+    for r in conn.execute(select(EngagementTransition.engagement_id, EngagementTransition.to_state,
+                                    _raw(EngagementTransition.at))
                              .order_by(EngagementTransition.engagement_id, EngagementTransition.seq)):
         e = engs.get(r.engagement_id)
         if e is not None:
-            e.steps.append((r.to_state, _aware(r.at)))
-    for r in session.execute(select(Milestone.engagement_id, func.max(Milestone.created_at).label("last"),
+            e.steps.append((r.to_state, _dt(r.at)))
+    for r in conn.execute(select(Milestone.engagement_id, type_coerce(func.max(Milestone.created_at), String()).label("last"),
                                     func.count(Milestone.id).label("n")).group_by(Milestone.engagement_id)):
         e = engs.get(r.engagement_id)
         if e is not None:
-            e.last_milestone, e.milestones = _aware(r.last), r.n
-    for (need_id,) in session.execute(select(MatchRecord.need_id).distinct()):
+            e.last_milestone, e.milestones = _dt(r.last), r.n
+    for (need_id,) in conn.execute(select(MatchRecord.need_id).distinct()):
         if need_id in needs:
             needs[need_id].matched = True
-    for r in session.execute(select(MatchFeedback.need_id, func.min(MatchFeedback.created_at).label("first"))
+    for r in conn.execute(select(MatchFeedback.need_id, type_coerce(func.min(MatchFeedback.created_at), String()).label("first"))
                              .where(MatchFeedback.party == "company", MatchFeedback.verdict == "interested")
                              .group_by(MatchFeedback.need_id)):
         if r.need_id in needs:
-            needs[r.need_id].first_interest = _aware(r.first)
+            needs[r.need_id].first_interest = _dt(r.first)
 
     for e in engs.values():
         n = needs[e.need_id]
@@ -226,12 +253,20 @@ def load(session: Session, f: Filters, now: datetime | None = None) -> Snapshot:
 
 # --- pure aggregation ------------------------------------------------------------------------------------------------
 
+def cumulative(furthest: Iterable[int], steps: Sequence[str]) -> dict[str, int]:
+    """How many reached each step or a later one, from each item's furthest step (an index into ``steps``)."""
+    hist = [0] * len(steps)
+    for i in furthest:
+        hist[i] += 1
+    out, running = {}, 0
+    for i in range(len(steps) - 1, -1, -1):
+        running += hist[i]
+        out[steps[i]] = running
+    return {s: out[s] for s in steps}
+
+
 def funnel_counts(needs: Iterable[NeedRow]) -> dict[str, int]:
-    counts = dict.fromkeys(FUNNEL, 0)
-    for n in needs:
-        for i in range(n.furthest + 1):
-            counts[FUNNEL[i]] += 1
-    return counts
+    return cumulative((n.furthest for n in needs), FUNNEL)
 
 
 def funnel(snap: Snapshot) -> list[dict[str, Any]]:
@@ -273,7 +308,7 @@ def stalled(snap: Snapshot) -> list[dict[str, Any]]:
         if snap.now - last >= limit:
             out.append({"engagement_id": e.id, "need_id": e.need_id, "need_title": needs[e.need_id].title,
                         "hospital": snap.orgs[e.hospital_id].name, "partner": snap.orgs[e.lead_org_id].name,
-                        "state": e.state, "held_from": e.held_from, "last_activity": last.isoformat(),
+                        "state": e.state, "held_from": e.held_from, "last_activity": _iso(last),
                         "idle_days": round((snap.now - last).total_seconds() / DAY, 1)})
     return sorted(out, key=lambda r: (-r["idle_days"], r["engagement_id"]))
 
@@ -285,7 +320,7 @@ def waiting(snap: Snapshot) -> list[dict[str, Any]]:
         if n.status == NeedStatus.open and n.first_interest is None and snap.now - n.opened_at >= limit:
             out.append({"need_id": n.id, "title": n.title, "hospital": snap.orgs[n.hospital_id].name,
                         "department": n.department, "tracks": n.tracks, "matched": n.matched,
-                        "opened_at": n.opened_at.isoformat(),
+                        "opened_at": _iso(n.opened_at),
                         "waiting_days": round((snap.now - n.opened_at).total_seconds() / DAY, 1)})
     return sorted(out, key=lambda r: (-r["waiting_days"], r["need_id"]))
 
@@ -318,48 +353,85 @@ def breakdown(snap: Snapshot, dimension: str) -> list[dict[str, Any]]:
             groups[key].append(e)
         rows = []
         for key, es in groups.items():
-            counts = dict.fromkeys(ENGAGEMENT_STEPS, 0)
-            for e in es:
-                for i in range(e.reached + 1):
-                    counts[ENGAGEMENT_STEPS[i]] += 1
-            rows.append({"key": key, "label": labels[key], "counts": counts})
+            rows.append({"key": key, "label": labels[key],
+                         "counts": cumulative((e.reached for e in es), ENGAGEMENT_STEPS)})
         return sorted(rows, key=lambda r: (-r["counts"]["proposed"], r["label"]))
-    ngroups: dict[str, list[NeedRow]] = defaultdict(list)
-    nlabels: dict[str, str] = {}
+    ngroups: dict[Any, list[int]] = defaultdict(list)  # group key -> the furthest step of each of its needs
     for n in snap.needs:
-        hosp = snap.orgs.get(n.hospital_id)
         if dimension == "track":
-            keys = [(t, t) for t in n.tracks]
+            for t in n.tracks:
+                ngroups[t].append(n.furthest)
         elif dimension == "hospital":
-            keys = [(str(n.hospital_id), hosp.name if hosp else str(n.hospital_id))]
+            ngroups[n.hospital_id].append(n.furthest)
         elif dimension == "department":
-            keys = [(f"{n.hospital_id}:{n.department}",
-                     f"{hosp.name if hosp else n.hospital_id} · {n.department or '—'}")]
+            ngroups[(n.hospital_id, n.department)].append(n.furthest)
         elif dimension == "region":
-            r = hosp.region if hosp else "other"
-            keys = [(r, _region_label(r))]
+            hosp = snap.orgs.get(n.hospital_id)
+            ngroups[hosp.region if hosp else "other"].append(n.furthest)
         elif dimension == "month":
-            m = n.opened_at.strftime("%Y-%m")
-            keys = [(m, m)]
+            ngroups[f"{n.opened_at.year:04d}-{n.opened_at.month:02d}"].append(n.furthest)
         else:
             raise ValueError(dimension)
-        for key, label in keys:
-            ngroups[key].append(n)
-            nlabels[key] = label
-    rows = [{"key": k, "label": nlabels[k], "counts": funnel_counts(ns)} for k, ns in ngroups.items()]
-    if dimension == "month":
+
+    def hospital_name(hid: int) -> str:
+        return snap.orgs[hid].name if hid in snap.orgs else str(hid)
+
+    nlabels: dict[Any, tuple[str, str]] = {}  # group key -> (key, label) as shown
+    for k in ngroups:
+        if dimension == "hospital":
+            nlabels[k] = (str(k), hospital_name(k))
+        elif dimension == "department":
+            nlabels[k] = (f"{k[0]}:{k[1]}", f"{hospital_name(k[0])} · {k[1] or '—'}")
+        else:
+            nlabels[k] = (k, _region_label(k) if dimension == "region" else k)
+    rows = [{"key": nlabels[k][0], "label": nlabels[k][1], "counts": cumulative(fs, FUNNEL)}
+            for k, fs in ngroups.items()]
+    if dimension == "month":  # every month from the first to the last, zeros included: a trend without gaps
+        for m in _months_between(min(ngroups, default=None), max(ngroups, default=None)):
+            if m not in ngroups:
+                rows.append({"key": m, "label": m, "counts": dict.fromkeys(FUNNEL, 0)})
         return sorted(rows, key=lambda r: r["key"])
     return sorted(rows, key=lambda r: (-r["counts"]["filed"], r["label"]))
+
+
+def _months_between(first: str | None, last: str | None) -> list[str]:
+    if first is None or last is None:
+        return []
+    y, m = map(int, first.split("-"))
+    out = []
+    while f"{y:04d}-{m:02d}" <= last:
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
 
 
 def steps_of(dimension: str) -> tuple[str, ...]:
     return ENGAGEMENT_STEPS if dimension in ("partner", "partner_region") else FUNNEL
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while the snapshot is built: it allocates some 50,000 small acyclic objects,
+    which would trigger full collections of the whole process heap (+100 ms spikes, measured by bench/dashboard.py).
+    Reference counting still frees everything; the collector runs again right after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def report(session: Session, actor: Actor, f: Filters, now: datetime | None = None,
            sections: Iterable[str] | None = None) -> dict[str, Any]:
     """Every figure (or the named sections) for these filters: what the API returns and the page shows."""
     require_reader(actor)
+    with _gc_paused():
+        return _report(session, f, now, sections)
+
+
+def _report(session: Session, f: Filters, now: datetime | None, sections: Iterable[str] | None) -> dict[str, Any]:
     snap = load(session, f, now)
     wanted = set(sections) if sections is not None else None
 
@@ -370,7 +442,7 @@ def report(session: Session, actor: Actor, f: Filters, now: datetime | None = No
                                        "date_to": f.date_to.isoformat() if f.date_to else None,
                                        "track": f.track.value if f.track else None, "region": f.region,
                                        "stale_days": f.stale_days},
-                           "generated_at": snap.now.isoformat()}
+                           "generated_at": _iso(snap.now)}
     if want("funnel"):
         out["funnel"] = funnel(snap)
     if want("stage_durations"):
