@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     max_attachment_bytes: int = 20 * 1024 * 1024
     # Token prefix: helps secret scanners recognise leaked clinmatch tokens.
     token_prefix: str = "cm_"
+    # Signs the dashboard's session cookie (env CLINMATCH_SECRET_KEY). Unset: a random key per process (sessions do
+    # not survive a restart nor span workers) and a warning at start-up.
+    secret_key: str | None = None
 
     @property
     def is_sqlite(self) -> bool:

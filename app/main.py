@@ -14,6 +14,7 @@ from app.api import api_router, health
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.errors import install_error_handlers
+from app.web import install_web
 
 DESCRIPTION = """
 clinmatch matches hospital departments' clinical needs with the enterprises, university labs and shared platforms
@@ -63,4 +64,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router)
+    install_web(app)
     return app

@@ -38,8 +38,7 @@ class Pipeline:
 
 def build_pipeline(engine, world) -> Pipeline:
     from app.db import session_scope
-    from app.models import (Capability, Engagement, EngagementTransition, MatchFeedback, MatchRecord, Milestone,
-                            Need)
+    from app.models import Capability, Engagement, EngagementTransition, MatchFeedback, MatchRecord, Milestone, Need
 
     now = datetime.now(UTC)
     o = world.orgs

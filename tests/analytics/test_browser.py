@@ -1,0 +1,107 @@
+"""The dashboard in a real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright; no browser download).
+
+Locally the test skips when Chromium or Playwright is missing; in CI (``CI`` set) it fails instead. It saves a
+screenshot to test-artifacts/dashboard.png.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("CLINMATCH_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _require_browser():
+    missing = None
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        missing = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "the playwright package is not installed (pip install playwright; no 'playwright install')"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+
+
+@pytest.fixture
+def settings(sqlite_url):
+    """One backend is enough for the browser: the figures are checked on both by test_api.py."""
+    from app.config import Settings
+
+    return Settings(database_url=sqlite_url, embedder="hashing", model_dir=Path("var/models"),
+                    secret_key="browser-test-key")
+
+
+@pytest.fixture
+def browser():
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+def _signin(page, base: str, token: str) -> None:
+    page.goto(f"{base}/dashboard")
+    assert page.url.endswith("/dashboard/signin")
+    page.fill("#token", token)
+    page.click("#signin-submit")
+
+
+def test_commission_signs_in_and_sees_the_api_figures(browser, live_server, client, world, pipeline):
+    api = client.get("/api/v1/analytics/funnel", headers=world["commission"].headers).json()["funnel"]
+    page = browser.new_page(viewport={"width": 1366, "height": 768})  # a laptop screen
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+    _signin(page, live_server, world["commission"].token)
+    page.wait_for_selector("body[data-charts=ready]", timeout=10_000)  # Chart.js loaded from the app and drew
+    assert page.url.endswith("/dashboard")
+    assert page.inner_text("h1") == "普陀区医企协同 · 管线看板"
+    shown = {row.get_attribute("data-step"): int(row.query_selector("td.count").inner_text())
+             for row in page.query_selector_all("#funnel tbody tr")}
+    assert shown == {r["step"]: r["count"] for r in api}
+    assert page.evaluate("typeof Chart") == "function"
+    assert page.evaluate("Chart.getChart('funnel-chart').data.datasets[0].data") == [r["count"] for r in api]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+    # the language toggle, remembered across pages
+    page.click("#lang-toggle")
+    page.wait_for_selector("body[data-charts=ready]")
+    assert page.inner_text("h1") == "Putuo clinical-needs pipeline"
+    assert "Needs filed" in page.inner_text("#funnel")
+    page.goto(f"{live_server}/dashboard")
+    assert "Funnel" in page.inner_text("#funnel-card h2")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-en.png"), full_page=True)
+
+    # a stalled partnership links to its read-only history
+    page.click(f"#stalled a[href='/dashboard/engagements/{pipeline.engagements['E2']}']")
+    assert page.inner_text("#engagement-state").startswith("On hold")
+    assert len(page.query_selector_all("#history tbody tr")) == 3
+    assert not errors, errors
+    # the session cookie is out of JavaScript's reach
+    assert page.evaluate("document.cookie").find("clinmatch_session") == -1
+
+
+def test_a_non_commission_token_is_refused(browser, live_server, world):
+    page = browser.new_page()
+    for persona in ("hospital", "company"):
+        _signin(page, live_server, world[persona].token)
+        assert "403" in page.inner_text("#forbidden")
+        r = page.goto(f"{live_server}/dashboard")
+        assert page.url.endswith("/dashboard/signin")  # no session was kept
+    _signin(page, live_server, "cm_wrong")
+    assert page.is_visible("#signin-error")
