@@ -22,6 +22,7 @@ from .text import add_zh_words, split_sentences, tokenize, tokenize_with_spans
 __all__ = ["Matcher", "need_fields", "capability_fields", "MAX_PASSAGES"]
 
 MAX_PASSAGES = 16  # title + up to 15 sentences per document
+TITLE_SHARE = 0.5  # passage signal: the need's title weighs as much as its other sentences together
 CONCEPT_TOKEN = "@"
 
 
@@ -66,6 +67,7 @@ class _Entry:
     vecs: np.ndarray  # (1 + n_passages, dim): row 0 whole text, then passages
     stance: np.ndarray | None = None  # per passage (needs only): 0 neutral, 1 want, 2 status quo
     rejected: frozenset[str] = frozenset()  # concepts named only in status-quo sentences (needs only)
+    titled: bool = False  # needs only: passage 0 is the title
 
     @property
     def positive_concepts(self) -> frozenset[str]:
@@ -306,6 +308,7 @@ class Matcher:
             codes = {"neutral": 0, "want": 1, "status_quo": 2}
             st = [codes[sentence_stance(p, is_title=(i == 0 and bool(doc.title.strip())))] for i, p in enumerate(pas)]
             e.stance = np.array(st, dtype=np.int8)
+            e.titled = bool((doc.title or "").strip())
             if self.glossary is not None and 2 in st:
                 pos, neg = set(), set()
                 for p, c in zip(pas, st):
@@ -405,7 +408,7 @@ class Matcher:
             qs = qv[1:] if len(qv) > 1 else qv[:1]
             sims = qs @ snap.pas_mat.T  # (m, P)
             best = np.maximum.reduceat(sims, snap.pas_start, axis=1)  # (m, N): best capability passage per sentence
-            passage, sq = _stance_scores(best, q.stance)
+            passage, sq = _stance_scores(best, q.stance, q.titled)
             concept = _coverage_vec(q.positive_concepts, snap)
         else:  # capability -> needs: the same pair definitions, computed need by need
             cp = qv[1:] if len(qv) > 1 else qv[:1]
@@ -415,7 +418,7 @@ class Matcher:
             for i, e in enumerate(snap.entries):
                 nv = e.vecs[1:] if len(e.vecs) > 1 else e.vecs[:1]
                 b = (nv @ cp.T).max(1)[:, None]
-                p, r = _stance_scores(b, e.stance)
+                p, r = _stance_scores(b, e.stance, e.titled)
                 passage[i], sq[i] = p[0], r[0]
                 concept[i] = _coverage_one(e.positive_concepts, q.concepts, snap)
         return {"dense": np.clip(dense, 0, 1), "passage": np.clip(passage, 0, 1), "lexical": lexical,
@@ -561,13 +564,19 @@ def _lexical(snap: _Snapshot, tokens: list[str]) -> np.ndarray:
     return np.sqrt(np.clip(raw / ub, 0, 1)).astype(np.float32) if ub > 0 else np.zeros_like(raw)
 
 
-def _stance_scores(best: np.ndarray, stance: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """best: (m, N) best-passage similarity of each need sentence. Returns (passage, status_quo):
-    passage = mean over all need sentences (restricting it to non-status-quo sentences did not help on dev);
+def _stance_scores(best: np.ndarray, stance: np.ndarray | None,
+                   titled: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """best: (m, N) best-passage similarity of each need sentence (row 0 = the title when ``titled``).
+    Returns (passage, status_quo):
+    passage = TITLE_SHARE x the title's best match + the rest x the mean over the other sentences (plain mean when the
+    need has no title or only one passage; restricting it to non-status-quo sentences did not help on dev);
     status_quo = how much better the candidate matches the status-quo sentences than the sentences saying what is
     wanted: max(0, max_sq - max_want) (reported, weight 0 by default: it did not help on dev)."""
     m = best.shape[0]
-    passage = best.mean(0)
+    if titled and m > 1:  # the title summarises the need: it weighs as much as all the other sentences together
+        passage = TITLE_SHARE * best[0] + (1.0 - TITLE_SHARE) * best[1:].mean(0)
+    else:
+        passage = best.mean(0)
     if stance is None or len(stance) != m:
         return passage, np.zeros(best.shape[1], np.float32)
     pos = stance != 2
