@@ -163,7 +163,7 @@ def timed(fn, n: int) -> tuple[float, float, float]:
         fn()
         xs.append((time.perf_counter() - t0) * 1000)
     xs.sort()
-    return statistics.median(xs), xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))], xs[-1]
+    return statistics.median(xs), xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))], xs[-1]
 
 
 def main() -> None:
@@ -197,7 +197,7 @@ def main() -> None:
     with httpx.Client(base_url=base, headers=h, timeout=30) as c:
         f = c.get("/api/v1/analytics/funnel").json()["funnel"]
         print("funnel:", ", ".join(f"{r['step']} {r['count']}" for r in f))
-        rows = [("service: analytics.report (every figure)", service)]
+        rows = [("service: analytics.report (every figure, every row)", service)]
         for path in ("/api/v1/analytics", "/api/v1/analytics/funnel?region=jiangsu",
                      "/api/v1/analytics/breakdowns/hospital.csv", "/dashboard", "/dashboard?lang=en&track=imaging"):
             rows.append((f"GET {path}", lambda p=path: c.get(p).raise_for_status()))

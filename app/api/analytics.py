@@ -34,6 +34,8 @@ def filters(date_from: Annotated[date | None, Query(description="Needs published
 
 
 FiltersDep = Annotated[analytics.Filters, Depends(filters)]
+# JSON lists (stalled, waiting needs, partnerships) keep their first `limit` rows, with `totals`; CSV has every row.
+Limit = Annotated[int, Query(ge=1, le=100_000, description="Rows per list in JSON (CSV exports every row)")]
 
 
 def csv_response(rep: dict[str, Any], section: str, name: str, dimension: str | None = None) -> Response:
@@ -43,11 +45,15 @@ def csv_response(rep: dict[str, Any], section: str, name: str, dimension: str | 
 
 
 def _section(section: str, name: str):
-    def endpoint(session: SessionDep, actor: CurrentActor, f: FiltersDep, format: Format = "json") -> Any:
-        rep = analytics.report(session, actor, f, sections=[section])
+    def endpoint(session: SessionDep, actor: CurrentActor, f: FiltersDep, format: Format = "json",
+                 limit: Limit = 100) -> Any:
         if format == "csv":
-            return csv_response(rep, section, name)
-        return JSONResponse({"filters": rep["filters"], section: rep[section]})
+            return csv_response(analytics.report(session, actor, f, sections=[section]), section, name)
+        rep = analytics.report(session, actor, f, sections=[section], limit=limit)
+        body = {"filters": rep["filters"], section: rep[section]}
+        if section in rep.get("totals", {}):
+            body["total"] = rep["totals"][section]
+        return JSONResponse(body)
 
     def endpoint_csv(session: SessionDep, actor: CurrentActor, f: FiltersDep) -> Response:
         return csv_response(analytics.report(session, actor, f, sections=[section]), section, name)
@@ -60,10 +66,12 @@ _SUMMARIES = {
     "stage_durations": "Median and 90th-percentile days in each stage (completed stays, from the history)",
     "stalled": "Active engagements with no transition or milestone for stale_days",
     "waiting": "Open needs with no interested company for stale_days",
+    "partnerships": "Every engagement with the furthest stage it reached, furthest first",
     "matching": "Matching efficiency: open needs with an interested company, time to first interest",
 }
 _PATHS = {"funnel": "funnel", "stage_durations": "stage-durations", "stalled": "stalled",
-          "waiting": "waiting-needs", "matching": "matching"}
+          "waiting": "waiting-needs", "partnerships": "partnerships",
+          "matching": "matching"}
 
 for _sec, _path in _PATHS.items():
     _json, _csv = _section(_sec, _path)
@@ -74,9 +82,9 @@ for _sec, _path in _PATHS.items():
 
 
 @router.get("", summary="Every figure at once (commission, admin)")
-def summary(session: SessionDep, actor: CurrentActor, f: FiltersDep) -> JSONResponse:
+def summary(session: SessionDep, actor: CurrentActor, f: FiltersDep, limit: Limit = 100) -> JSONResponse:
     # JSONResponse directly: the report is plain JSON data, and FastAPI's encoder would walk it again (slow)
-    return JSONResponse(analytics.report(session, actor, f))
+    return JSONResponse(analytics.report(session, actor, f, limit=limit))
 
 
 @router.get("/breakdowns/{dimension}.csv", summary="A breakdown as CSV (commission, admin)", response_class=Response)

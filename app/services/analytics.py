@@ -16,6 +16,7 @@ Definitions (also in the API's description):
   history; the stage it is in now is not counted; median and 90th percentile by linear interpolation, in days;
 - stalled: an engagement in an active state (not clinical_use, withdrawn, terminated) with no transition and no
   milestone recorded for ``stale_days`` days or more;
+- partnerships: every engagement with the furthest stage its history shows, furthest first;
 - waiting: an open need with no interested company yet, open for ``stale_days`` days or more;
 - region: the hospital's region; a need also belongs to the region of a lead partner of one of its engagements
   (cross-city cooperation counts on both sides); ``jiangsu`` is the seven corridor cities together;
@@ -297,32 +298,38 @@ def stage_durations(snap: Snapshot) -> list[dict[str, Any]]:
     return out
 
 
-def stalled(snap: Snapshot) -> list[dict[str, Any]]:
-    limit = timedelta(days=snap.filters.stale_days)
+def stalled(snap: Snapshot, limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
+    """(the longest-idle first, at most ``limit``; how many there are)."""
+    threshold = timedelta(days=snap.filters.stale_days)
+    found = [(e.last_activity, e) for e in snap.engagements if S(e.state) not in FINAL]
+    found = sorted(((last, e) for last, e in found if snap.now - last >= threshold), key=lambda x: (x[0], x[1].id))
     needs = {n.id: n for n in snap.needs}
-    out = []
-    for e in snap.engagements:
-        if S(e.state) in FINAL:
-            continue
-        last = e.last_activity
-        if snap.now - last >= limit:
-            out.append({"engagement_id": e.id, "need_id": e.need_id, "need_title": needs[e.need_id].title,
-                        "hospital": snap.orgs[e.hospital_id].name, "partner": snap.orgs[e.lead_org_id].name,
-                        "state": e.state, "held_from": e.held_from, "last_activity": _iso(last),
-                        "idle_days": round((snap.now - last).total_seconds() / DAY, 1)})
-    return sorted(out, key=lambda r: (-r["idle_days"], r["engagement_id"]))
+    return [{"engagement_id": e.id, "need_id": e.need_id, "need_title": needs[e.need_id].title,
+             "hospital": snap.orgs[e.hospital_id].name, "partner": snap.orgs[e.lead_org_id].name,
+             "state": e.state, "held_from": e.held_from, "last_activity": _iso(last),
+             "idle_days": round((snap.now - last).total_seconds() / DAY, 1)} for last, e in found[:limit]], len(found)
 
 
-def waiting(snap: Snapshot) -> list[dict[str, Any]]:
-    limit = timedelta(days=snap.filters.stale_days)
-    out = []
-    for n in snap.needs:
-        if n.status == NeedStatus.open and n.first_interest is None and snap.now - n.opened_at >= limit:
-            out.append({"need_id": n.id, "title": n.title, "hospital": snap.orgs[n.hospital_id].name,
-                        "department": n.department, "tracks": n.tracks, "matched": n.matched,
-                        "opened_at": _iso(n.opened_at),
-                        "waiting_days": round((snap.now - n.opened_at).total_seconds() / DAY, 1)})
-    return sorted(out, key=lambda r: (-r["waiting_days"], r["need_id"]))
+def partnerships(snap: Snapshot, limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Every engagement with how far it went: furthest stage first (the pipeline's success stories on top)."""
+    ranked = sorted(((e.reached, e) for e in snap.engagements), key=lambda x: (-x[0], x[1].id))
+    needs = {n.id: n for n in snap.needs}
+    return [{"engagement_id": e.id, "need_id": e.need_id, "need_title": needs[e.need_id].title,
+             "hospital": snap.orgs[e.hospital_id].name, "partner": snap.orgs[e.lead_org_id].name,
+             "partner_region": snap.orgs[e.lead_org_id].region, "state": e.state, "reached": PATH[reached].value,
+             "milestones": e.milestones, "last_activity": _iso(e.last_activity)}
+            for reached, e in ranked[:limit]], len(ranked)
+
+
+def waiting(snap: Snapshot, limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
+    """(the longest-waiting first, at most ``limit``; how many there are)."""
+    threshold = timedelta(days=snap.filters.stale_days)
+    found = sorted((n for n in snap.needs if n.status == NeedStatus.open and n.first_interest is None
+                    and snap.now - n.opened_at >= threshold), key=lambda n: (n.opened_at, n.id))
+    return [{"need_id": n.id, "title": n.title, "hospital": snap.orgs[n.hospital_id].name,
+             "department": n.department, "tracks": n.tracks, "matched": n.matched, "opened_at": _iso(n.opened_at),
+             "waiting_days": round((snap.now - n.opened_at).total_seconds() / DAY, 1)} for n in found[:limit]], \
+        len(found)
 
 
 def matching_efficiency(snap: Snapshot) -> dict[str, Any]:
@@ -424,14 +431,16 @@ def _gc_paused() -> Iterator[None]:
 
 
 def report(session: Session, actor: Actor, f: Filters, now: datetime | None = None,
-           sections: Iterable[str] | None = None) -> dict[str, Any]:
-    """Every figure (or the named sections) for these filters: what the API returns and the page shows."""
+           sections: Iterable[str] | None = None, limit: int | None = None) -> dict[str, Any]:
+    """Every figure (or the named sections) for these filters: what the API returns and the page shows. The lists
+    (stalled, waiting, partnerships) keep their first ``limit`` rows; ``totals`` says how many there are."""
     require_reader(actor)
     with _gc_paused():
-        return _report(session, f, now, sections)
+        return _report(session, f, now, sections, limit)
 
 
-def _report(session: Session, f: Filters, now: datetime | None, sections: Iterable[str] | None) -> dict[str, Any]:
+def _report(session: Session, f: Filters, now: datetime | None, sections: Iterable[str] | None,
+            limit: int | None) -> dict[str, Any]:
     snap = load(session, f, now)
     wanted = set(sections) if sections is not None else None
 
@@ -447,10 +456,12 @@ def _report(session: Session, f: Filters, now: datetime | None, sections: Iterab
         out["funnel"] = funnel(snap)
     if want("stage_durations"):
         out["stage_durations"] = stage_durations(snap)
-    if want("stalled"):
-        out["stalled"] = stalled(snap)
-    if want("waiting"):
-        out["waiting"] = waiting(snap)
+    totals: dict[str, int] = {}
+    for name, fn in (("stalled", stalled), ("waiting", waiting), ("partnerships", partnerships)):
+        if want(name):
+            out[name], totals[name] = fn(snap, limit)
+    if totals:
+        out["totals"] = totals
     if want("matching"):
         out["matching"] = matching_efficiency(snap)
     if want("breakdowns"):
@@ -461,7 +472,7 @@ def _report(session: Session, f: Filters, now: datetime | None, sections: Iterab
 
 # --- tables (CSV export; the same rows for the API and the page) ------------------------------------------------
 
-SECTIONS = ("funnel", "stage_durations", "stalled", "waiting", "matching", "breakdowns")
+SECTIONS = ("funnel", "stage_durations", "stalled", "waiting", "partnerships", "matching", "breakdowns")
 
 
 def table(rep: dict[str, Any], section: str, dimension: str | None = None) -> tuple[list[str], list[list[Any]]]:
@@ -478,6 +489,8 @@ def table(rep: dict[str, Any], section: str, dimension: str | None = None) -> tu
               "stage_durations": ["stage", "n", "median_days", "p90_days"],
               "stalled": ["engagement_id", "need_id", "need_title", "hospital", "partner", "state", "held_from",
                           "last_activity", "idle_days"],
+              "partnerships": ["engagement_id", "need_id", "need_title", "hospital", "partner", "partner_region",
+                               "state", "reached", "milestones", "last_activity"],
               "waiting": ["need_id", "title", "hospital", "department", "tracks", "matched", "opened_at",
                           "waiting_days"]}[section]
     return header, [[";".join(r[h]) if isinstance(r[h], list) else r[h] for h in header] for r in rows]

@@ -35,6 +35,7 @@ SESSION_COOKIE = "clinmatch_session"
 LANG_COOKIE = "clinmatch_lang"
 SESSION_MAX_AGE = 8 * 3600
 CHARTJS = "vendor/chartjs-4.6.1/chart.umd.min.js"
+PAGE_ROWS = 50  # rows shown per list; the CSV export has them all
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -146,7 +147,7 @@ def dashboard(request: Request, session: SessionDep) -> Response:
     if not isinstance(gate, Actor):
         return gate
     f = _parse(request)
-    rep = analytics.report(session, gate, f)
+    rep = analytics.report(session, gate, f, limit=PAGE_ROWS)
     query = {k: v for k, v in {"date_from": f.date_from, "date_to": f.date_to, "track": f.track.value if f.track
                                else None, "region": f.region, "stale_days": f.stale_days}.items() if v is not None}
     t = translator(_lang(request))

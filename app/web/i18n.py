@@ -44,6 +44,17 @@ _W: dict[str, tuple[str, str]] = {
     "responsible": ("负责方", "Responsible"), "role": ("角色", "Role"), "lead": ("牵头企业", "Lead company"),
     "seconds_in_state": ("各状态停留（天）", "Days in each state"), "title_col": ("标题", "Title"),
     "generated": ("生成于", "Generated"), "lang_other": ("English", "中文"), "days": ("天", "days"),
+    "partnerships": ("合作项目（按推进阶段）", "Partnerships (furthest stage first)"),
+    "reached": ("最远阶段", "Furthest stage"),
+    # milestone kinds
+    "meeting": ("会议", "Meeting"), "cooperation_agreement": ("合作意向/协议", "Cooperation agreement"),
+    "training_session": ("学术培训", "Training session"), "clinical_observation": ("临床观摩", "Clinical observation"),
+    "design_review": ("设计评审", "Design review"), "prototype": ("样机", "Prototype"),
+    "animal_protocol": ("动物实验方案", "Animal protocol"), "iacuc_approval": ("动物伦理批准", "IACUC approval"),
+    "animal_trial_report": ("动物实验报告", "Animal trial report"),
+    "clinical_ethics_approval": ("临床伦理批准", "Clinical ethics approval"),
+    "clinical_evaluation_report": ("临床评价报告", "Clinical evaluation report"),
+    "type_testing": ("注册检验", "Type testing"), "registration_certificate": ("注册证", "Registration certificate"),
     # funnel steps and states
     "filed": ("需求发布", "Needs filed"), "matched": ("获得匹配", "Matched"), "interested": ("企业有意向", "Interested"),
     "proposed": ("提出合作", "Proposed"), "intent_signed": ("达成合作意向", "Intent signed"),

@@ -189,3 +189,26 @@ def test_empty_database(client, world):
     f = get(client, world, "/funnel")["funnel"]
     assert all(r["count"] == 0 for r in f) and all(r["overall"] is None for r in f)
     assert get(client, world, "/matching")["matching"]["share_open_with_interest"] is None
+
+
+def test_partnerships_furthest_first(client, world, pipeline):
+    rows = get(client, world, "/partnerships")["partnerships"]
+    e = pipeline.engagements
+    assert [(r["engagement_id"], r["reached"], r["state"], r["milestones"]) for r in rows] == [
+        (e["E4"], "clinical_use", "clinical_use", 0), (e["E1"], "clinical_evaluation", "clinical_evaluation", 1),
+        (e["E2"], "intent_signed", "on_hold", 0), (e["E3"], "proposed", "withdrawn", 0)]
+    assert rows[0]["partner"] == "华东师大超快激光实验室" and rows[0]["partner_region"] == "shanghai"
+    csv_rows = _csv(client.get(A + "/partnerships.csv", headers=world["commission"].headers).text)
+    assert [int(r[0]) for r in csv_rows[1:]] == [r["engagement_id"] for r in rows]
+
+
+def test_lists_are_limited_in_json_with_their_totals(client, world, pipeline):
+    body = get(client, world, "/partnerships", limit=2)
+    assert [r["engagement_id"] for r in body["partnerships"]] == [pipeline.engagements["E4"],
+                                                                  pipeline.engagements["E1"]]
+    assert body["total"] == 4
+    whole = get(client, world, "", limit=1, stale_days=0)
+    assert whole["totals"] == {"stalled": 2, "waiting": 2, "partnerships": 4}
+    assert len(whole["stalled"]) == len(whole["waiting"]) == len(whole["partnerships"]) == 1
+    h = world["commission"].headers
+    assert len(_csv(client.get(A + "/partnerships.csv", params={"limit": 1}, headers=h).text)) == 5  # all rows

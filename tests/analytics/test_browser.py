@@ -101,7 +101,7 @@ def test_a_non_commission_token_is_refused(browser, live_server, world):
     for persona in ("hospital", "company"):
         _signin(page, live_server, world[persona].token)
         assert "403" in page.inner_text("#forbidden")
-        r = page.goto(f"{live_server}/dashboard")
+        page.goto(f"{live_server}/dashboard")
         assert page.url.endswith("/dashboard/signin")  # no session was kept
     _signin(page, live_server, "cm_wrong")
     assert page.is_visible("#signin-error")

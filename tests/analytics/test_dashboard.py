@@ -88,7 +88,10 @@ def test_stalled_rows_link_to_a_read_only_history(client, world, pipeline):
     h = world["commission"].headers
     page = client.get("/dashboard", headers=h).text
     e2 = pipeline.engagements["E2"]
-    assert f'href="/dashboard/engagements/{e2}"' in page
+    assert f'href="/dashboard/engagements/{e2}"' in page.split('id="stalled"')[1].split("</table>")[0]
+    listed = page.split('id="partnerships"')[1].split("</table>")[0]
+    assert re.findall(r'href="/dashboard/engagements/(\d+)"', listed) == [str(pipeline.engagements[k])
+                                                                         for k in ("E4", "E1", "E2", "E3")]
     view = client.get(f"/dashboard/engagements/{e2}", headers=h)
     assert view.status_code == 200 and "暂停" in view.text  # on hold
     history = view.text.split('id="history"')[1].split("</table>")[0]

@@ -163,6 +163,7 @@ def cases(client, world, fx):
         ("analytics stalled", "GET", "/api/v1/analytics/stalled", None, expect(200, READERS)),
         ("analytics waiting needs", "GET", "/api/v1/analytics/waiting-needs.csv", None, expect(200, READERS)),
         ("analytics matching", "GET", "/api/v1/analytics/matching", None, expect(200, READERS)),
+        ("analytics partnerships", "GET", "/api/v1/analytics/partnerships", None, expect(200, READERS)),
         ("analytics breakdown", "GET", "/api/v1/analytics/breakdowns/region", None, expect(200, READERS)),
         ("analytics breakdown csv", "GET", "/api/v1/analytics/breakdowns/partner.csv", None, expect(200, READERS)),
         ("edit audit", "PUT", "/api/v1/audit", None, expect(405, set(), 405)),
