@@ -21,6 +21,10 @@ RegionFilter = Literal["putuo", "shanghai", "nanjing", "wuxi", "changzhou", "suz
                        "taizhou", "other", "jiangsu"]
 Dimension = Literal["track", "hospital", "department", "partner", "region", "partner_region", "month"]
 Format = Literal["json", "csv"]
+# What the operations answer, for the OpenAPI document: JSON, or CSV with format=csv; the .csv paths CSV only.
+JSON_OR_CSV = {200: {"content": {"application/json": {"schema": {"type": "object"}},
+                                 "text/csv": {"schema": {"type": "string"}}}}}
+CSV_ONLY = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 
 def filters(date_from: Annotated[date | None, Query(description="Needs published on or after")] = None,
@@ -76,9 +80,9 @@ _PATHS = {"funnel": "funnel", "stage_durations": "stage-durations", "stalled": "
 for _sec, _path in _PATHS.items():
     _json, _csv = _section(_sec, _path)
     router.add_api_route(f"/{_path}", _json, methods=["GET"], summary=_SUMMARIES[_sec] + " (commission, admin)",
-                         name=f"analytics_{_sec}")
+                         name=f"analytics_{_sec}", response_class=JSONResponse, responses=JSON_OR_CSV)
     router.add_api_route(f"/{_path}.csv", _csv, methods=["GET"], summary=f"{_path} as CSV (commission, admin)",
-                         name=f"analytics_{_sec}_csv", response_class=Response)
+                         name=f"analytics_{_sec}_csv", response_class=Response, responses=CSV_ONLY)
 
 
 @router.get("", summary="Every figure at once (commission, admin)")
@@ -87,14 +91,16 @@ def summary(session: SessionDep, actor: CurrentActor, f: FiltersDep, limit: Limi
     return JSONResponse(analytics.report(session, actor, f, limit=limit))
 
 
-@router.get("/breakdowns/{dimension}.csv", summary="A breakdown as CSV (commission, admin)", response_class=Response)
+@router.get("/breakdowns/{dimension}.csv", summary="A breakdown as CSV (commission, admin)", response_class=Response,
+            responses=CSV_ONLY)
 def breakdown_csv(session: SessionDep, actor: CurrentActor, f: FiltersDep, dimension: Dimension) -> Response:
     rep = analytics.report(session, actor, f, sections=["breakdowns"])
     return csv_response(rep, "breakdowns", f"by-{dimension}", dimension)
 
 
 @router.get("/breakdowns/{dimension}", summary="Funnel counts by track, hospital, department, partner, region, "
-                                               "partner_region or month (commission, admin)")
+                                               "partner_region or month (commission, admin)",
+            response_class=JSONResponse, responses=JSON_OR_CSV)
 def breakdown(session: SessionDep, actor: CurrentActor, f: FiltersDep, dimension: Dimension,
               format: Format = "json") -> Any:
     rep = analytics.report(session, actor, f, sections=["breakdowns"])
