@@ -6,14 +6,18 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test install model migrate seed serve bench clean
+.PHONY: demo test install model browser migrate seed serve bench clean
 
 ## demo: install, build the local model, migrate, seed the Putuo demo world and serve it on http://127.0.0.1:8000
 demo: install model migrate seed serve
 
-## test: install and run the whole test suite (SQLite and an embedded PostgreSQL 18 + pgvector)
-test: install model
+## test: install and run the whole test suite (SQLite, an embedded PostgreSQL 18 + pgvector, headless Chromium)
+test: install model browser
 	$(BIN)/python -m pytest -q
+
+## browser: Debian's chromium for the dashboard's browser tests (the machines cannot download browsers)
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-wqy-zenhei >/dev/null) || echo "chromium missing: run 'sudo apt-get install chromium' for the browser tests"; }
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
