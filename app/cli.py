@@ -1,4 +1,4 @@
-"""The `clinmatch` command: serve, migrate, seed, users, tokens (and later eval, worker)."""
+"""The `clinmatch` command: serve, worker, migrate, seed, reindex, eval, users, tokens."""
 
 from __future__ import annotations
 
@@ -66,19 +66,32 @@ def seed(dataset: Annotated[Path | None, typer.Option(help="Load a dataset folde
          tokens_file: Path = Path("var/demo-tokens.txt")) -> None:
     """Load the demo world (idempotent), or a dataset folder with --dataset; then embed and match what is new."""
     from app.services.matching import backfill
-    from seed.loader import load_dataset, load_demo_world
+    from app.services.notifications.outbox import dispatch_events
+    from seed.loader import load_dataset, load_demo_partnerships, load_demo_world
 
     if dataset is not None and not (dataset / "needs.jsonl").is_file():
         _fail(f"{dataset} has no needs.jsonl: not a dataset folder")
     engine = _engine()
     t0 = time.perf_counter()
+
+    def notify() -> int:  # the inboxes fill now; the worker sends webhooks and e-mail
+        told = 0
+        while n := dispatch_events(engine, get_settings()):
+            told += n
+        return told
+
     with session_scope(engine) as session:
-        rep = load_dataset(session, dataset) if dataset else load_demo_world(session)
+        rep = load_dataset(session, dataset) if dataset else load_demo_world(session, partnerships=False)
     t_load = time.perf_counter() - t0
     stats = backfill(engine, _index(), progress=True)
+    told = notify()
+    if dataset is None:  # as it happened: the needs were matched and told first, then the partnerships followed
+        with session_scope(engine) as session:
+            load_demo_partnerships(session, rep)
+        told += notify()
     n = rep.created["capabilities"]
     typer.echo("created: " + ", ".join(f"{k} {v}" for k, v in rep.created.items())
-               + f"; {stats['matches']} matches stored; {time.perf_counter() - t0:.1f} s"
+               + f"; {stats['matches']} matches stored; {told} events notified; {time.perf_counter() - t0:.1f} s"
                + (f" ({n / (time.perf_counter() - t0):.0f} capabilities/s incl. embedding; load {t_load:.1f} s)"
                   if n else ""))
     if rep.tokens:
@@ -119,6 +132,25 @@ def eval_(dataset: Path, run_out: Annotated[Path | None, typer.Option(help="Writ
     typer.echo(format_report(report))
     if run_out:
         typer.echo(f"run written to {run_out}")
+
+
+@cli.command()
+def worker(once: Annotated[bool, typer.Option(help="One round (events, digests, reminders, deliveries), then "
+                                                   "exit")] = False) -> None:
+    """Deliver notifications: turn events into inbox messages, digests and reminders; send webhooks and e-mail."""
+    import logging
+
+    from app.services.notifications.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    w = Worker(_engine(), get_settings())
+    if once:
+        typer.echo(str(w.run_once(clock=True)))
+        return
+    try:
+        w.run_forever()
+    except KeyboardInterrupt:  # pragma: no cover - interactive
+        pass
 
 
 @users_cli.command("create")

@@ -37,6 +37,38 @@ class Settings(BaseSettings):
     # not survive a restart nor span workers) and a warning at start-up.
     secret_key: str | None = None
 
+    # --- notifications -------------------------------------------------------------------------------------------
+    # The delivery worker runs inside `clinmatch serve` (a thread per server process) unless this is off; docker
+    # compose turns it off and runs `clinmatch worker` as its own service.
+    worker_in_process: bool = True
+    worker_poll_seconds: float = 2.0
+    worker_batch_size: int = 50
+    # A claimed batch (events or deliveries) belongs to its worker this long; a worker killed mid-batch leaves its
+    # claims to expire, and another worker (or itself, restarted) takes them up.
+    worker_lease_seconds: float = 120.0
+    # Webhooks: tries before a message goes dead; exponential backoff between tries (base * 2^(try-1), capped,
+    # with +-20% jitter): 30 s, 1 min, 2 min, ... 6 h.
+    delivery_max_attempts: int = 8
+    delivery_backoff_base_seconds: float = 30.0
+    delivery_backoff_max_seconds: float = 6 * 3600.0
+    webhook_timeout_seconds: float = 10.0
+    # E-mail through SMTP; unset host = no e-mail is sent (the inbox and webhooks still are).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_timeout_seconds: float = 15.0
+    mail_from: str = "clinmatch <noreply@clinmatch.example.org>"
+    # Digests go out at this hour, in this time zone (daily; weekly on Mondays).
+    digest_hour: int = 8
+    timezone: str = "Asia/Shanghai"
+    # No silence: a need open this many days with no interested company, or a partnership with no transition or
+    # milestone for this many days, raises a reminder to its parties and the commission (again every period).
+    reminder_need_days: int = 14
+    reminder_engagement_days: int = 30
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

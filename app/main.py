@@ -50,7 +50,14 @@ async def lifespan(app: FastAPI):
     await run_in_threadpool(index.sync, app.state.engine)
     app.state.match_index = index
     log.info("match index ready in %.1f s: %s", time.perf_counter() - t0, index.stats())
+    worker = None
+    if app.state.settings.worker_in_process:
+        from app.services.notifications.worker import Worker
+
+        worker = Worker(app.state.engine, app.state.settings).start()
     yield
+    if worker is not None:
+        worker.stop()
     app.state.engine.dispose()
 
 

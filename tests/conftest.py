@@ -20,6 +20,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# No notification worker thread inside test servers: the notification tests drive the worker themselves.
+os.environ.setdefault("CLINMATCH_WORKER_IN_PROCESS", "0")
 
 BACKENDS = os.environ.get("CLINMATCH_TEST_BACKENDS", "sqlite,postgres").split(",")
 _counter = itertools.count()
@@ -100,7 +102,8 @@ def sqlite_url(request) -> str:
 def settings(db_url):
     from app.config import Settings
 
-    return Settings(database_url=db_url, embedder="hashing", model_dir=Path("var/models"))
+    # The notification worker is driven by the tests that need it (no background thread racing the assertions).
+    return Settings(database_url=db_url, embedder="hashing", model_dir=Path("var/models"), worker_in_process=False)
 
 
 @pytest.fixture

@@ -7,8 +7,12 @@ from app.models.event import DomainEvent
 from app.models.matching import Embedding, MatchFeedback, MatchRecord
 from app.models.need import Need
 from app.models.note import Note
+from app.models.notification import (Delivery, MatchNotice, Notification, NotificationItem, NotificationPreference,
+                                     UserNotificationPreference, WebhookEndpoint)
 from app.models.organisation import Organisation
 from app.models.user import ApiToken, User
 
 __all__ = ["ApiToken", "AuditEvent", "Capability", "Document", "DomainEvent", "Engagement", "EngagementParticipant",
-           "EngagementTransition", "Milestone", "Embedding", "MatchFeedback", "MatchRecord", "Need", "Note", "Organisation", "User"]
+           "EngagementTransition", "Milestone", "Embedding", "MatchFeedback", "MatchRecord", "Need", "Note", "Organisation", "User",
+           "Delivery", "MatchNotice", "Notification", "NotificationItem", "NotificationPreference",
+           "UserNotificationPreference", "WebhookEndpoint"]

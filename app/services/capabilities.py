@@ -9,9 +9,9 @@ from sqlmodel import Session, select
 from app.errors import NotFound
 from app.models import Capability, Organisation
 from app.models.capability import CapabilityCreate, CapabilityPublic, CapabilityUpdate
-from app.models.enums import Role
+from app.models.enums import CapabilityStatus, Role
 from app.policy import Actor, can_manage_capability, capability_visible, require_company, require_role
-from app.services import audit
+from app.services import audit, events
 from app.services.common import check_version, compare_and_swap, org_ref
 from matching.text import detect_language
 from app.services.listing import PageParams, json_list_contains, paginate, text_match
@@ -79,11 +79,22 @@ def list_capabilities(session: Session, actor: Actor, f: CapabilityFilters, page
     return [to_public(session, cap, org) for cap, org in rows], total
 
 
-def _after_write(session: Session, index, cap: Capability) -> None:
+MATERIAL_FIELDS = frozenset({"title", "description", "tracks", "stages", "region", "certifications", "status"})
+
+
+def _after_write(session: Session, index, cap: Capability, changed: set[str] | None = None) -> None:
+    """Vectors and matches (when an index is given), then the domain event for notifications."""
     if index is not None:
         from app.services.matching import capability_written
 
         capability_written(session, index, cap)
+    if cap.status != CapabilityStatus.active:
+        return
+    if changed is None or "status" in changed:
+        events.emit(session, "capability.added", {"capability_id": cap.id}, [cap.organisation_id])
+    elif changed & MATERIAL_FIELDS:
+        events.emit(session, "capability.changed", {"capability_id": cap.id,
+                                                    "fields": sorted(changed & MATERIAL_FIELDS)}, [cap.organisation_id])
 
 
 def create_capability(session: Session, actor: Actor, data: CapabilityCreate, index=None) -> Capability:
@@ -110,5 +121,5 @@ def update_capability(session: Session, actor: Actor, cap_id: int, data: Capabil
         return cap
     compare_and_swap(session, Capability, cap, expected, values)
     audit.record(session, actor, ENTITY, cap.id, "update", changes)
-    _after_write(session, index, cap)
+    _after_write(session, index, cap, set(changes))
     return cap

@@ -32,7 +32,7 @@ from app.models.common import utcnow
 from app.models.enums import CapabilityStatus, NeedStatus, Role
 from app.models.matching import (Embedding, FeedbackCreate, MatchFeedback, MatchRecord, Party, Verdict)
 from app.policy import Actor, can_manage_capability, can_manage_need, require_role
-from app.services import audit
+from app.services import audit, events
 from matching import CapabilityDoc, Filters, Matcher, NeedDoc
 from matching.ranker import capability_fields, need_fields
 
@@ -270,6 +270,8 @@ def backfill(engine, index: MatchIndex, progress: bool = False) -> dict[str, int
         for need in tqdm(filed, desc="match", unit="need", disable=not progress):
             ranked = index.matcher.rank(need_doc(need), k=PERSIST_TOP_K, explain=True)
             persisted += _persist(session, index, existing, ((need.id, int(m.capability_id), m) for m in ranked))
+            if need.status == NeedStatus.open:  # new pairs are news for the companies (told once: match_notices)
+                events.emit(session, "need.matched", {"need_id": need.id}, [need.hospital_id])
     return {"capabilities": len(cap_docs), "needs": len(need_docs), "matches": persisted}
 
 
@@ -391,6 +393,10 @@ def give_feedback(session: Session, actor: Actor, data: FeedbackCreate) -> Match
     session.flush()
     audit.record(session, actor, "match_feedback", row.id, "feedback",
                  audit.diff(before, {"verdict": row.verdict, "reason": row.reason, "comment": row.comment}))
+    if before.get("verdict") != row.verdict:
+        events.emit(session, "match.feedback", {"need_id": need.id, "capability_id": cap.id, "party": party.value,
+                                                "verdict": row.verdict, "score": row.score_at_feedback},
+                    [need.hospital_id, cap.organisation_id])
     return row
 
 

@@ -12,7 +12,7 @@ from app.models.common import utcnow
 from app.models.enums import NEED_TRANSITIONS, WORKFLOW_ONLY_NEED_CHANGES, NeedStatus, Role
 from app.models.need import NeedCreate, NeedPublic, NeedUpdate
 from app.policy import Actor, can_manage_need, hospital_identity_visible, need_visible, require_role
-from app.services import audit
+from app.services import audit, events
 from app.services.common import check_version, compare_and_swap, org_ref
 from matching.text import detect_language
 from app.services.listing import PageParams, json_list_contains, paginate, text_match
@@ -86,11 +86,26 @@ def list_needs(session: Session, actor: Actor, f: NeedFilters, page: PageParams)
     return [to_public(session, actor, n) for n in rows], total
 
 
-def _after_write(session: Session, index, need: Need) -> None:
+# Changes that make a need news again for the companies (its matches are looked at anew).
+MATERIAL_FIELDS = frozenset({"title", "description", "clinical_problem", "current_practice", "shortcomings",
+                             "affected_population", "desired_outcome", "tracks", "partner_types", "stages", "regions",
+                             "required_certifications", "confidentiality"})
+
+
+def _after_write(session: Session, index, need: Need, changed: set[str] | None = None) -> None:
+    """Vectors and matches (when an index is given), then the domain event for notifications. ``changed``: the
+    fields changed (None: just filed)."""
     if index is not None:
         from app.services.matching import need_written
 
         need_written(session, index, need)
+    if need.status != NeedStatus.open:
+        return
+    if changed is None or "status" in changed:
+        events.emit(session, "need.opened", {"need_id": need.id}, [need.hospital_id])
+    elif changed & MATERIAL_FIELDS:
+        events.emit(session, "need.changed", {"need_id": need.id, "fields": sorted(changed & MATERIAL_FIELDS)},
+                    [need.hospital_id])
 
 
 def create_need(session: Session, actor: Actor, data: NeedCreate, index=None) -> Need:
@@ -141,7 +156,7 @@ def update_need(session: Session, actor: Actor, need_id: int, data: NeedUpdate, 
     compare_and_swap(session, Need, need, expected, {k: values[k] for k in values})
     audit.record(session, actor, ENTITY, need.id, "update" if "status" not in changes else f"status:{need.status}",
                  changes)
-    _after_write(session, index, need)
+    _after_write(session, index, need, set(changes))
     return need
 
 

@@ -1,0 +1,9 @@
+"""Notifications: domain events become ranked, explained messages to the organisations concerned, in the channels
+(inbox, webhook, e-mail) and rhythm (instant, daily, weekly, off) each chose, delivered at least once.
+
+    domain_events (written in the business transaction)
+        -> outbox.dispatch_events -> compose: items -> notifications (inbox) + deliveries (outbox)
+    scheduler.run_digests / run_reminders (the clock)
+    outbox.deliver_due -> channels: signed webhook POST, SMTP e-mail; retries with backoff, then dead-letter
+    worker.Worker: all of the above in a loop (`clinmatch worker`, or a thread inside `clinmatch serve`)
+"""

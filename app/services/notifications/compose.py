@@ -1,0 +1,240 @@
+"""From domain events to what each organisation is told: items, notifications (the inbox) and deliveries (the outbox).
+
+One event is handled in one transaction: its items, the notifications an instant rhythm makes of them, their
+deliveries, and the event's ``processed_at`` commit together or not at all, so an event is never half told.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import Any
+
+from sqlmodel import Session, select
+
+from app.config import Settings
+from app.models import (Capability, Delivery, DomainEvent, Engagement, MatchFeedback, MatchNotice, MatchRecord, Milestone,
+                        Need, Notification, NotificationItem, Organisation, User, WebhookEndpoint)
+from app.models.enums import CapabilityStatus, NeedStatus, OrgKind, Role
+from app.models.matching import Party, Verdict
+from app.models.notification import Channel, NotificationKind, Rhythm
+from app.policy import Actor, hospital_identity_visible
+from app.services.notifications import preferences, render
+
+log = logging.getLogger("clinmatch.notifications")
+
+MAX_MATCHES_PER_MESSAGE = 10  # the right few: at most this many matches in one instant message
+
+
+# --- views of the things an item names, as its recipient may see them ----------------------------------------------
+
+def _actor_for(org: Organisation) -> Actor:
+    role = {OrgKind.hospital: Role.hospital_staff, OrgKind.commission: Role.commission}.get(org.kind, Role.company_staff)
+    return Actor(user_id=None, organisation_id=org.id, org_kind=org.kind, role=role)
+
+
+def _need_view(session: Session, settings: Settings, need: Need, viewer: Organisation) -> dict[str, Any]:
+    """The need as ``viewer`` may see it: an anonymous need names no hospital until the hospital accepts."""
+    shown = hospital_identity_visible(_actor_for(viewer), need, session)
+    hospital = session.get(Organisation, need.hospital_id) if shown else None
+    return {"id": need.id, "title": need.title, "tracks": need.tracks, "regions": need.regions,
+            "hospital": hospital.display_name if hospital else None, "hospital_id": hospital.id if hospital else None,
+            "link": f"{settings.public_base_url}/api/v1/needs/{need.id}"}
+
+
+def _match_item(session, settings, need: Need, cap: Capability, rec: MatchRecord, viewer: Organisation) -> dict:
+    exp = rec.explanation or {}
+    passages = exp.get("best_passages") or {}
+    return {"kind": "match", "score": round(float(rec.score), 4),
+            "need": _need_view(session, settings, need, viewer),
+            "capability": {"id": cap.id, "title": cap.title,
+                           "link": f"{settings.public_base_url}/api/v1/capabilities/{cap.id}/matches"},
+            "why": exp.get("summary", ""), "passage": passages.get("need", ""),
+            "conditions": [{"condition": c.get("condition"), "holds": c.get("holds")}
+                           for c in exp.get("structured", [])],
+            "link": f"{settings.public_base_url}/api/v1/needs/{need.id}"}
+
+
+# --- event handlers: event -> {organisation id: [items]} -----------------------------------------------------------
+
+def _new_matches(session: Session, settings: Settings, recs: list[MatchRecord]) -> dict[int, list[dict]]:
+    """The persisted matches not yet told to the capability's organisation, above its threshold, within its
+    interests, not declined by it; for open needs and active capabilities."""
+    if not recs:
+        return {}
+    caps = {c.id: c for c in session.exec(select(Capability).where(
+        Capability.id.in_({r.capability_id for r in recs}), Capability.status == CapabilityStatus.active)).all()}
+    needs = {n.id: n for n in session.exec(select(Need).where(
+        Need.id.in_({r.need_id for r in recs}), Need.status == NeedStatus.open)).all()}
+    orgs = {o.id: o for o in session.exec(select(Organisation).where(Organisation.id.in_(
+        {c.organisation_id for c in caps.values()} | {n.hospital_id for n in needs.values()}))).all()}
+    prefs = preferences.for_orgs(session, [c.organisation_id for c in caps.values()])
+    pairs = [(r.need_id, r.capability_id) for r in recs]
+    told = set(session.exec(select(MatchNotice.need_id, MatchNotice.capability_id).where(
+        MatchNotice.need_id.in_({p[0] for p in pairs}), MatchNotice.capability_id.in_({p[1] for p in pairs}))).all())
+    declined = set(session.exec(select(MatchFeedback.need_id, MatchFeedback.capability_id).where(
+        MatchFeedback.need_id.in_({p[0] for p in pairs}), MatchFeedback.party == Party.company,
+        MatchFeedback.verdict == Verdict.not_interested)).all())
+    out: dict[int, list[dict]] = defaultdict(list)
+    for r in sorted(recs, key=lambda r: -r.score):
+        cap, need = caps.get(r.capability_id), needs.get(r.need_id)
+        if cap is None or need is None or (r.need_id, r.capability_id) in told | declined:
+            continue
+        org_id = cap.organisation_id
+        pref = prefs[org_id]
+        if r.score < pref.min_score or not preferences.wants_need(pref, need, orgs[need.hospital_id].region):
+            continue
+        if len(out[org_id]) >= MAX_MATCHES_PER_MESSAGE:
+            continue
+        session.add(MatchNotice(organisation_id=org_id, need_id=need.id, capability_id=cap.id, score=r.score))
+        told.add((need.id, cap.id))
+        out[org_id].append(_match_item(session, settings, need, cap, r, orgs[org_id]))
+    return out
+
+
+def _on_need(session: Session, settings: Settings, ev: DomainEvent) -> dict[int, list[dict]]:
+    recs = session.exec(select(MatchRecord).where(MatchRecord.need_id == ev.payload["need_id"])).all()
+    return _new_matches(session, settings, list(recs))
+
+
+def _on_capability(session: Session, settings: Settings, ev: DomainEvent) -> dict[int, list[dict]]:
+    recs = session.exec(select(MatchRecord).where(MatchRecord.capability_id == ev.payload["capability_id"])).all()
+    return _new_matches(session, settings, list(recs))
+
+
+def _on_feedback(session: Session, settings: Settings, ev: DomainEvent) -> dict[int, list[dict]]:
+    """Interest is news for the other party: a company's for the hospital, a hospital's for the company."""
+    p = ev.payload
+    if p["verdict"] != Verdict.interested:
+        return {}
+    need, cap = session.get(Need, p["need_id"]), session.get(Capability, p["capability_id"])
+    if need is None or cap is None:  # pragma: no cover - rows are never deleted
+        return {}
+    company = session.get(Organisation, cap.organisation_id)
+    if p["party"] == Party.company:
+        to = session.get(Organisation, need.hospital_id)
+        item = {"kind": "interest", "who": company.display_name, "subject": need.title, "score": p.get("score"),
+                "need": {"id": need.id, "title": need.title}, "capability": {"id": cap.id, "title": cap.title},
+                "link": f"{settings.public_base_url}/api/v1/needs/{need.id}/matches"}
+    else:
+        to = company
+        view = _need_view(session, settings, need, company)
+        item = {"kind": "interest", "who": view["hospital"], "subject": cap.title, "score": p.get("score"),
+                "need": view, "capability": {"id": cap.id, "title": cap.title}, "link": view["link"]}
+    return {to.id: [item]}
+
+
+def _on_engagement(session: Session, settings: Settings, ev: DomainEvent) -> dict[int, list[dict]]:
+    """Every party of the partnership hears of its steps (the hospital's name stays out: the need's title says it)."""
+    p = ev.payload
+    eng = session.get(Engagement, p["engagement_id"])
+    need = session.get(Need, p["need_id"])
+    detail = ""
+    if ev.type == "engagement.transition":
+        detail = p.get("comment") or ""
+    elif ev.type == "engagement.milestone":
+        m = session.get(Milestone, p["milestone_id"])
+        detail = m.title if m else p.get("kind", "")
+    elif ev.type == "engagement.document":
+        detail = p.get("filename", "")
+    item = {"kind": "engagement", "event": ev.type, "engagement_id": eng.id, "need_title": need.title,
+            "state": p.get("to_state") or p.get("state"), "detail": detail[:200],
+            "link": f"{settings.public_base_url}/api/v1/engagements/{eng.id}"}
+    return {org_id: [dict(item)] for org_id in ev.organisation_ids}
+
+
+HANDLERS = {
+    "need.opened": _on_need, "need.changed": _on_need, "need.matched": _on_need,
+    "capability.added": _on_capability, "capability.changed": _on_capability,
+    "match.feedback": _on_feedback,
+    **{t: _on_engagement for t in ("engagement.proposed", "engagement.accepted", "engagement.transition",
+                                   "engagement.milestone", "engagement.participant_added", "engagement.document")},
+}
+
+
+# --- items -> notification -> deliveries ---------------------------------------------------------------------------
+
+def _kind_of(items: list[dict]) -> str:
+    kinds = {i["kind"] for i in items}
+    return kinds.pop() if len(kinds) == 1 else NotificationKind.digest
+
+
+def make_notification(session: Session, settings: Settings, org_id: int, items: list[dict], key: str,
+                      kind: str | None = None, rhythm: str = Rhythm.instant) -> Notification:
+    """One message to ``org_id`` from ``items`` (ranked), in the organisation's language, with a delivery for each
+    chosen push channel and recipient. ``key``: the idempotency key (unique: a second call with it fails)."""
+    pref = preferences.for_org(session, org_id)
+    kind = kind or _kind_of(items)
+    ranked = render.ranked(items)
+    title = render.title(kind, ranked, pref.language, rhythm)
+    link = ranked[0].get("link", "") if len(ranked) == 1 else f"{settings.public_base_url}/api/v1/notifications"
+    n = Notification(organisation_id=org_id, kind=kind, title=title[:300], body=render.body(ranked, pref.language),
+                     language=pref.language, link=link[:500], payload={"items": ranked, "rhythm": rhythm},
+                     idempotency_key=key,
+                     inbox=Channel.inbox in pref.channels)
+    session.add(n)
+    session.flush()
+    add_deliveries(session, settings, n, pref.channels, pref.language)
+    return n
+
+
+def add_deliveries(session: Session, settings: Settings, n: Notification, channels, org_language: str,
+                   endpoints: list[WebhookEndpoint] | None = None) -> list[Delivery]:
+    """A delivery per active webhook endpoint (when webhooks are chosen) and per member's mailbox (when e-mail is
+    chosen and the server can send it). Keys ``msg_<notification>_w<endpoint>`` / ``_u<user>``: stable forever."""
+    out = []
+    if Channel.webhook in channels:
+        if endpoints is None:
+            endpoints = session.exec(select(WebhookEndpoint).where(WebhookEndpoint.organisation_id == n.organisation_id,
+                                                                   WebhookEndpoint.is_active.is_(True))).all()
+        for ep in endpoints:
+            out.append(Delivery(notification_id=n.id, organisation_id=n.organisation_id, channel=Channel.webhook,
+                                endpoint_id=ep.id, recipient=ep.url, language=n.language,
+                                idempotency_key=f"msg_{n.id}_w{ep.id}"))
+    if Channel.email in channels and settings.smtp_host:
+        members = session.exec(select(User).where(User.organisation_id == n.organisation_id,
+                                                  User.is_active.is_(True))).all()
+        user_prefs = {u.id: preferences.for_user(session, u.id) for u in members}
+        for u in members:
+            up = user_prefs[u.id]
+            if up.email:
+                out.append(Delivery(notification_id=n.id, organisation_id=n.organisation_id, channel=Channel.email,
+                                    recipient=u.email, language=up.language or org_language,
+                                    idempotency_key=f"msg_{n.id}_u{u.id}"))
+        if not members:
+            org = session.get(Organisation, n.organisation_id)
+            if org.contact_email:
+                out.append(Delivery(notification_id=n.id, organisation_id=n.organisation_id, channel=Channel.email,
+                                    recipient=org.contact_email, language=org_language,
+                                    idempotency_key=f"msg_{n.id}_org"))
+    session.add_all(out)
+    return out
+
+
+def tell(session: Session, settings: Settings, per_org: dict[int, list[dict]], key_prefix: str,
+         dedup: dict[int, str] | None = None) -> list[Notification]:
+    """Record the items; make a notification now for organisations on the instant rhythm (digests collect the
+    rest later); an organisation that turned notifications off gets nothing."""
+    made = []
+    prefs = preferences.for_orgs(session, per_org)
+    for org_id, items in per_org.items():
+        pref = prefs[org_id]
+        if not items or pref.rhythm == Rhythm.off:
+            continue
+        rows = [NotificationItem(organisation_id=org_id, kind=i["kind"], score=i.get("score"), payload=i,
+                                 dedup_key=(dedup or {}).get(org_id)) for i in items]
+        session.add_all(rows)
+        if pref.rhythm == Rhythm.instant:
+            n = make_notification(session, settings, org_id, items, f"{key_prefix}:{org_id}")
+            for r in rows:
+                r.notification_id = n.id
+            made.append(n)
+    session.flush()
+    return made
+
+
+def handle_event(session: Session, settings: Settings, ev: DomainEvent) -> list[Notification]:
+    handler = HANDLERS.get(ev.type)
+    if handler is None:
+        return []
+    return tell(session, settings, handler(session, settings, ev), f"event:{ev.id}")

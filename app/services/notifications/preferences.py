@@ -1,0 +1,115 @@
+"""Notification preferences: an organisation's channels, rhythm, threshold, interests and language; a person's own
+e-mail switch and language."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from app.config import Settings
+from app.errors import Forbidden
+from app.models import Need, NotificationPreference, Organisation, UserNotificationPreference
+from app.models.common import utcnow
+from app.models.notification import (Channel, PreferenceFields, PreferencePublic, PreferenceUpdate, Rhythm,
+                                     UserPreferencePublic, UserPreferenceUpdate)
+from app.policy import Actor
+from app.services import audit
+from app.services.common import check_version, compare_and_swap
+
+DEFAULTS = PreferenceFields()
+
+
+def for_org(session: Session, org_id: int) -> NotificationPreference:
+    """The organisation's preferences; the defaults (not stored) when it never set any."""
+    row = session.exec(select(NotificationPreference).where(NotificationPreference.organisation_id == org_id)).first()
+    if row is None:
+        row = NotificationPreference(organisation_id=org_id, version=0,
+                                     **DEFAULTS.model_dump(mode="json"))
+    return row
+
+
+def for_orgs(session: Session, org_ids) -> dict[int, NotificationPreference]:
+    ids = sorted(set(org_ids))
+    rows = {r.organisation_id: r for r in session.exec(select(NotificationPreference).where(
+        NotificationPreference.organisation_id.in_(ids))).all()} if ids else {}
+    return {i: rows.get(i) or for_org(session, i) for i in ids}
+
+
+def wants_need(pref: NotificationPreference, need: Need, hospital_region: str | None) -> bool:
+    """Tracks and regions of interest (empty = all): the need's tracks; its regions or its hospital's region."""
+    if pref.rhythm == Rhythm.off:
+        return False
+    if pref.tracks and not set(pref.tracks) & set(need.tracks):
+        return False
+    if pref.regions and not set(pref.regions) & (set(need.regions) | {hospital_region}):
+        return False
+    return True
+
+
+def _require_member(actor: Actor) -> None:
+    if actor.user_id is None:  # pragma: no cover - the API always has a user
+        raise Forbidden("Preferences belong to a person's organisation.")
+
+
+def public(pref: NotificationPreference, settings: Settings) -> PreferencePublic:
+    return PreferencePublic(organisation_id=pref.organisation_id, channels=pref.channels, rhythm=pref.rhythm,
+                            min_score=pref.min_score, tracks=pref.tracks, regions=pref.regions,
+                            language=pref.language, version=pref.version, last_digest_at=pref.last_digest_at,
+                            email_available=bool(settings.smtp_host))
+
+
+def update_org(session: Session, actor: Actor, data: PreferenceUpdate, expected: int) -> NotificationPreference:
+    """Any member of the organisation sets its preferences (version 0 = the defaults, never stored)."""
+    _require_member(actor)
+    org = session.get(Organisation, actor.organisation_id)
+    row = for_org(session, org.id)
+    values = {k: v for k, v in data.model_dump(mode="json", exclude_unset=True, exclude={"version"}).items()
+              if v is not None}
+    if row.id is None:
+        check_version(row, expected)
+        for k, v in values.items():
+            setattr(row, k, v)
+        row.version = 1
+        session.add(row)
+        session.flush()
+        audit.record(session, actor, "notification_preferences", row.id, "create", audit.created_fields(
+            row, list(values)))
+        return row
+    changes = audit.diff(row.model_dump(mode="json"), values)
+    if not changes:
+        check_version(row, expected)
+        return row
+    compare_and_swap(session, NotificationPreference, row, expected, values)
+    audit.record(session, actor, "notification_preferences", row.id, "update", changes)
+    return row
+
+
+def for_user(session: Session, user_id: int) -> UserNotificationPreference:
+    row = session.exec(select(UserNotificationPreference).where(UserNotificationPreference.user_id == user_id)).first()
+    return row or UserNotificationPreference(user_id=user_id, version=0)
+
+
+def user_public(row: UserNotificationPreference) -> UserPreferencePublic:
+    return UserPreferencePublic(user_id=row.user_id, email=row.email, language=row.language, version=row.version)
+
+
+def update_user(session: Session, actor: Actor, data: UserPreferenceUpdate, expected: int) -> UserNotificationPreference:
+    _require_member(actor)
+    row = for_user(session, actor.user_id)
+    values = data.model_dump(mode="json", exclude_unset=True, exclude={"version"})
+    values = {k: v for k, v in values.items() if v is not None or k == "language"}
+    if row.id is None:
+        check_version(row, expected)
+        for k, v in values.items():
+            setattr(row, k, v)
+        row.version, row.updated_at = 1, utcnow()
+        session.add(row)
+        session.flush()
+        return row
+    if not audit.diff(row.model_dump(mode="json"), values):
+        check_version(row, expected)
+        return row
+    compare_and_swap(session, UserNotificationPreference, row, expected, values)
+    return row
+
+
+__all__ = ["Channel", "Rhythm", "for_org", "for_orgs", "wants_need", "update_org", "for_user", "update_user"]

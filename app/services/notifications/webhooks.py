@@ -1,0 +1,114 @@
+"""Webhook endpoints: an organisation's receivers, their secrets and rotation, a test message, and deliveries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from app.config import Settings
+from app.errors import NotFound
+from app.models import Delivery, Notification, WebhookEndpoint
+from app.models.common import utcnow
+from app.models.notification import (Channel, NotificationKind, SecretRotation, WebhookCreate, WebhookUpdate)
+from app.models.enums import Role
+from app.policy import Actor, require_role
+from app.services import audit
+from app.services.common import check_version, compare_and_swap
+from app.services.listing import PageParams, paginate
+from app.services.notifications import channels, compose
+
+ENTITY = "webhook_endpoint"
+
+
+def _member(actor: Actor) -> None:
+    require_role(actor, Role.hospital_staff, Role.company_staff, Role.commission)
+
+
+def list_endpoints(session: Session, actor: Actor, page: PageParams):
+    stmt = select(WebhookEndpoint)
+    if not actor.reads_everything:
+        stmt = stmt.where(WebhookEndpoint.organisation_id == actor.organisation_id)
+    return paginate(session, stmt, page, {"id": WebhookEndpoint.id}, "id")
+
+
+def get(session: Session, actor: Actor, endpoint_id: int) -> WebhookEndpoint:
+    ep = session.get(WebhookEndpoint, endpoint_id)
+    if ep is None or not (actor.reads_everything or ep.organisation_id == actor.organisation_id):
+        raise NotFound(f"Webhook endpoint {endpoint_id} not found.")
+    return ep
+
+
+def get_own(session: Session, actor: Actor, endpoint_id: int) -> WebhookEndpoint:
+    ep = get(session, actor, endpoint_id)
+    if ep.organisation_id != actor.organisation_id:
+        raise NotFound(f"Webhook endpoint {endpoint_id} not found.")
+    _member(actor)
+    return ep
+
+
+def create(session: Session, actor: Actor, data: WebhookCreate) -> WebhookEndpoint:
+    _member(actor)
+    ep = WebhookEndpoint(organisation_id=actor.organisation_id, url=str(data.url), description=data.description,
+                         secret=channels.new_secret())
+    session.add(ep)
+    session.flush()
+    audit.record(session, actor, ENTITY, ep.id, "create", {"url": [None, ep.url]})  # never the secret
+    return ep
+
+
+def update(session: Session, actor: Actor, endpoint_id: int, data: WebhookUpdate, expected: int) -> WebhookEndpoint:
+    ep = get_own(session, actor, endpoint_id)
+    values = {k: (str(v) if k == "url" else v) for k, v in data.model_dump(exclude_unset=True, exclude={"version"})
+              .items() if v is not None}
+    changes = audit.diff(ep.model_dump(), values)
+    if not changes:
+        check_version(ep, expected)
+        return ep
+    compare_and_swap(session, WebhookEndpoint, ep, expected, values)
+    audit.record(session, actor, ENTITY, ep.id, "update", changes)
+    return ep
+
+
+def rotate_secret(session: Session, actor: Actor, endpoint_id: int, data: SecretRotation) -> WebhookEndpoint:
+    """A new secret signs from now on; the old one signs beside it for ``grace_hours`` (receivers switch over)."""
+    ep = get_own(session, actor, endpoint_id)
+    now = utcnow()
+    values = {"previous_secret": ep.secret, "previous_secret_expires_at": now + timedelta(hours=data.grace_hours),
+              "secret": channels.new_secret()}
+    compare_and_swap(session, WebhookEndpoint, ep, ep.version, values)
+    audit.record(session, actor, ENTITY, ep.id, "rotate_secret",
+                 {"previous_secret_expires_at": [None, values["previous_secret_expires_at"].isoformat()]})
+    return ep
+
+
+def ping(session: Session, actor: Actor, settings: Settings, endpoint_id: int) -> Delivery:
+    """Queue a test message to one endpoint (the worker sends it like any other)."""
+    ep = get_own(session, actor, endpoint_id)
+    if not ep.is_active:
+        from app.errors import Conflict
+
+        raise Conflict("The endpoint is disabled; enable it first.")
+    now = utcnow()
+    item = {"kind": "ping", "text": "clinmatch test message / 测试消息"}
+    n = Notification(organisation_id=ep.organisation_id, kind=NotificationKind.ping, title=item["text"],
+                     language="zh", payload={"items": [item]}, inbox=False,
+                     idempotency_key=f"ping:{ep.id}:{now.timestamp():.6f}")
+    session.add(n)
+    session.flush()
+    (d,) = compose.add_deliveries(session, settings, n, [Channel.webhook], n.language, endpoints=[ep])
+    session.flush()
+    return d
+
+
+def list_deliveries(session: Session, actor: Actor, page: PageParams, status: str | None = None,
+                    channel: str | None = None, endpoint_id: int | None = None,
+                    notification_id: int | None = None):
+    stmt = select(Delivery)
+    if not actor.reads_everything:
+        stmt = stmt.where(Delivery.organisation_id == actor.organisation_id)
+    for col, v in ((Delivery.status, status), (Delivery.channel, channel), (Delivery.endpoint_id, endpoint_id),
+                   (Delivery.notification_id, notification_id)):
+        if v is not None:
+            stmt = stmt.where(col == v)
+    return paginate(session, stmt, page, {"id": Delivery.id, "created_at": Delivery.created_at}, "-id")
