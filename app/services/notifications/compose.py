@@ -213,8 +213,8 @@ def add_deliveries(session: Session, settings: Settings, n: Notification, channe
 
 def tell(session: Session, settings: Settings, per_org: dict[int, list[dict]], key_prefix: str,
          dedup: dict[int, str] | None = None) -> list[Notification]:
-    """Record the items; make a notification now for organisations on the instant rhythm (digests collect the
-    rest later); an organisation that turned notifications off gets nothing."""
+    """Record the items; for organisations on the instant rhythm make the notifications now, one per kind (the
+    digest collects the rest later); an organisation that turned notifications off gets nothing."""
     made = []
     prefs = preferences.for_orgs(session, per_org)
     for org_id, items in per_org.items():
@@ -224,17 +224,22 @@ def tell(session: Session, settings: Settings, per_org: dict[int, list[dict]], k
         rows = [NotificationItem(organisation_id=org_id, kind=i["kind"], score=i.get("score"), payload=i,
                                  dedup_key=(dedup or {}).get(org_id)) for i in items]
         session.add_all(rows)
-        if pref.rhythm == Rhythm.instant:
-            n = make_notification(session, settings, org_id, items, f"{key_prefix}:{org_id}")
-            for r in rows:
+        if pref.rhythm != Rhythm.instant:
+            continue
+        by_kind: dict[str, list[NotificationItem]] = defaultdict(list)
+        for r in rows:
+            by_kind[r.kind].append(r)
+        for kind, group in by_kind.items():
+            n = make_notification(session, settings, org_id, [r.payload for r in group],
+                                  f"{key_prefix}:{org_id}:{kind}", kind=kind)
+            for r in group:
                 r.notification_id = n.id
             made.append(n)
     session.flush()
     return made
 
 
-def handle_event(session: Session, settings: Settings, ev: DomainEvent) -> list[Notification]:
+def collect(session: Session, settings: Settings, ev: DomainEvent) -> dict[int, list[dict]]:
+    """What ``ev`` tells each organisation (nothing for events no one is notified of)."""
     handler = HANDLERS.get(ev.type)
-    if handler is None:
-        return []
-    return tell(session, settings, handler(session, settings, ev), f"event:{ev.id}")
+    return handler(session, settings, ev) if handler else {}

@@ -54,27 +54,49 @@ def claim(engine: Engine, model, ready, limit: int, lease_seconds: float, now: d
 # --- events -> notifications ---------------------------------------------------------------------------------------
 
 def dispatch_events(engine: Engine, settings: Settings, limit: int | None = None) -> int:
-    """Turn unprocessed domain events into notifications, one transaction per event (returns how many handled)."""
+    """Turn unprocessed domain events into notifications (returns how many events were handled).
+
+    A claimed batch is handled in one transaction, so what it tells an organisation comes as one message per kind
+    (ten needs filed in a minute: one message with the ranked matches, not ten). Should one event fail, the batch
+    is done again event by event, and the failing one is logged and skipped, never blocking the rest."""
     token, ids = claim(engine, DomainEvent, [DomainEvent.processed_at.is_(None)], limit or settings.worker_batch_size,
                        settings.worker_lease_seconds)
-    done = 0
-    for ev_id in ids:
-        with Session(engine, expire_on_commit=False) as s:
-            ev = s.get(DomainEvent, ev_id)
-            try:
-                compose.handle_event(s, settings, ev)
-            except Exception:  # a bug in a handler must not stall every later event
-                log.exception("event %s (%s) could not be turned into notifications; skipped", ev.id, ev.type)
-                s.rollback()
-            marked = s.execute(update(DomainEvent).where(DomainEvent.id == ev_id, DomainEvent.claim_token == token,
-                                                         DomainEvent.processed_at.is_(None))
-                               .values(processed_at=utcnow()))
-            if marked.rowcount != 1:  # our lease ran out and another worker took the event: its result stands
-                s.rollback()
-                continue
-            s.commit()
-            done += 1
-    return done
+    if not ids:
+        return 0
+    try:
+        return _dispatch(engine, settings, token, ids)
+    except Exception:
+        if len(ids) == 1:
+            log.exception("event %s could not be turned into notifications; skipped", ids[0])
+            _dispatch(engine, settings, token, ids, skip=True)
+            return 1
+        return sum(dispatch_one(engine, settings, token, i) for i in ids)
+
+
+def dispatch_one(engine: Engine, settings: Settings, token: str, ev_id: int) -> int:
+    try:
+        return _dispatch(engine, settings, token, [ev_id])
+    except Exception:
+        log.exception("event %s could not be turned into notifications; skipped", ev_id)
+        return _dispatch(engine, settings, token, [ev_id], skip=True)
+
+
+def _dispatch(engine: Engine, settings: Settings, token: str, ids: list[int], skip: bool = False) -> int:
+    with Session(engine, expire_on_commit=False) as s:
+        if not skip:
+            per_org: dict[int, list[dict]] = {}
+            for ev_id in ids:
+                for org_id, items in compose.collect(s, settings, s.get(DomainEvent, ev_id)).items():
+                    per_org.setdefault(org_id, []).extend(items)
+            compose.tell(s, settings, per_org, f"events:{ids[0]}-{ids[-1]}")
+        marked = s.execute(update(DomainEvent).where(DomainEvent.id.in_(ids), DomainEvent.claim_token == token,
+                                                     DomainEvent.processed_at.is_(None))
+                           .values(processed_at=utcnow()).execution_options(synchronize_session=False))
+        if marked.rowcount != len(ids):  # our lease ran out and another worker took some: its result stands
+            s.rollback()
+            return 0
+        s.commit()
+        return len(ids)
 
 
 # --- deliveries ----------------------------------------------------------------------------------------------------
