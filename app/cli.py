@@ -65,34 +65,16 @@ def _index():
 def seed(dataset: Annotated[Path | None, typer.Option(help="Load a dataset folder in the eval format instead.")] = None,
          tokens_file: Path = Path("var/demo-tokens.txt")) -> None:
     """Load the demo world (idempotent), or a dataset folder with --dataset; then embed and match what is new."""
-    from app.services.matching import backfill
-    from app.services.notifications.outbox import dispatch_events
-    from seed.loader import load_dataset, load_demo_partnerships, load_demo_world
+    from seed.loader import seed as run_seed
 
     if dataset is not None and not (dataset / "needs.jsonl").is_file():
         _fail(f"{dataset} has no needs.jsonl: not a dataset folder")
-    engine = _engine()
     t0 = time.perf_counter()
-
-    def notify() -> int:  # the inboxes fill now; the worker sends webhooks and e-mail
-        told = 0
-        while n := dispatch_events(engine, get_settings()):
-            told += n
-        return told
-
-    with session_scope(engine) as session:
-        rep = load_dataset(session, dataset) if dataset else load_demo_world(session, partnerships=False)
-    t_load = time.perf_counter() - t0
-    stats = backfill(engine, _index(), progress=True)
-    told = notify()
-    if dataset is None:  # as it happened: the needs were matched and told first, then the partnerships followed
-        with session_scope(engine) as session:
-            load_demo_partnerships(session, rep)
-        told += notify()
+    rep, stats, told = run_seed(_engine(), _index(), get_settings(), dataset)
     n = rep.created["capabilities"]
     typer.echo("created: " + ", ".join(f"{k} {v}" for k, v in rep.created.items())
                + f"; {stats['matches']} matches stored; {told} events notified; {time.perf_counter() - t0:.1f} s"
-               + (f" ({n / (time.perf_counter() - t0):.0f} capabilities/s incl. embedding; load {t_load:.1f} s)"
+               + (f" ({n / (time.perf_counter() - t0):.0f} capabilities/s incl. model load, embedding, matching)"
                   if n else ""))
     if rep.tokens:
         tokens_file.parent.mkdir(parents=True, exist_ok=True)

@@ -191,3 +191,28 @@ def load_dataset(session: Session, folder: Path, progress: bool = True) -> SeedR
     bar.close()
     session.flush()
     return rep
+
+
+def seed(engine, index, settings, dataset: Path | None = None) -> tuple[SeedReport, dict, int]:
+    """What ``clinmatch seed`` does: load (the demo world, or a dataset), embed and match what is new, fill the
+    inboxes. The demo's partnerships are replayed after the matching and the notifications, as it happened: the
+    needs were matched and told to the companies first. Returns (report, backfill stats, events notified)."""
+    from app.db import session_scope
+    from app.services.matching import backfill
+    from app.services.notifications.outbox import dispatch_events
+
+    def notify() -> int:  # the inboxes fill now; the worker sends webhooks and e-mail
+        told = 0
+        while n := dispatch_events(engine, settings):
+            told += n
+        return told
+
+    with session_scope(engine) as session:
+        rep = load_dataset(session, dataset) if dataset else load_demo_world(session, partnerships=False)
+    stats = backfill(engine, index, progress=True)
+    told = notify()
+    if dataset is None:
+        with session_scope(engine) as session:
+            load_demo_partnerships(session, rep)
+        told += notify()
+    return rep, stats, told

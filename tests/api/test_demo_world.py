@@ -28,16 +28,14 @@ def demo(request, model_dir):
     from app.config import Settings
     from app.db import session_scope
     from app.main import create_app, load_embedder
-    from app.services.matching import backfill, build_index
-    from seed.loader import load_demo_world
+    from app.services.matching import build_index
+    from seed.loader import seed
     from tests.conftest import fresh_database_url
 
     url = fresh_database_url(request, "sqlite")
     settings = Settings(database_url=url, embedder="model", model_dir=model_dir)
     app = create_app(settings)
-    with session_scope(app.state.engine) as s:
-        rep = load_demo_world(s)
-    backfill(app.state.engine, build_index(load_embedder(settings)))
+    rep, _, _ = seed(app.state.engine, build_index(load_embedder(settings)), settings)
     with TestClient(app) as client:
         yield app, client, rep
 
@@ -91,3 +89,22 @@ def test_seed_is_idempotent(demo):
     with session_scope(app.state.engine) as s:
         again = load_demo_world(s)
     assert set(again.created.values()) == {0} and again.tokens == []
+
+
+def test_the_device_makers_inbox_holds_its_ranked_explained_matches(demo):
+    """After the seed, Shanghai Pushi Medical's inbox tells it of the transseptal-puncture need, its capabilities
+    ranked, each with an explanation, a score and a link."""
+    app, client, rep = demo
+    h = _token(rep, "wang.jianing")
+    inbox = client.get("/api/v1/notifications", params={"kind": "match", "limit": 50}, headers=h).json()
+    tsp = rep.ids["need:tsp-steerable-needle"]
+    (n,) = [x for x in inbox["items"] if any(i["need"]["id"] == tsp for i in x["payload"]["items"])]
+    items = n["payload"]["items"]
+    assert [i["score"] for i in items] == sorted((i["score"] for i in items), reverse=True)  # one ranked list
+    assert all(i["score"] >= 0.35 and i["why"] and i["link"] for i in items)
+    for_tsp = [i for i in items if i["need"]["id"] == tsp]
+    assert for_tsp[0]["capability"]["id"] == rep.ids["capability:pushi-steerable-rf-tsp"]
+    assert "transseptal" in for_tsp[0]["why"] or "房间隔" in for_tsp[0]["why"]
+    assert n["read_at"] is None and "1. " in n["body"]
+    # the partnerships' history was replayed without flooding anybody with 2021-2025 news
+    assert client.get("/api/v1/notifications", params={"kind": "engagement"}, headers=h).json()["total"] == 0
