@@ -232,3 +232,30 @@ def test_bad_input_is_a_problem_and_changes_nothing(client, world):
     assert client.get("/api/v1/webhooks", headers=h).json()["total"] == 0
     assert client.post("/api/v1/deliveries/999/redeliver", headers=h).status_code == 404
     assert client.get("/api/v1/notifications", headers={}).status_code == 401
+
+
+def test_a_partnership_that_stopped_moving_reminds_its_parties_and_the_commission(app, client, world, make_need,
+                                                                                   make_capability):
+    from app.models import EngagementTransition, Engagement
+    from app.services.notifications.scheduler import run_reminders
+
+    cap = make_capability()
+    need = _open(make_need)
+    r = client.post("/api/v1/engagements", json={"need_id": need["id"], "capability_id": cap["id"]},
+                    headers=world["hospital"].headers)
+    assert r.status_code == 201, r.text
+    engine, settings = app.state.engine, app.state.settings
+    # the need has a partnership now: no need reminder; the partnership is fresh: no partnership reminder
+    with Session(engine) as s:
+        s.execute(update(Need).where(Need.id == need["id"]).values(opened_at=utcnow() - timedelta(days=40)))
+        s.commit()
+    assert run_reminders(engine, settings) == 0
+    old = utcnow() - timedelta(days=31)
+    with Session(engine) as s:
+        s.execute(update(Engagement).values(created_at=old))
+        s.execute(update(EngagementTransition).values(at=old))
+        s.commit()
+    assert run_reminders(engine, settings) == 4  # hospital, company, the two commission organisations
+    assert run_reminders(engine, settings) == 0
+    (n,) = _inbox(client, world["company"], kind="reminder")["items"]
+    assert "31" in n["title"] and n["link"].endswith(f"/engagements/{r.json()['id']}")

@@ -135,7 +135,7 @@ def run_reminders(engine: Engine, settings: Settings, now: datetime | None = Non
         active = s.exec(select(Engagement).where(Engagement.state.not_in([st.value for st in FINAL]))).all()
         if active:
             ids = [e.id for e in active]
-            last_t = dict(s.exec(select(EngagementTransition.engagement_id, func.max(EngagementTransition.created_at))
+            last_t = dict(s.exec(select(EngagementTransition.engagement_id, func.max(EngagementTransition.at))
                                  .where(EngagementTransition.engagement_id.in_(ids))
                                  .group_by(EngagementTransition.engagement_id)).all())
             last_m = dict(s.exec(select(Milestone.engagement_id, func.max(Milestone.created_at))

@@ -54,8 +54,11 @@ class Worker:
             t.events += n
         if clock or (clock is None and time.monotonic() - self._last_clock >= CLOCK_EVERY_SECONDS):
             self._last_clock = time.monotonic()
-            t.reminders = scheduler.run_reminders(self.engine, self.settings)
-            t.digests = scheduler.run_digests(self.engine, self.settings)
+            try:  # a failing clock step must not hold up the deliveries below
+                t.reminders = scheduler.run_reminders(self.engine, self.settings)
+                t.digests = scheduler.run_digests(self.engine, self.settings)
+            except Exception:
+                log.exception("digests or reminders failed; the next round tries again")
             while n := outbox.dispatch_events(self.engine, self.settings):
                 t.events += n
         run = outbox.deliver_due(self.engine, self.settings, self._client)
