@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from app.models.common import UniqueList, created_at_field, json_list_field, updated_at_field
+from app.models.common import DbInt, UniqueList, created_at_field, json_list_field, updated_at_field
 from app.models.enums import Language, Region, Track
 
 
@@ -88,7 +88,7 @@ class PreferenceUpdate(SQLModel):
     tracks: Tracks | None = None
     regions: Regions | None = None
     language: Language | None = None
-    version: int | None = None
+    version: DbInt | None = Field(default=None, ge=0, description="The version read (0: the defaults); or If-Match")
 
 
 class PreferencePublic(PreferenceFields):
@@ -113,7 +113,7 @@ class UserNotificationPreference(SQLModel, table=True):
 class UserPreferenceUpdate(SQLModel):
     email: bool | None = None
     language: Language | None = None
-    version: int | None = None
+    version: DbInt | None = Field(default=None, ge=0, description="The version read (0: the defaults); or If-Match")
 
 
 class UserPreferencePublic(SQLModel):
@@ -160,7 +160,7 @@ class WebhookUpdate(SQLModel):
     url: AnyHttpUrl | None = None
     description: str | None = Field(default=None, max_length=200)
     is_active: bool | None = None
-    version: int | None = None
+    version: DbInt | None = Field(default=None, ge=0, description="The version read (0: the defaults); or If-Match")
 
     _url = field_validator("url")(_http_url)
 
@@ -225,7 +225,7 @@ class UnreadCount(SQLModel):
 
 
 class MarkRead(SQLModel):
-    ids: list[int] | None = Field(default=None, max_length=1000, description="These; none = every unread one")
+    ids: list[DbInt] | None = Field(default=None, max_length=1000, description="These; none = every unread one")
 
 
 class MarkedRead(SQLModel):
