@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select, update
 from sqlmodel import Session
 
 from app.models import DomainEvent
+from app.models.common import utcnow
 from app.services.audit import _plain
 
 
@@ -27,8 +28,6 @@ def last_id(session: Session) -> int:
 
 def mark_processed(session: Session, after_id: int, *type_prefixes: str) -> int:
     """Mark the pending events after ``after_id`` of these types as already handled (imported history, not news)."""
-    from app.models.common import utcnow
-
     session.flush()
     stmt = update(DomainEvent).where(DomainEvent.id > after_id, DomainEvent.processed_at.is_(None),
                                      or_(*[DomainEvent.type.startswith(p) for p in type_prefixes]))

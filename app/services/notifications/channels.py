@@ -5,6 +5,7 @@ outbox then retries, with backoff, until it gives up)."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 import smtplib
 from datetime import UTC, datetime
@@ -29,8 +30,6 @@ class SendError(Exception):
 
 def new_secret() -> str:
     """A Standard Webhooks secret: ``whsec_`` and 32 random bytes in base64."""
-    import base64
-
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 

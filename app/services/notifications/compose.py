@@ -14,7 +14,8 @@ from sqlmodel import Session, select
 
 from app.config import Settings
 from app.models import (Capability, Delivery, DomainEvent, Engagement, MatchFeedback, MatchNotice, MatchRecord, Milestone,
-                        Need, Notification, NotificationItem, Organisation, User, WebhookEndpoint)
+                        Need, Notification, NotificationItem, NotificationPreference, Organisation, User,
+                        WebhookEndpoint)
 from app.models.enums import CapabilityStatus, NeedStatus, OrgKind, Role
 from app.models.matching import Party, Verdict
 from app.models.notification import Channel, NotificationKind, Rhythm
@@ -75,10 +76,11 @@ def _new_matches(session: Session, settings: Settings, recs: list[MatchRecord]) 
     declined = set(session.exec(select(MatchFeedback.need_id, MatchFeedback.capability_id).where(
         MatchFeedback.need_id.in_({p[0] for p in pairs}), MatchFeedback.party == Party.company,
         MatchFeedback.verdict == Verdict.not_interested)).all())
+    skip = told | declined
     out: dict[int, list[dict]] = defaultdict(list)
     for r in sorted(recs, key=lambda r: -r.score):
         cap, need = caps.get(r.capability_id), needs.get(r.need_id)
-        if cap is None or need is None or (r.need_id, r.capability_id) in told | declined:
+        if cap is None or need is None or (r.need_id, r.capability_id) in skip:
             continue
         org_id = cap.organisation_id
         pref = prefs[org_id]
@@ -87,7 +89,7 @@ def _new_matches(session: Session, settings: Settings, recs: list[MatchRecord]) 
         if len(out[org_id]) >= MAX_MATCHES_PER_MESSAGE:
             continue
         session.add(MatchNotice(organisation_id=org_id, need_id=need.id, capability_id=cap.id, score=r.score))
-        told.add((need.id, cap.id))
+        skip.add((need.id, cap.id))
         out[org_id].append(_match_item(session, settings, need, cap, r, orgs[org_id]))
     return out
 
@@ -160,10 +162,11 @@ def _kind_of(items: list[dict]) -> str:
 
 
 def make_notification(session: Session, settings: Settings, org_id: int, items: list[dict], key: str,
-                      kind: str | None = None, rhythm: str = Rhythm.instant) -> Notification:
+                      kind: str | None = None, rhythm: str = Rhythm.instant,
+                      pref: NotificationPreference | None = None) -> Notification:
     """One message to ``org_id`` from ``items`` (ranked), in the organisation's language, with a delivery for each
     chosen push channel and recipient. ``key``: the idempotency key (unique: a second call with it fails)."""
-    pref = preferences.for_org(session, org_id)
+    pref = pref or preferences.for_org(session, org_id)
     kind = kind or _kind_of(items)
     ranked = render.ranked(items)
     title = render.title(kind, ranked, pref.language, rhythm)
@@ -194,12 +197,11 @@ def add_deliveries(session: Session, settings: Settings, n: Notification, channe
     if Channel.email in channels and settings.smtp_host:
         members = session.exec(select(User).where(User.organisation_id == n.organisation_id,
                                                   User.is_active.is_(True))).all()
-        user_prefs = {u.id: preferences.for_user(session, u.id) for u in members}
+        own = preferences.for_users(session, [u.id for u in members])
         for u in members:
-            up = user_prefs[u.id]
-            if up.email:
+            if own[u.id].email:
                 out.append(Delivery(notification_id=n.id, organisation_id=n.organisation_id, channel=Channel.email,
-                                    recipient=u.email, language=up.language or org_language,
+                                    recipient=u.email, language=own[u.id].language or org_language,
                                     idempotency_key=f"msg_{n.id}_u{u.id}"))
         if not members:
             org = session.get(Organisation, n.organisation_id)
@@ -231,7 +233,7 @@ def tell(session: Session, settings: Settings, per_org: dict[int, list[dict]], k
             by_kind[r.kind].append(r)
         for kind, group in by_kind.items():
             n = make_notification(session, settings, org_id, [r.payload for r in group],
-                                  f"{key_prefix}:{org_id}:{kind}", kind=kind)
+                                  f"{key_prefix}:{org_id}:{kind}", kind=kind, pref=pref)
             for r in group:
                 r.notification_id = n.id
             made.append(n)

@@ -66,14 +66,10 @@ def dispatch_events(engine: Engine, settings: Settings, limit: int | None = None
     try:
         return _dispatch(engine, settings, token, ids)
     except Exception:
-        if len(ids) == 1:
-            log.exception("event %s could not be turned into notifications; skipped", ids[0])
-            _dispatch(engine, settings, token, ids, skip=True)
-            return 1
-        return sum(dispatch_one(engine, settings, token, i) for i in ids)
+        return sum(_dispatch_one(engine, settings, token, i) for i in ids)
 
 
-def dispatch_one(engine: Engine, settings: Settings, token: str, ev_id: int) -> int:
+def _dispatch_one(engine: Engine, settings: Settings, token: str, ev_id: int) -> int:
     try:
         return _dispatch(engine, settings, token, [ev_id])
     except Exception:

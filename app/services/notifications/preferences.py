@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 
 from app.config import Settings
 from app.errors import Forbidden
-from app.models import Need, NotificationPreference, Organisation, UserNotificationPreference
+from app.models import Need, NotificationPreference, UserNotificationPreference
 from app.models.common import utcnow
 from app.models.notification import (Channel, PreferenceFields, PreferencePublic, PreferenceUpdate, Rhythm,
                                      UserPreferencePublic, UserPreferenceUpdate)
@@ -18,20 +18,20 @@ from app.services.common import check_version, compare_and_swap
 DEFAULTS = PreferenceFields()
 
 
+def _defaults(org_id: int) -> NotificationPreference:
+    """The preferences of an organisation that never set any (version 0, not stored)."""
+    return NotificationPreference(organisation_id=org_id, version=0, **DEFAULTS.model_dump(mode="json"))
+
+
 def for_org(session: Session, org_id: int) -> NotificationPreference:
-    """The organisation's preferences; the defaults (not stored) when it never set any."""
-    row = session.exec(select(NotificationPreference).where(NotificationPreference.organisation_id == org_id)).first()
-    if row is None:
-        row = NotificationPreference(organisation_id=org_id, version=0,
-                                     **DEFAULTS.model_dump(mode="json"))
-    return row
+    return for_orgs(session, [org_id])[org_id]
 
 
 def for_orgs(session: Session, org_ids) -> dict[int, NotificationPreference]:
     ids = sorted(set(org_ids))
     rows = {r.organisation_id: r for r in session.exec(select(NotificationPreference).where(
         NotificationPreference.organisation_id.in_(ids))).all()} if ids else {}
-    return {i: rows.get(i) or for_org(session, i) for i in ids}
+    return {i: rows.get(i) or _defaults(i) for i in ids}
 
 
 def wants_need(pref: NotificationPreference, need: Need, hospital_region: str | None) -> bool:
@@ -57,35 +57,45 @@ def public(pref: NotificationPreference, settings: Settings) -> PreferencePublic
                             email_available=bool(settings.smtp_host))
 
 
-def update_org(session: Session, actor: Actor, data: PreferenceUpdate, expected: int) -> NotificationPreference:
-    """Any member of the organisation sets its preferences (version 0 = the defaults, never stored)."""
-    _require_member(actor)
-    org = session.get(Organisation, actor.organisation_id)
-    row = for_org(session, org.id)
-    values = {k: v for k, v in data.model_dump(mode="json", exclude_unset=True, exclude={"version"}).items()
-              if v is not None}
+def _save(session: Session, actor: Actor, entity: str, row, values: dict, expected: int):
+    """Store ``values`` on a preferences row read at version ``expected``: the first save of defaults (version 0)
+    inserts it, later ones compare and swap; both audited."""
     if row.id is None:
         check_version(row, expected)
         for k, v in values.items():
             setattr(row, k, v)
-        row.version = 1
+        row.version, row.updated_at = 1, utcnow()
         session.add(row)
         session.flush()
-        audit.record(session, actor, "notification_preferences", row.id, "create", audit.created_fields(
-            row, list(values)))
+        audit.record(session, actor, entity, row.id, "create", audit.created_fields(row, list(values)))
         return row
     changes = audit.diff(row.model_dump(mode="json"), values)
     if not changes:
         check_version(row, expected)
         return row
-    compare_and_swap(session, NotificationPreference, row, expected, values)
-    audit.record(session, actor, "notification_preferences", row.id, "update", changes)
+    compare_and_swap(session, type(row), row, expected, values)
+    audit.record(session, actor, entity, row.id, "update", changes)
     return row
 
 
+def update_org(session: Session, actor: Actor, data: PreferenceUpdate, expected: int) -> NotificationPreference:
+    """Any member of the organisation sets its preferences (version 0 = the defaults, never stored)."""
+    _require_member(actor)
+    values = {k: v for k, v in data.model_dump(mode="json", exclude_unset=True, exclude={"version"}).items()
+              if v is not None}
+    return _save(session, actor, "notification_preferences", for_org(session, actor.organisation_id), values,
+                 expected)
+
+
+def for_users(session: Session, user_ids) -> dict[int, UserNotificationPreference]:
+    ids = sorted(set(user_ids))
+    rows = {r.user_id: r for r in session.exec(select(UserNotificationPreference).where(
+        UserNotificationPreference.user_id.in_(ids))).all()} if ids else {}
+    return {i: rows.get(i) or UserNotificationPreference(user_id=i, version=0) for i in ids}
+
+
 def for_user(session: Session, user_id: int) -> UserNotificationPreference:
-    row = session.exec(select(UserNotificationPreference).where(UserNotificationPreference.user_id == user_id)).first()
-    return row or UserNotificationPreference(user_id=user_id, version=0)
+    return for_users(session, [user_id])[user_id]
 
 
 def user_public(row: UserNotificationPreference) -> UserPreferencePublic:
@@ -94,22 +104,9 @@ def user_public(row: UserNotificationPreference) -> UserPreferencePublic:
 
 def update_user(session: Session, actor: Actor, data: UserPreferenceUpdate, expected: int) -> UserNotificationPreference:
     _require_member(actor)
-    row = for_user(session, actor.user_id)
     values = data.model_dump(mode="json", exclude_unset=True, exclude={"version"})
-    values = {k: v for k, v in values.items() if v is not None or k == "language"}
-    if row.id is None:
-        check_version(row, expected)
-        for k, v in values.items():
-            setattr(row, k, v)
-        row.version, row.updated_at = 1, utcnow()
-        session.add(row)
-        session.flush()
-        return row
-    if not audit.diff(row.model_dump(mode="json"), values):
-        check_version(row, expected)
-        return row
-    compare_and_swap(session, UserNotificationPreference, row, expected, values)
-    return row
+    values = {k: v for k, v in values.items() if v is not None or k == "language"}  # language null: the org's
+    return _save(session, actor, "user_notification_preferences", for_user(session, actor.user_id), values, expected)
 
 
 __all__ = ["Channel", "Rhythm", "for_org", "for_orgs", "wants_need", "update_org", "for_user", "update_user"]

@@ -46,7 +46,7 @@ def state_name(state: str | None, lang: str) -> str:
 
 
 def _q(s: str, lang: str) -> str:
-    return f"“{s}”" if lang == "zh" else f"“{s}”"
+    return f"“{s}”"  # the same quotation marks read well in both languages
 
 
 def item_line(item: dict[str, Any], lang: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -20,7 +20,7 @@ from app.models.common import utcnow
 from app.models.enums import NeedStatus, OrgKind
 from app.models.matching import Party, Verdict
 from app.models.notification import NotificationKind, Rhythm
-from app.services.notifications import compose, preferences
+from app.services.notifications import compose, preferences, render
 from app.workflow.states import FINAL
 
 log = logging.getLogger("clinmatch.notifications")
@@ -69,9 +69,8 @@ def run_digests(engine: Engine, settings: Settings, now: datetime | None = None)
                 if s.exec(select(Notification.id).where(Notification.idempotency_key == key)).first():
                     continue
             items = [r.payload for r in rows]
-            ranked = sorted(items, key=lambda i: (i["kind"] != "match", -(i.get("score") or 0.0)))
-            n = compose.make_notification(s, settings, org_id, ranked[:MAX_DIGEST_ITEMS], key,
-                                          kind=NotificationKind.digest, rhythm=pref.rhythm)
+            n = compose.make_notification(s, settings, org_id, render.ranked(items)[:MAX_DIGEST_ITEMS], key,
+                                          kind=NotificationKind.digest, rhythm=pref.rhythm, pref=pref)
             if len(items) > MAX_DIGEST_ITEMS:
                 n.payload = {**n.payload, "more": len(items) - MAX_DIGEST_ITEMS}
             for r in rows:
@@ -165,6 +164,4 @@ def run_reminders(engine: Engine, settings: Settings, now: datetime | None = Non
 
 
 def _aware(t: datetime) -> datetime:
-    from datetime import UTC
-
     return t if t.tzinfo else t.replace(tzinfo=UTC)

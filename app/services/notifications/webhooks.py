@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from app.config import Settings
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
 from app.models import Delivery, Notification, WebhookEndpoint
 from app.models.common import utcnow
 from app.models.notification import (Channel, NotificationKind, SecretRotation, WebhookCreate, WebhookUpdate)
@@ -86,8 +86,6 @@ def ping(session: Session, actor: Actor, settings: Settings, endpoint_id: int) -
     """Queue a test message to one endpoint (the worker sends it like any other)."""
     ep = get_own(session, actor, endpoint_id)
     if not ep.is_active:
-        from app.errors import Conflict
-
         raise Conflict("The endpoint is disabled; enable it first.")
     now = utcnow()
     item = {"kind": "ping", "text": "clinmatch test message / 测试消息"}
