@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from matching import CapabilityDoc, NeedDoc
-from matching.ranker import _struct_arrays, _struct_score_vec, _vector_conditions
+from matching.ranker import _struct_score_vec, _vector_conditions
+from matching.store import DocStore, RowInfo
 from matching.structured import CORRIDOR, conditions, expand_regions, hard_failures, region_ok, structured_score
 
 
@@ -57,7 +58,9 @@ def test_vectorised_conditions_agree_with_reference():
                 tracks=list(rng.choice(tracks, size=rng.integers(0, 2), replace=False)),
                 certifications=list(rng.choice(["ISO13485", "GLP", "CNAS"], size=rng.integers(0, 3), replace=False)))
             for i in range(60)]
-    st = _struct_arrays(caps)
+    st = DocStore("capability", 4)
+    for c in caps:
+        st.add(c, np.ones((2, 4), np.float32), ["t"], RowInfo(frozenset()))
     for n in [need(), need(regions=["shanghai"], required_certifications=["glp"]), need(partner_types=[], stages=[]),
               need(tracks=["imaging"], partner_types=["lab", "platform"], stages=["manufacturing"])]:
         vec = _struct_score_vec(_vector_conditions(n, st, len(caps)), len(caps))

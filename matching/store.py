@@ -1,0 +1,229 @@
+"""Column store of indexed documents (one per side: capabilities, open needs), built for 100,000s of rows.
+
+Every document is a row; rows are only appended. Replacing a document appends a new row and retires the old one
+(``live`` mask), removing one retires it; ``compacted()`` rewrites the live rows once a quarter of them are retired.
+Per row the store keeps what ranking reads for every row, in arrays:
+
+- the whole-text vector (float32, exact dense scores) and the passage vectors (float16: they are read for a few
+  hundred candidates per ranking, and half the memory matters more than the third decimal of a cosine);
+- BM25 term frequencies (``lexical.BM25Index``), glossary concepts, and for capabilities the structured attributes
+  (partner type and region as integer codes; stages, tracks and certifications as sparse 0/1 rows).
+
+What only explanations read (spans of words, quoted concept terms) is not kept: the ranker recomputes it for the
+few results it explains. Readers take a ``view()`` under the matcher's lock; arrays are grown by copying, so a view
+stays valid while writers append.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .lexical import BM25Index, GrowableCSR, _grow
+
+__all__ = ["DocStore", "StoreView", "RowInfo"]
+
+
+@dataclass
+class RowInfo:
+    """What the ranker keeps of a document's analysis (small; the rest is recomputed for explanations)."""
+
+    concepts: frozenset[str]
+    rejected: frozenset[str] = frozenset()  # needs only: concepts named only in status-quo sentences
+    stance: np.ndarray | None = None  # needs only: per passage 0 neutral, 1 want, 2 status quo
+    titled: bool = False  # needs only: passage 0 is the title
+
+    @property
+    def positive_concepts(self) -> frozenset[str]:
+        return self.concepts - self.rejected
+
+
+class _SetColumn:
+    """A set-valued attribute (stages, tracks, certifications, concepts) as sparse 0/1 rows over a vocabulary."""
+
+    def __init__(self):
+        self.vocab: dict[str, int] = {}
+        self.csr = GrowableCSR(np.float32)
+
+    def append(self, values) -> None:
+        ids = np.array(sorted({self.vocab.setdefault(v, len(self.vocab)) for v in values}), np.int32)
+        self.csr.append(ids, np.ones(len(ids), np.float32))
+
+    def weights(self, wanted: dict[str, float]) -> np.ndarray:
+        w = np.zeros(max(len(self.vocab), 1), np.float32)
+        for v, x in wanted.items():
+            j = self.vocab.get(v)
+            if j is not None:
+                w[j] = x
+        return w
+
+    def count(self, values) -> np.ndarray:
+        """Per row: how many of ``values`` the row has."""
+        return self.csr.dot(self.weights({v: 1.0 for v in values}))
+
+    def count_weighted(self, wanted: dict[str, float]) -> np.ndarray:
+        """Per row: the summed weights of the ``wanted`` values the row has."""
+        return self.csr.dot(self.weights(wanted))
+
+    def values(self, row: int) -> list[str]:
+        inv = {i: v for v, i in self.vocab.items()}
+        return [inv[int(i)] for i in self.csr.row(row)[0]]
+
+
+class _Codes:
+    """A single-valued attribute (partner type, region) as integer codes."""
+
+    def __init__(self):
+        self.vocab: dict[str, int] = {}
+        self.codes = np.zeros(0, np.int32)
+
+    def append(self, row: int, value: str) -> None:
+        self.codes = _grow(self.codes, row + 1)
+        self.codes[row] = self.vocab.setdefault(value, len(self.vocab))
+
+    def isin(self, n: int, values) -> np.ndarray:
+        lut = np.zeros(len(self.vocab) + 1, bool)
+        for v in values:
+            j = self.vocab.get(v)
+            if j is not None:
+                lut[j] = True
+        return lut[self.codes[:n]]
+
+
+@dataclass
+class StoreView:
+    """A consistent read-only view of the first ``n`` rows."""
+
+    n: int
+    live: np.ndarray
+    doc_vec: np.ndarray
+    pas_vec: np.ndarray
+    pas_start: np.ndarray
+    pas_len: np.ndarray
+    ids: list[str]
+    store: "DocStore"
+
+    def passage_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(float32 passage vectors of ``rows`` stacked, start offset of each row's block)."""
+        lens = self.pas_len[rows]
+        starts = self.pas_start[rows]
+        off = np.zeros(len(rows), np.int64)
+        if len(rows):
+            off[1:] = np.cumsum(lens)[:-1]
+        idx = np.repeat(starts - off, lens) + np.arange(int(lens.sum()))
+        return self.pas_vec[idx].astype(np.float32), off
+
+
+class DocStore:
+    def __init__(self, kind: str, dim: int):
+        self.kind, self.dim = kind, dim
+        self.n = 0
+        self.ids: list[str] = []
+        self.docs: list[Any] = []
+        self.info: list[RowInfo] = []
+        self.pos: dict[str, int] = {}
+        self.live = np.zeros(0, bool)
+        self.doc_vec = np.zeros((0, dim), np.float32)
+        self.pas_vec = np.zeros((0, dim), np.float16)
+        self.pas_start = np.zeros(0, np.int64)
+        self.pas_len = np.zeros(0, np.int32)
+        self.n_pas = 0
+        self.bm25 = BM25Index()
+        self.concepts = _SetColumn()
+        self.concept_df = np.zeros(0, np.float64)
+        # capabilities' structured attributes
+        self.org = _Codes()
+        self.region = _Codes()
+        self.stages = _SetColumn()
+        self.tracks = _SetColumn()
+        self.certs = _SetColumn()
+        self.has_tracks = np.zeros(0, bool)
+
+    def __len__(self) -> int:
+        return len(self.pos)
+
+    @property
+    def retired(self) -> int:
+        return self.n - len(self.pos)
+
+    def add(self, doc, vecs: np.ndarray, tokens: list[str], info: RowInfo) -> int:
+        """Append ``doc`` (retiring its previous row if any). vecs: row 0 whole text, rows 1.. passages."""
+        self.remove(doc.id)
+        r = self.n
+        pas = vecs[1:] if len(vecs) > 1 else vecs[:1]
+        self.live = _grow(self.live, r + 1)
+        self.doc_vec = _grow(self.doc_vec, r + 1)
+        self.pas_start = _grow(self.pas_start, r + 1)
+        self.pas_len = _grow(self.pas_len, r + 1)
+        self.pas_vec = _grow(self.pas_vec, self.n_pas + len(pas))
+        self.doc_vec[r] = vecs[0]
+        self.pas_vec[self.n_pas:self.n_pas + len(pas)] = pas
+        self.pas_start[r], self.pas_len[r] = self.n_pas, len(pas)
+        self.n_pas += len(pas)
+        self.bm25.add(tokens)
+        self.concepts.append(info.concepts)
+        self.concept_df = _grow(self.concept_df, len(self.concepts.vocab))
+        for c in info.concepts:
+            self.concept_df[self.concepts.vocab[c]] += 1
+        if self.kind == "capability":
+            self.org.append(r, doc.org_type)
+            self.region.append(r, (doc.region or "").strip().lower())
+            self.stages.append(doc.stages)
+            self.tracks.append(doc.tracks)
+            self.certs.append({x.lower() for x in doc.certifications})
+            self.has_tracks = _grow(self.has_tracks, r + 1)
+            self.has_tracks[r] = bool(doc.tracks)
+        self.ids.append(doc.id)
+        self.docs.append(doc)
+        self.info.append(info)
+        self.live[r] = True
+        self.pos[doc.id] = r
+        self.n += 1
+        return r
+
+    def remove(self, doc_id: str) -> bool:
+        r = self.pos.pop(doc_id, None)
+        if r is None:
+            return False
+        self.live[r] = False
+        self.bm25.remove(r)
+        for c in self.info[r].concepts:
+            self.concept_df[self.concepts.vocab[c]] -= 1
+        return True
+
+    def needs_compaction(self) -> bool:
+        return self.retired > max(1000, self.n // 4)
+
+    def compacted(self) -> "DocStore":
+        """A new store holding only the live rows (vectors copied, texts re-tokenised from the kept analysis)."""
+        new = DocStore(self.kind, self.dim)
+        inv = {i: t for t, i in self.bm25.vocab.items()}
+        for r in sorted(self.pos.values()):
+            ids, tf = self.bm25.tf.row(r)
+            tokens = [inv[int(i)] for i, k in zip(ids, tf) for _ in range(int(k))]
+            p = slice(self.pas_start[r], self.pas_start[r] + self.pas_len[r])
+            vecs = np.vstack([self.doc_vec[r:r + 1], self.pas_vec[p].astype(np.float32)])
+            new.add(self.docs[r], vecs, tokens, self.info[r])
+        return new
+
+    def view(self) -> StoreView:
+        n = self.n
+        return StoreView(n, self.live[:n].copy(), self.doc_vec[:n], self.pas_vec[:self.n_pas], self.pas_start[:n],
+                         self.pas_len[:n], self.ids, self)
+
+    # --- corpus statistics --------------------------------------------------------------------------------------
+    def concept_idf(self, concept: str) -> float:
+        """idf of a glossary concept among live rows (a concept no row names gets the idf of df 0)."""
+        j = self.concepts.vocab.get(concept)
+        df = self.concept_df[j] if j is not None else 0.0
+        return float(np.log1p(len(self.pos) / (1.0 + df)))
+
+    def concept_idf_vector(self) -> np.ndarray:
+        v = max(len(self.concepts.vocab), 1)
+        df = np.zeros(v)
+        df[:len(self.concept_df[:len(self.concepts.vocab)])] = self.concept_df[:len(self.concepts.vocab)]
+        return np.log1p(len(self.pos) / (1.0 + df)).astype(np.float32)
+
+    def token_df(self, token: str) -> int:
+        return self.bm25.document_frequency(token)
