@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +26,14 @@ class Settings(BaseSettings):
     model_dir: Path = Path("var/models")
     # "model" = the real sentence-transformers model from model_dir, "hashing" = deterministic fake (tests, dev).
     embedder: str = "model"
+    # Dense (whole-text vector) candidate search for GET /needs/{id}/matches (env CLINMATCH_DENSE_SEARCH):
+    # "memory" = the in-process index ranks every active capability (default); "pgvector" = PostgreSQL picks the
+    # top dense_candidates capabilities by exact cosine (embeddings.vec, no index) and only those are ranked;
+    # "pgvector_hnsw" = the same through the HNSW index (hnsw.ef_search = hnsw_ef_search, iterative scan so that
+    # dense_candidates rows come back). The pgvector modes need PostgreSQL: on SQLite the app refuses to start.
+    dense_search: Literal["memory", "pgvector", "pgvector_hnsw"] = "memory"
+    dense_candidates: int = Field(default=500, ge=1, le=100_000)
+    hnsw_ef_search: int = Field(default=100, ge=1, le=1000)
     # Page size limits for list endpoints.
     default_page_size: int = 20
     max_page_size: int = 100

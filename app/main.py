@@ -46,7 +46,10 @@ async def lifespan(app: FastAPI):
     from app.services.matching import build_index
 
     t0 = time.perf_counter()
-    index = build_index(load_embedder(app.state.settings))
+    settings = app.state.settings
+    index = build_index(load_embedder(settings))
+    index.configure_dense(settings.dense_search, settings.dense_candidates, settings.hnsw_ef_search,
+                          app.state.engine.dialect.name)
     await run_in_threadpool(index.sync, app.state.engine)
     app.state.match_index = index
     log.info("match index ready in %.1f s: %s", time.perf_counter() - t0, index.stats())
@@ -66,6 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = FastAPI(title="clinmatch", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
+    if settings.dense_search != "memory" and settings.is_sqlite:  # refused at start-up, not at the first request
+        raise RuntimeError(f"CLINMATCH_DENSE_SEARCH={settings.dense_search} needs PostgreSQL with pgvector; "
+                           "the database is SQLite: use CLINMATCH_DENSE_SEARCH=memory (the default)")
     app.state.engine = make_engine(settings.database_url, echo=settings.sql_echo)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     install_error_handlers(app)

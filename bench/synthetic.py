@@ -145,6 +145,14 @@ def load_db(url: str, n: int, seed: int = 0, progress: bool = True) -> dict:
     syn = variants(ds.capabilities, max(0, n - len(ds.capabilities)), seed)
     payload = vectors(index.matcher, syn, seed, progress=progress)
     now = utcnow()
+    emb_table = Embedding
+    if engine.dialect.name == "postgresql":  # the whole-text vector in embeddings.vec too (pgvector search)
+        from pgvector.sqlalchemy import Vector
+        from sqlalchemy import column, table
+
+        from app.models.matching import DENSE_VEC_DIM
+        emb_table = table("embeddings", *(column(c.name, c.type) for c in Embedding.__table__.columns
+                                          if c.name != "id"), column("vec", Vector(DENSE_VEC_DIM)))
     with session_scope(engine) as s:
         orgs = {}
         for kind in ("enterprise", "lab", "platform"):
@@ -171,7 +179,9 @@ def load_db(url: str, n: int, seed: int = 0, progress: bool = True) -> dict:
                 rows.append(dict(entity="capability", entity_id=cid, model_name=index.matcher.model_name,
                                  model_version=index.matcher.vector_version, text_hash=text_hash(d),
                                  dim=int(vec.shape[1]), rows=int(vec.shape[0]), data=vec.tobytes(), created_at=now))
-            s.execute(insert(Embedding), rows)
+                if emb_table is not Embedding:
+                    rows[-1]["vec"] = vec[0] if vec.shape[1] == DENSE_VEC_DIM else None
+            s.execute(insert(emb_table), rows)
         # the dev set's own rows: vectors through the service (as the seed stores them)
         dev_caps = s.exec(select(Capability, Organisation).join(
             Organisation, Organisation.id == Capability.organisation_id)

@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 import app.models  # noqa: F401 - registers every table on the metadata
 from app.config import get_settings
 from app.db import make_engine
+from app.models.matching import include_object  # the PG-only dense vector column
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -19,7 +20,7 @@ def _url() -> str:
 
 def run_migrations_offline() -> None:
     context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True, render_as_batch=True,
-                      compare_type=True)
+                      compare_type=True, include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -37,7 +38,7 @@ def run_migrations_online() -> None:
 
 def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                      compare_type=True)
+                      compare_type=True, include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 

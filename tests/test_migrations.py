@@ -9,12 +9,14 @@ from sqlmodel import SQLModel
 
 import app.models  # noqa: F401
 from app.migrate import alembic_config
+from app.models.matching import include_object
 
 
 def test_models_and_migrations_do_not_drift(db_url):
     engine = create_engine(db_url)
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True,
+                                                     "include_object": include_object})  # PG-only embeddings.vec
         diff = compare_metadata(ctx, SQLModel.metadata)
     engine.dispose()
     assert diff == [], f"models and migrations differ; write a migration: {diff}"

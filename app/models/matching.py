@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import pgvector.sqlalchemy  # noqa: F401 - registers the 'vector' type (reflection of embeddings.vec)
 from pydantic import model_validator
 from sqlalchemy import JSON, Column, Float, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -31,6 +32,23 @@ class Embedding(SQLModel, table=True):
     rows: int
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32, rows x dim, C order
     created_at: datetime = created_at_field()
+
+
+# PostgreSQL only (migration b7e3c1a9d2f4): ``embeddings.vec vector(512)``, row 0 of ``data`` (the whole-text vector)
+# when the model's dim is 512, with an HNSW index (cosine) over capabilities' rows. Not on the model (SQLite has no
+# such column): written and read with SQL in app/services/matching.py; ``include_object`` keeps Alembic's
+# comparison (autogenerate, tests/test_migrations.py) from asking to drop it.
+DENSE_VEC_DIM = 512
+DENSE_VEC_COLUMN = "vec"
+DENSE_VEC_INDEX = "ix_embeddings_vec_hnsw"
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic ``include_object``: leave out the PostgreSQL-only dense vector column and its index."""
+    if type_ == "column" and name == DENSE_VEC_COLUMN and getattr(obj, "table", None) is not None \
+            and obj.table.name == "embeddings":
+        return False
+    return not (type_ == "index" and name == DENSE_VEC_INDEX)
 
 
 class MatchRecord(SQLModel, table=True):

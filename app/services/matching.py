@@ -23,14 +23,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import bindparam, delete, text
 from sqlmodel import Session, select
 
 from app.errors import NotFound
 from app.models import Capability, Need, Organisation
 from app.models.common import utcnow
 from app.models.enums import CapabilityStatus, NeedStatus, Role
-from app.models.matching import (Embedding, FeedbackCreate, MatchFeedback, MatchRecord, Party, Verdict)
+from app.models.matching import (DENSE_VEC_DIM, Embedding, FeedbackCreate, MatchFeedback, MatchRecord, Party,
+                                 Verdict)
 from app.policy import Actor, can_manage_capability, can_manage_need, require_role
 from app.services import audit, events
 from matching import CapabilityDoc, Filters, Matcher, NeedDoc
@@ -101,6 +103,7 @@ def store_vectors(session: Session, matcher: Matcher, docs: Sequence[NeedDoc | C
         existing = {r.entity_id: r for r in session.exec(select(Embedding).where(
             Embedding.entity == entity, Embedding.model_name == matcher.model_name,
             Embedding.entity_id.in_([int(d.id) for d in missing]))).all()}
+        written = []
         for d in missing:
             vec = np.ascontiguousarray(payload["vectors"][d.id], dtype=np.float32)
             row = existing.get(int(d.id)) or Embedding(entity=entity, entity_id=int(d.id),
@@ -111,8 +114,54 @@ def store_vectors(session: Session, matcher: Matcher, docs: Sequence[NeedDoc | C
             row.created_at = utcnow()
             session.add(row)
             have[d.id] = vec
+            written.append((row, vec[0]))
         session.flush()
+        store_dense(session, [(row.id, v) for row, v in written])
     return have
+
+
+# --- whole-text vectors in PostgreSQL (pgvector: embeddings.vec, migration b7e3c1a9d2f4) ---------------------------
+
+DENSE_MODES = ("memory", "pgvector", "pgvector_hnsw")
+_SET_VEC = text("UPDATE embeddings SET vec = :v WHERE id = :id").bindparams(bindparam("v", type_=Vector(DENSE_VEC_DIM)))
+_TOP_DENSE = text(
+    "SELECT e.entity_id FROM embeddings e JOIN capabilities c ON c.id = e.entity_id "
+    "WHERE e.entity = 'capability' AND e.model_name = :m AND e.model_version = :v AND c.status = 'active' "
+    "AND e.vec IS NOT NULL ORDER BY e.vec <=> :q LIMIT :c").bindparams(bindparam("q", type_=Vector(DENSE_VEC_DIM)))
+
+
+def _is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def store_dense(session: Session, rows: Sequence[tuple[int, np.ndarray]]) -> None:
+    """PostgreSQL: ``embeddings.vec`` of these rows (embedding id, whole-text vector); NULL when the model's dim is
+    not the column's (such rows are simply not found by the pgvector search). SQLite: nothing."""
+    if rows and _is_pg(session):
+        session.execute(_SET_VEC, [{"id": i, "v": v if len(v) == DENSE_VEC_DIM else None} for i, v in rows])
+
+
+def dense_top(session: Session, matcher: Matcher, qvec: np.ndarray, c: int, mode: str = "pgvector",
+              ef_search: int = 100) -> list[str]:
+    """The ``c`` active capabilities (ids as strings) whose whole-text vector is nearest ``qvec`` by cosine, from
+    PostgreSQL: exact (``pgvector``: a scan, no index) or approximate (``pgvector_hnsw``: the HNSW index, ``ef_search``
+    candidates per step, iterative scan so that ``c`` rows come back even when ``c > ef_search``).
+    Only vectors of the matcher's model and version count."""
+    if mode == "pgvector":
+        session.execute(text("SET LOCAL enable_indexscan = off"))
+    elif mode == "pgvector_hnsw":
+        session.execute(text(f"SET LOCAL hnsw.ef_search = {int(ef_search)}"))
+        session.execute(text("SET LOCAL hnsw.iterative_scan = strict_order"))
+        session.execute(text("SET LOCAL enable_sort = off"))  # the ordered index scan even where sorting looks cheaper
+    else:
+        raise ValueError(f"dense search mode {mode!r} is not a PostgreSQL one")
+    try:
+        ids = session.execute(_TOP_DENSE, {"m": matcher.model_name, "v": matcher.vector_version,
+                                           "q": np.asarray(qvec, np.float32), "c": int(c)}).scalars().all()
+    finally:
+        # the rest of the request's transaction plans as usual again
+        session.execute(text("RESET enable_indexscan" if mode == "pgvector" else "RESET enable_sort"))
+    return [str(i) for i in ids]
 
 
 # --- the per-process index -----------------------------------------------------------------------------------------
@@ -126,6 +175,23 @@ class MatchIndex:
         self._watermark: datetime | None = None
         self._seen: dict[tuple[str, int], int] = {}  # (entity, id) -> version indexed
         self.last_sync_seconds = 0.0
+        # Where GET /needs/{id}/matches gets its dense candidates (configure_dense; Settings.dense_search).
+        self.dense_search, self.dense_candidates, self.hnsw_ef_search = "memory", 500, 100
+
+    def configure_dense(self, mode: str = "memory", candidates: int = 500, ef_search: int = 100,
+                        dialect: str = "postgresql") -> None:
+        """Refuses (ValueError) a pgvector mode on another database, or with a model whose vectors do not fit the
+        column (``DENSE_VEC_DIM``)."""
+        if mode not in DENSE_MODES:
+            raise ValueError(f"dense_search must be one of {', '.join(DENSE_MODES)}, not {mode!r}")
+        if mode != "memory":
+            if dialect != "postgresql":
+                raise ValueError(f"CLINMATCH_DENSE_SEARCH={mode} needs PostgreSQL with pgvector (the database is "
+                                 f"{dialect}); use 'memory'")
+            if self.matcher.embedder.dim != DENSE_VEC_DIM:
+                raise ValueError(f"CLINMATCH_DENSE_SEARCH={mode}: the model's vectors have {self.matcher.embedder.dim} "
+                                 f"dimensions, embeddings.vec holds {DENSE_VEC_DIM}; use 'memory'")
+        self.dense_search, self.dense_candidates, self.hnsw_ef_search = mode, int(candidates), int(ef_search)
 
     @property
     def model(self) -> dict[str, str]:
@@ -315,7 +381,12 @@ def matches_for_need(session: Session, index: MatchIndex, actor: Actor, need_id:
         MatchFeedback.need_id == need.id, MatchFeedback.party == Party.hospital,
         MatchFeedback.verdict == Verdict.not_interested)).all())
     index.sync(session.get_bind())
-    ranked = index.matcher.rank(need_doc(need), k=q.limit, filters=_filters(q, declined), explain=explain)
+    doc = need_doc(need)
+    kw = {}
+    if index.dense_search != "memory":  # only the top-C by whole-text cosine, from PostgreSQL, are scored
+        kw["candidates"] = dense_top(session, index.matcher, index.matcher.embed_query(doc)[0], index.dense_candidates,
+                                     index.dense_search, index.hnsw_ef_search)
+    ranked = index.matcher.rank(doc, k=q.limit, filters=_filters(q, declined), explain=explain, **kw)
     ids = [int(m.capability_id) for m in ranked]
     rows = {c.id: (c, o) for c, o in session.exec(
         select(Capability, Organisation).join(Organisation, Organisation.id == Capability.organisation_id)
