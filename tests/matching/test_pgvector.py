@@ -146,6 +146,9 @@ def test_migration_back_fills_the_column_from_stored_vectors(pg_url):
     with engine.connect() as c:
         n_null = c.execute(text("SELECT count(*) FROM embeddings WHERE vec IS NULL")).scalar()
         rows = c.execute(text("SELECT data, vec::text FROM embeddings")).all()
+        storage = c.execute(text("SELECT attstorage FROM pg_attribute WHERE attrelid = 'embeddings'::regclass "
+                                 "AND attname = 'vec'")).scalar()
+    assert storage == "p"  # kept in the row (exact scans read no TOAST)
     assert n_null == 0 and len(rows) == 22
     for data, vec in rows:
         row0 = np.frombuffer(data, np.float32)[:DENSE_VEC_DIM]
