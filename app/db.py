@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import JSON, event
+from sqlalchemy import JSON, Index, event, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
@@ -27,6 +27,14 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 JSONList = JSON().with_variant(JSONB(), "postgresql")
 
 
+def json_list_index(table: str, column: str) -> Index:
+    """The index for a JSON list filter (``listing.json_list_contains``): GIN (jsonb_path_ops, which serves ``@>``) on
+    PostgreSQL. SQLite's filter is a LIKE over the text, which no index serves: there the index is an empty partial
+    one (``WHERE 0``), so that both databases carry the same named index and the models match the migrations."""
+    return Index(f"ix_{table}_{column}", column, postgresql_using="gin", postgresql_ops={column: "jsonb_path_ops"},
+                 sqlite_where=text("0"))
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - trivial
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
@@ -40,10 +48,16 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+        # No cap on connections (a file handle each; SQLite itself serialises writers): a request can hold one
+        # between FastAPI's worker threads and take a second while the match index syncs, so a capped pool deadlocks
+        # under many concurrent requests until its 30 s timeout (500s). 50 stay open: a connection made per request
+        # (with its pragmas) cost more than the query.
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=50, max_overflow=-1)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # More than the server's request threads (anyio's 40; see SQLite above); overflow ones close when returned.
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=20, max_overflow=40)
 
 
 @contextmanager

@@ -19,7 +19,9 @@ from app.services.listing import PageParams
 from app.services.matching import MatchIndex
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in a worker thread, a hop
+# that costs more than the dependency itself.
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -48,14 +50,15 @@ def get_actor(session: SessionDep, authorization: Annotated[str | None, Header()
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("Send 'Authorization: Bearer <token>'.")
     actor = users.authenticate(session, secret.strip(), correlation_id.get())
-    session.commit()  # keep last_used_at even when the request itself fails later
+    if session.dirty:  # last_used_at moved (once a minute): keep it even when the request itself fails later
+        session.commit()
     return actor
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 
 
-def page_params(
+async def page_params(
     request: Request,
     limit: Annotated[int | None, Query(ge=1, le=1000, description="Page size (capped by the server).")] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
@@ -70,7 +73,7 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=40)]
 
 
-def get_match_index(request: Request) -> MatchIndex:
+async def get_match_index(request: Request) -> MatchIndex:
     """The process's match index (loaded by the app's lifespan)."""
     return request.app.state.match_index
 

@@ -67,6 +67,22 @@ def hospital_identity_visible(actor: Actor, need: Need, session: Session) -> boo
         Engagement.need_id == need.id, Engagement.hospital_accepted_at.is_not(None), engagement_party(actor)))))
 
 
+def hospital_identity_visible_many(actor: Actor, needs: list[Need], session: Session) -> set[int]:
+    """``hospital_identity_visible`` for a page of needs at once (one query at most): the ids of the needs whose
+    hospital the actor may see."""
+    shown, ask = set(), set()
+    for need in needs:
+        if (need.confidentiality == Confidentiality.public or actor.reads_everything
+                or (actor.role == Role.hospital_staff and need.hospital_id == actor.organisation_id)):
+            shown.add(need.id)
+        else:
+            ask.add(need.id)
+    if ask:
+        shown.update(session.scalars(select(Engagement.need_id).distinct().where(
+            Engagement.need_id.in_(ask), Engagement.hospital_accepted_at.is_not(None), engagement_party(actor))))
+    return shown
+
+
 # --- engagements (partnerships) ----------------------------------------------------------------------------------
 
 def engagement_party(actor: Actor) -> ColumnElement[bool]:

@@ -19,7 +19,7 @@ class AuditEvent(SQLModel, table=True):
     organisation_id: int | None = Field(default=None, foreign_key="organisations.id")
     entity: str = Field(max_length=40, index=True)
     entity_id: int | None = Field(default=None, index=True)
-    action: str = Field(max_length=40)
+    action: str = Field(max_length=40, index=True)
     changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     request_id: str | None = Field(default=None, max_length=64)
 

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
+
+from app.db import json_list_index
 
 from app.models.common import Certifications, NonBlank, created_at_field, json_list_field, updated_at_field
 from app.models.enums import CapabilityKind, CapabilityStatus, Language, Region, Stage, Track
@@ -26,6 +29,9 @@ class CapabilityFields(SQLModel):
 
 class Capability(SQLModel, table=True):
     __tablename__ = "capabilities"
+    # Every filter and sort of GET /capabilities (migration c4d8e2f6a1b3; the others on the fields below).
+    __table_args__ = (Index("ix_capabilities_title", "title"),
+                      *(json_list_index("capabilities", c) for c in ("tracks", "stages", "certifications")))
     id: int | None = Field(default=None, primary_key=True)
     organisation_id: int = Field(foreign_key="organisations.id", index=True)
     created_by_id: int | None = Field(default=None, foreign_key="users.id")

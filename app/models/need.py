@@ -4,7 +4,10 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import field_validator
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
+
+from app.db import json_list_index
 
 from app.models.common import (Certifications, NonBlank, UniqueList, created_at_field, json_list_field,
                                updated_at_field)
@@ -48,6 +51,9 @@ class NeedFields(NeedStatement):
 
 class Need(SQLModel, table=True):
     __tablename__ = "needs"
+    # Every filter and sort of GET /needs (migration c4d8e2f6a1b3; the others on the fields below).
+    __table_args__ = (Index("ix_needs_opened_at", "opened_at"), Index("ix_needs_title", "title"),
+                      *(json_list_index("needs", c) for c in ("tracks", "partner_types", "stages", "regions")))
     id: int | None = Field(default=None, primary_key=True)
     hospital_id: int = Field(foreign_key="organisations.id", index=True)
     created_by_id: int | None = Field(default=None, foreign_key="users.id")

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from app.models.common import created_at_field
@@ -24,6 +25,7 @@ class Note(SQLModel, table=True):
     """The commission's internal notes on needs, capabilities and organisations (the only thing it writes)."""
 
     __tablename__ = "notes"
+    __table_args__ = (Index("ix_notes_entity_entity_id", "entity", "entity_id"),)  # GET /notes?entity=&entity_id=
     id: int | None = Field(default=None, primary_key=True)
     entity: str = Field(max_length=20)
     entity_id: int

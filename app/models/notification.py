@@ -192,7 +192,8 @@ class Notification(SQLModel, table=True):
     """One message to an organisation: what its inbox shows and what its webhook and e-mail deliveries carry."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_org_unread", "organisation_id", "read_at"),)
+    __table_args__ = (Index("ix_notifications_org_unread", "organisation_id", "read_at"),
+                      Index("ix_notifications_org_kind", "organisation_id", "kind"))
     id: int | None = Field(default=None, primary_key=True)
     organisation_id: int = Field(foreign_key="organisations.id", index=True)
     kind: str = Field(max_length=20)
@@ -269,7 +270,8 @@ class Delivery(SQLModel, table=True):
     repeats. Claimed by a worker with a lease (``claim_token``, ``claimed_until``) so several workers share work."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_deliveries_due", "status", "next_attempt_at"),
+                      Index("ix_deliveries_org_channel", "organisation_id", "channel"))
     id: int | None = Field(default=None, primary_key=True)
     notification_id: int = Field(foreign_key="notifications.id", index=True)
     organisation_id: int = Field(foreign_key="organisations.id", index=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import EmailStr, model_validator
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from app.models.common import created_at_field, updated_at_field
@@ -21,6 +22,7 @@ class OrganisationBase(SQLModel):
 
 class Organisation(OrganisationBase, table=True):
     __tablename__ = "organisations"
+    __table_args__ = (Index("ix_organisations_name_zh", "name_zh"), Index("ix_organisations_name_en", "name_en"))
     id: int | None = Field(default=None, primary_key=True)
     # Vocabularies are stored as plain strings (validated by the API schemas), so adding a value needs no migration.
     kind: str = Field(max_length=20, index=True)

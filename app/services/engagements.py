@@ -48,6 +48,7 @@ from app.policy import (
     engagement_side,
     engagement_visible,
     hospital_identity_visible,
+    hospital_identity_visible_many,
     may_download_documents,
     may_record_milestone,
     require_engagement_side,
@@ -105,13 +106,36 @@ def history(session: Session, eng: Engagement) -> list[EngagementTransition]:
                              .order_by(EngagementTransition.seq)).all())
 
 
-def to_public(session: Session, actor: Actor, eng: Engagement) -> EngagementPublic:
-    need = session.get(Need, eng.need_id)
-    shown = hospital_identity_visible(actor, need, session)
+def to_public(session: Session, actor: Actor, eng: Engagement, shown: bool | None = None,
+              loaded: dict | None = None) -> EngagementPublic:
+    """``shown``, ``loaded``: whether the actor may see the hospital, and the need and organisations by
+    (class, id), when the caller has them already (``to_public_many``)."""
+    loaded = loaded or {}
+
+    def get(model, pk):
+        return loaded.get((model, pk)) or session.get(model, pk)
+
+    need = get(Need, eng.need_id)
+    if shown is None:
+        shown = hospital_identity_visible(actor, need, session)
     return EngagementPublic.model_validate({
         **eng.model_dump(), "need_title": need.title, "hospital_hidden": not shown,
-        "hospital": org_ref(session.get(Organisation, eng.hospital_id)) if shown else None,
-        "lead": org_ref(session.get(Organisation, eng.lead_org_id))})
+        "hospital": org_ref(get(Organisation, eng.hospital_id)) if shown else None,
+        "lead": org_ref(get(Organisation, eng.lead_org_id))})
+
+
+def to_public_many(session: Session, actor: Actor, rows: list[Engagement]) -> list[EngagementPublic]:
+    """``to_public`` for a page of engagements in three queries at most (needs, who may see their hospitals,
+    organisations)."""
+    if not rows:
+        return []
+    needs = list(session.exec(select(Need).where(Need.id.in_({e.need_id for e in rows}))))
+    shown = hospital_identity_visible_many(actor, needs, session)
+    org_ids = {e.lead_org_id for e in rows} | {e.hospital_id for e in rows if e.need_id in shown}
+    loaded = {(Need, n.id): n for n in needs}
+    loaded.update({(Organisation, o.id): o
+                   for o in session.exec(select(Organisation).where(Organisation.id.in_(org_ids)))})
+    return [to_public(session, actor, e, shown=e.need_id in shown, loaded=loaded) for e in rows]
 
 
 def _document_public(eng: Engagement, d: Document) -> DocumentPublic:
@@ -167,7 +191,7 @@ def list_engagements(session: Session, actor: Actor, f: EngagementFilters, page:
                               Engagement.id.in_(select(EngagementParticipant.engagement_id)
                                                 .where(EngagementParticipant.organisation_id == org))))
     rows, total = paginate(session, stmt, page, SORTABLE, "-updated_at")
-    return [to_public(session, actor, e) for e in rows], total
+    return to_public_many(session, actor, rows), total
 
 
 # --- proposing, accepting, participants ---------------------------------------------------------------------------

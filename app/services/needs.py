@@ -11,7 +11,8 @@ from app.models import Need, Organisation
 from app.models.common import utcnow
 from app.models.enums import NEED_TRANSITIONS, WORKFLOW_ONLY_NEED_CHANGES, NeedStatus, Role
 from app.models.need import NeedCreate, NeedPublic, NeedUpdate
-from app.policy import Actor, can_manage_need, hospital_identity_visible, need_visible, require_role
+from app.policy import (Actor, can_manage_need, hospital_identity_visible, hospital_identity_visible_many, need_visible,
+                        require_role)
 from app.services import audit, events
 from app.services.common import check_version, compare_and_swap, org_ref
 from matching.text import detect_language
@@ -35,14 +36,26 @@ class NeedFilters:
     q: str | None = None
 
 
-def to_public(session: Session, actor: Actor, need: Need, with_warnings: bool = False) -> NeedPublic:
-    shown = hospital_identity_visible(actor, need, session)
-    hospital = org_ref(session.get(Organisation, need.hospital_id)) if shown else None
+def to_public(session: Session, actor: Actor, need: Need, with_warnings: bool = False,
+              shown: bool | None = None, hospital_org: Organisation | None = None) -> NeedPublic:
+    """``shown``, ``hospital_org``: whether the actor may see the hospital, and the hospital, when the caller has
+    them already (``to_public_many``)."""
+    if shown is None:
+        shown = hospital_identity_visible(actor, need, session)
+    hospital = org_ref(hospital_org or session.get(Organisation, need.hospital_id)) if shown else None
     data = need.model_dump()
     data.update(hospital=hospital, hospital_hidden=not shown)
     if with_warnings:
         data["warnings"] = statement_warnings(need.desired_outcome, need.title)
     return NeedPublic.model_validate(data)
+
+
+def to_public_many(session: Session, actor: Actor, rows: list[Need]) -> list[NeedPublic]:
+    """``to_public`` for a page of needs in two queries at most (the visible hospitals, then who may see them)."""
+    shown = hospital_identity_visible_many(actor, rows, session)
+    ids = {n.hospital_id for n in rows if n.id in shown}
+    orgs = {o.id: o for o in session.exec(select(Organisation).where(Organisation.id.in_(ids)))} if ids else {}
+    return [to_public(session, actor, n, shown=n.id in shown, hospital_org=orgs.get(n.hospital_id)) for n in rows]
 
 
 def get_visible(session: Session, actor: Actor, need_id: int) -> Need:
@@ -83,7 +96,7 @@ def list_needs(session: Session, actor: Actor, f: NeedFilters, page: PageParams)
     if f.q:
         stmt = stmt.where(text_match(f.q, Need.title, Need.description, Need.clinical_problem, Need.department))
     rows, total = paginate(session, stmt, page, SORTABLE, "-created_at")
-    return [to_public(session, actor, n) for n in rows], total
+    return to_public_many(session, actor, rows), total
 
 
 # Changes that make a need news again for the companies (its matches are looked at anew).
