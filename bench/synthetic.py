@@ -69,7 +69,8 @@ def variants(caps, n: int, seed: int = 0) -> list[CapabilityDoc]:
         desc = "".join(rng.sample(sa, len(sa))[: max(1, len(sa) - 1)]) + (sb[0] if sb and a.language == b.language else "")
         out.append(CapabilityDoc(f"S{i:06d}", a.title if rng.random() < 0.7 else b.title, desc,
                                  rng.choice(["enterprise", "lab", "platform"]), a.tracks, a.stages,
-                                 rng.choice(REGIONS), a.certifications, a.language, a.org_name))
+                                 rng.choice(REGIONS), a.certifications, a.language, ""))
+        out[-1].org_name = f"Synthetic {out[-1].org_type}"  # the organisation load_db files it under
     return out
 
 
@@ -115,6 +116,30 @@ def vectors(matcher, docs: list[CapabilityDoc], seed: int = 0, progress: bool = 
             "vectors": vecs}
 
 
+def analyses(matcher, docs: list[CapabilityDoc], seed: int = 0, progress: bool = True) -> dict[str, bytes]:
+    """``matcher.analysis_blob`` of each of ``variants(..., seed)``, cached on disk like ``vectors``."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    stem = "".join(ch if ch.isalnum() or ch in "-_." else "_"
+                   for ch in f"analysis-{seed}-{matcher.analysis_version}")
+    want = [d.id for d in docs]
+    for g in sorted(CACHE.glob(f"{stem}-*.npz"), key=lambda p: p.stat().st_size):
+        z = np.load(g, allow_pickle=False)
+        if len(z["ids"]) >= len(want) and list(z["ids"][:len(want)]) == want:
+            raw, off = z["raw"].tobytes(), z["off"]
+            return {d.id: raw[off[i]:off[i + 1]] for i, d in enumerate(docs)}
+    t0 = time.perf_counter()
+    blobs = []
+    for i, d in enumerate(docs):
+        blobs.append(matcher.analysis_blob(d))
+        if progress and (i + 1) % 10000 == 0:
+            print(f"  analysed {i + 1}/{len(docs)} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+    off = np.zeros(len(docs) + 1, np.int64)
+    off[1:] = np.cumsum([len(b) for b in blobs])
+    np.savez(CACHE / f"{stem}-{len(docs)}.npz", ids=np.array(want), raw=np.frombuffer(b"".join(blobs), np.uint8),
+             off=off)
+    return {d.id: b for d, b in zip(docs, blobs)}
+
+
 def load_db(url: str, n: int, seed: int = 0, progress: bool = True) -> dict:
     """A migrated database at ``url`` holding the dev set (needs, capabilities, organisations through the seed
     loader) plus synthetic capabilities up to ``n`` in all, every one with its stored vectors.
@@ -127,12 +152,12 @@ def load_db(url: str, n: int, seed: int = 0, progress: bool = True) -> dict:
     from app.db import make_engine, session_scope
     from app.main import load_embedder
     from app.migrate import upgrade
-    from app.models import Capability, Embedding, Organisation
+    from app.models import Capability, Embedding, Need, Organisation
     from app.models.common import utcnow
     from app.models.organisation import OrganisationCreate
     from app.models.user import TokenCreate, UserCreate
     from app.services import organisations, users
-    from app.services.matching import build_index, capability_doc, store_vectors, text_hash
+    from app.services.matching import build_index, capability_doc, need_doc, store_vectors, text_hash
     from seed.loader import load_dataset as seed_dataset
 
     upgrade(url)
@@ -144,6 +169,7 @@ def load_db(url: str, n: int, seed: int = 0, progress: bool = True) -> dict:
     need_ids = [v for k, v in rep.ids.items() if k.startswith("need:")]
     syn = variants(ds.capabilities, max(0, n - len(ds.capabilities)), seed)
     payload = vectors(index.matcher, syn, seed, progress=progress)
+    blobs = analyses(index.matcher, syn, seed, progress=progress)
     now = utcnow()
     emb_table = Embedding
     if engine.dialect.name == "postgresql":  # the whole-text vector in embeddings.vec too (pgvector search)
@@ -178,7 +204,9 @@ def load_db(url: str, n: int, seed: int = 0, progress: bool = True) -> dict:
                 vec = payload["vectors"][v.id]
                 rows.append(dict(entity="capability", entity_id=cid, model_name=index.matcher.model_name,
                                  model_version=index.matcher.vector_version, text_hash=text_hash(d),
-                                 dim=int(vec.shape[1]), rows=int(vec.shape[0]), data=vec.tobytes(), created_at=now))
+                                 dim=int(vec.shape[1]), rows=int(vec.shape[0]), data=vec.tobytes(), created_at=now,
+                                 analysis=blobs[v.id] if text_hash(d) == text_hash(v)
+                                 else index.matcher.analysis_blob(d)))
                 if emb_table is not Embedding:
                     rows[-1]["vec"] = vec[0] if vec.shape[1] == DENSE_VEC_DIM else None
             s.execute(insert(emb_table), rows)
@@ -187,6 +215,7 @@ def load_db(url: str, n: int, seed: int = 0, progress: bool = True) -> dict:
             Organisation, Organisation.id == Capability.organisation_id)
             .where(Capability.organisation_id.not_in([o.id for o in orgs.values()]))).all()
         store_vectors(s, index.matcher, [capability_doc(c, o) for c, o in dev_caps])
+        store_vectors(s, index.matcher, [need_doc(x) for x in s.exec(select(Need)).all()])
         org = organisations.create(s, None, OrganisationCreate(kind="commission", name_en="Bench", region="putuo"))
         u = users.create_user(s, None, UserCreate(email=f"bench{time.time_ns()}@example.org", role="commission",
                                                   organisation_id=org.id))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -99,6 +99,7 @@ class BM25Index:
     def __init__(self, k1: float = 1.2, b: float = 0.75):
         self.k1, self.b = k1, b
         self.vocab: dict[str, int] = {}
+        self.terms: list[str] = []  # term id -> token
         self.tf = GrowableCSR(np.float32)  # rows x term ids: term frequency
         self.df = np.zeros(0, np.float64)  # live document frequency per term id
         self.dl = np.zeros(0, np.float32)  # document length per row
@@ -117,10 +118,14 @@ class BM25Index:
     def __len__(self) -> int:
         return self.tf.n
 
-    def add(self, tokens: Sequence[str]) -> int:
-        """Index one document; returns its row."""
-        c = Counter(tokens)
-        ids = np.fromiter((self.vocab.setdefault(t, len(self.vocab)) for t in c), np.int32, len(c))
+    def add(self, tokens: Sequence[str] | Mapping[str, int]) -> int:
+        """Index one document (its tokens, or token -> count); returns its row."""
+        c = tokens if isinstance(tokens, Mapping) else Counter(tokens)
+        for t in c:
+            if t not in self.vocab:
+                self.vocab[t] = len(self.terms)
+                self.terms.append(t)
+        ids = np.fromiter((self.vocab[t] for t in c), np.int32, len(c))
         vals = np.fromiter(c.values(), np.float32, len(c))
         row = self.tf.n
         self.tf.append(ids, vals)

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass
+import zlib
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, replace
 from typing import Any, Collection, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -25,6 +27,7 @@ __all__ = ["Matcher", "need_fields", "capability_fields", "MAX_PASSAGES"]
 MAX_PASSAGES = 16  # title + up to 15 sentences per document
 TITLE_SHARE = 0.5  # passage signal: the need's title weighs as much as its other sentences together
 CONCEPT_TOKEN = "@"
+ANALYSIS_VERSION = "1"  # bump when tokenising or the analysis blob's layout changes
 
 
 def need_fields(n: NeedDoc) -> dict[str, str]:
@@ -78,7 +81,7 @@ class Matcher:
 
     def __init__(self, embedder: Embedder, glossary: Glossary | None = None, use_glossary: bool = True,
                  weights: Mapping[str, float] | None = None, query_cache_size: int = 256, augment: bool = True,
-                 rerank_depth: int | None = 400, explain_cache_size: int = 4096):
+                 rerank_depth: int | None = 400):
         self.embedder = embedder
         self.glossary = (glossary or load_glossary()) if use_glossary else None
         if self.glossary is not None:
@@ -91,8 +94,6 @@ class Matcher:
         self._needs = DocStore("need", embedder.dim)
         self._qcache: "OrderedDict[str, _Query]" = OrderedDict()
         self._qcache_size = query_cache_size
-        self._acache: "OrderedDict[tuple[int, int], Analysis]" = OrderedDict()
-        self._acache_size = explain_cache_size
         self.last_stats: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ model identity / vectors
@@ -142,7 +143,32 @@ class Matcher:
     def _vector_payload(self, docs, query=False) -> dict[str, Any]:
         vecs = self._embed_docs(docs, query=query)
         return {"model": self.embedder.name, "version": self.vector_version, "dim": int(self.embedder.dim),
-                "vectors": {d.id: v for d, v in zip(docs, vecs)}}
+                "vectors": {d.id: v for d, v in zip(docs, vecs)},
+                "analysis": {d.id: self.analysis_blob(d) for d in docs}}
+
+    @property
+    def analysis_version(self) -> str:
+        return f"{ANALYSIS_VERSION}+{self.glossary.fingerprint if self.glossary is not None else 'none'}"
+
+    def analysis_blob(self, doc) -> bytes:
+        """The document's analysis (tokens, spans, glossary mentions) as compact bytes, to store beside its vectors:
+        indexing then needs no tokenising (which is most of the time it takes to load 100,000 capabilities)."""
+        toks, info, spans, mentions = self._analyse(doc)
+        data = {"v": self.analysis_version, "tf": Counter(toks), "spans": spans, "hits": mentions,
+                "concepts": sorted(info.concepts), "rejected": sorted(info.rejected),
+                "stance": info.stance.tolist() if info.stance is not None else None, "titled": info.titled}
+        return zlib.compress(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), 3)
+
+    def _from_blob(self, blob) -> tuple | None:
+        try:
+            data = json.loads(zlib.decompress(blob))
+        except (zlib.error, ValueError, TypeError):
+            return None
+        if not isinstance(data, dict) or data.get("v") != self.analysis_version:
+            return None
+        info = RowInfo(frozenset(data["concepts"]), frozenset(data["rejected"]),
+                       np.array(data["stance"], np.int8) if data["stance"] is not None else None, data["titled"])
+        return data["tf"], info, [tuple(x) for x in data["spans"]], [tuple(x) for x in data["hits"]]
 
     def embed_capabilities(self, caps: Sequence[CapabilityDoc]) -> dict[str, Any]:
         """{"model", "version", "dim", "vectors": {cap_id: float32 array (1 + n_passages, dim)}} (batch-encoded)."""
@@ -152,15 +178,24 @@ class Matcher:
         return self._vector_payload(list(needs))
 
     # ------------------------------------------------------------------ analysis
-    def _analyse(self, doc) -> tuple[list[str], RowInfo]:
-        """BM25 tokens (field-weighted, with @concept tokens) and what the ranker keeps of the document."""
+    def _analyse(self, doc):
+        """BM25 tokens (field-weighted, with @concept tokens), what the ranker keeps of the document, and for
+        explanations each token's first occurrence and the glossary mentions: (term, field, start, end)."""
         fields, _, pas = _doc_texts(doc)
         toks: list[str] = []
         concepts: set[str] = set()
+        spans: dict[str, tuple[str, str, int, int]] = {}
+        mentions: list[tuple[str, str, int, int]] = []
         for name, text in fields.items():
-            t = tokenize(text)
+            words = tokenize_with_spans(text)
+            t = [x.term for x in words]
+            for x in words:
+                if x.term not in spans:
+                    spans[x.term] = (x.term, name, x.start, x.end)
             if self.glossary is not None:
-                cs = self.glossary.concepts_in(text)
+                hits = self.glossary.find(text)
+                mentions.extend((h.concept_id, name, h.start, h.end) for h in hits)
+                cs = {h.concept_id for h in hits}
                 concepts |= cs
                 t = t + [CONCEPT_TOKEN + c for c in sorted(cs)]
             toks.extend(t * FIELD_WEIGHTS.get(name, 1))
@@ -175,35 +210,22 @@ class Matcher:
                 for p, c in zip(pas, st):
                     (neg if c == 2 else pos).update(self.glossary.concepts_in(p))
                 info.rejected = frozenset(neg - pos)
-        return toks, info
+        return toks, info, list(spans.values()), mentions
 
-    def _explained(self, doc, passage_vecs: np.ndarray, concepts: frozenset[str]) -> Analysis:
-        """What explanations quote: word spans and glossary hits of every field."""
-        fields, _, pas = _doc_texts(doc)
-        hits: dict[str, list[ConceptHit]] = {}
-        first: dict[str, tuple[str, str]] = {}
-        for name, text in fields.items():
-            for x in tokenize_with_spans(text):
-                if x.term not in first:
-                    first[x.term] = (name, text[x.start:x.end])
-            if self.glossary is not None:
-                hits[name] = self.glossary.find(text)
-        return Analysis(doc, pas, passage_vecs, hits, first, concepts)
+    @staticmethod
+    def _analysis(doc, passage_vecs: np.ndarray, concepts: frozenset[str], spans, mentions) -> Analysis:
+        """What explanations quote, from the kept spans (no re-tokenising)."""
+        fields = _doc_texts(doc)[0]
+        first = {t: (f, fields[f][a:b]) for t, f, a, b in spans}
+        hits: dict[str, list[ConceptHit]] = {f: [] for f in fields}
+        for c, f, a, b in mentions:
+            hits[f].append(ConceptHit(c, fields[f][a:b], a, b))
+        return Analysis(doc, _doc_texts(doc)[2], passage_vecs, hits, first, concepts)
 
     def _row_analysis(self, store: DocStore, view: StoreView, row: int) -> Analysis:
-        key = (id(store), row)
-        with self._lock:
-            a = self._acache.get(key)
-            if a is not None:
-                self._acache.move_to_end(key)
-                return a
         vecs, _ = view.passage_rows(np.array([row]))
-        a = self._explained(store.docs[row], vecs, store.info[row].concepts)
-        with self._lock:
-            self._acache[key] = a
-            while len(self._acache) > self._acache_size:
-                self._acache.popitem(last=False)
-        return a
+        return self._analysis(store.docs[row], vecs, store.info[row].concepts, store.row_spans(row),
+                              store.row_hits(row))
 
     # ------------------------------------------------------------------ indexing
     def _check_vectors(self, docs, vectors) -> list[np.ndarray | None]:
@@ -230,11 +252,15 @@ class Matcher:
         if missing:
             computed = iter(self._embed_docs(missing))
             given = [v if v is not None else next(computed) for v in given]
-        analysed = [self._analyse(d) for d in docs]
+        blobs = (vectors.get("analysis") or {}) if isinstance(vectors, Mapping) else {}
+        analysed = []
+        for d in docs:
+            a = self._from_blob(blobs[d.id]) if blobs.get(d.id) else None
+            analysed.append(a or self._analyse(d))
         with self._lock:
             store = self._caps if side == "capability" else self._needs
-            for d, v, (toks, info) in zip(docs, given, analysed):
-                store.add(d, v, toks, info)
+            for d, v, (toks, info, spans, mentions) in zip(docs, given, analysed):
+                store.add(d, v, toks, info, spans, mentions)
             self._maybe_compact(side)
 
     def _maybe_compact(self, side: str) -> None:
@@ -292,13 +318,13 @@ class Matcher:
         key = hashlib.sha1(("\x00".join([type(doc).__name__, full, *pas])).encode("utf-8")).hexdigest()
         with self._lock:
             q = self._qcache.get(key)
-            if q is not None:
+            if q is not None:  # same texts; the structured fields may differ
                 self._qcache.move_to_end(key)
-                if q.doc.id == doc.id:
-                    return q
+                return _Query(doc, q.vecs, q.tokens, q.info, replace(q.analysis, doc=doc))
         vecs = self._embed_docs([doc], query=True)[0]
-        toks, info = self._analyse(doc)
-        q = _Query(doc, vecs, toks, info)
+        toks, info, spans, mentions = self._analyse(doc)
+        q = _Query(doc, vecs, toks, info, self._analysis(doc, vecs[1:] if len(vecs) > 1 else vecs[:1],
+                                                          info.concepts, spans, mentions))
         with self._lock:
             self._qcache[key] = q
             while len(self._qcache) > self._qcache_size:
@@ -389,15 +415,13 @@ class Matcher:
         cand = np.flatnonzero(ok)
         top = cand[np.lexsort((rows[cand], -final[cand]))][:kk]
         out = []
-        q_an = None
         n_live = max(len(store.pos), 1)
         for rank, i in enumerate(top, start=1):
             row = int(rows[i])
             s = {name: float(x[i]) for name, x in sig.items()}
             expl: dict[str, Any] = {}
             if explain:
-                if q_an is None:
-                    q_an = self._query_analysis(q)
+                q_an = q.analysis
                 r_an = self._row_analysis(store, v, row)
                 need_a, cap_a = (q_an, r_an) if need_is_query else (r_an, q_an)
                 expl = explain_pair(need_a, cap_a, s, self.weights, self.glossary, store.concept_idf,
@@ -410,11 +434,6 @@ class Matcher:
                 m.need_id = v.ids[row]
             out.append(m)
         return out
-
-    def _query_analysis(self, q: "_Query") -> Analysis:
-        if q.analysis is None:
-            q.analysis = self._explained(q.doc, q.vecs[1:] if len(q.vecs) > 1 else q.vecs[:1], q.info.concepts)
-        return q.analysis
 
     def _capability_mask(self, store: DocStore, n: int, f: Filters, conds) -> np.ndarray:
         keep = np.ones(n, dtype=bool)
@@ -484,7 +503,7 @@ class _Query:
     vecs: np.ndarray
     tokens: list[str]
     info: RowInfo
-    analysis: Analysis | None = None
+    analysis: Analysis
 
 
 def _vector_conditions(need: NeedDoc, st: DocStore, n: int) -> dict[str, np.ndarray | None]:

@@ -39,15 +39,47 @@ class RowInfo:
         return self.concepts - self.rejected
 
 
+SPAN = np.dtype([("key", "i4"), ("field", "i1"), ("start", "i4"), ("end", "i4")])
+FIELDS = {"capability": ("title", "description", "org"), "need": ("title", "description", "extra")}
+
+
+class _Ragged:
+    """Variable-length runs of records per row, in one growable array (no Python object per row)."""
+
+    def __init__(self, dtype):
+        self.data = np.zeros(0, dtype)
+        self.ptr = np.zeros(1, np.int64)
+        self.n = 0
+
+    def append(self, records: np.ndarray) -> None:
+        z, k = int(self.ptr[self.n]), len(records)
+        self.data = _grow(self.data, z + k)
+        self.ptr = _grow(self.ptr, self.n + 2)
+        self.data[z:z + k] = records
+        self.ptr[self.n + 1] = z + k
+        self.n += 1
+
+    def row(self, r: int) -> np.ndarray:
+        return self.data[self.ptr[r]:self.ptr[r + 1]]
+
+
 class _SetColumn:
     """A set-valued attribute (stages, tracks, certifications, concepts) as sparse 0/1 rows over a vocabulary."""
 
     def __init__(self):
         self.vocab: dict[str, int] = {}
+        self.names: list[str] = []
         self.csr = GrowableCSR(np.float32)
 
+    def code(self, value: str) -> int:
+        j = self.vocab.get(value)
+        if j is None:
+            j = self.vocab[value] = len(self.names)
+            self.names.append(value)
+        return j
+
     def append(self, values) -> None:
-        ids = np.array(sorted({self.vocab.setdefault(v, len(self.vocab)) for v in values}), np.int32)
+        ids = np.array(sorted({self.code(v) for v in values}), np.int32)
         self.csr.append(ids, np.ones(len(ids), np.float32))
 
     def weights(self, wanted: dict[str, float]) -> np.ndarray:
@@ -67,8 +99,7 @@ class _SetColumn:
         return self.csr.dot(self.weights(wanted))
 
     def values(self, row: int) -> list[str]:
-        inv = {i: v for v, i in self.vocab.items()}
-        return [inv[int(i)] for i in self.csr.row(row)[0]]
+        return [self.names[int(i)] for i in self.csr.row(row)[0]]
 
 
 class _Codes:
@@ -139,6 +170,10 @@ class DocStore:
         self.tracks = _SetColumn()
         self.certs = _SetColumn()
         self.has_tracks = np.zeros(0, bool)
+        # for explanations: first occurrence of every token, glossary concept mentions (field, span in the text)
+        self.spans = _Ragged(SPAN)
+        self.hits = _Ragged(SPAN)
+        self.fields = FIELDS[kind]
 
     def __len__(self) -> int:
         return len(self.pos)
@@ -147,8 +182,9 @@ class DocStore:
     def retired(self) -> int:
         return self.n - len(self.pos)
 
-    def add(self, doc, vecs: np.ndarray, tokens: list[str], info: RowInfo) -> int:
-        """Append ``doc`` (retiring its previous row if any). vecs: row 0 whole text, rows 1.. passages."""
+    def add(self, doc, vecs: np.ndarray, tokens, info: RowInfo, spans=(), hits=()) -> int:
+        """Append ``doc`` (retiring its previous row if any). vecs: row 0 whole text, rows 1.. passages.
+        spans: (token, field, start, end) of each token's first occurrence; hits: (concept, field, start, end)."""
         self.remove(doc.id)
         r = self.n
         pas = vecs[1:] if len(vecs) > 1 else vecs[:1]
@@ -163,6 +199,10 @@ class DocStore:
         self.n_pas += len(pas)
         self.bm25.add(tokens)
         self.concepts.append(info.concepts)
+        fi = {f: i for i, f in enumerate(self.fields)}
+        self.spans.append(np.array([(self.bm25.vocab[t], fi[f], a, b) for t, f, a, b in spans
+                                    if t in self.bm25.vocab], SPAN))
+        self.hits.append(np.array([(self.concepts.code(c), fi[f], a, b) for c, f, a, b in hits], SPAN))
         self.concept_df = _grow(self.concept_df, len(self.concepts.vocab))
         for c in info.concepts:
             self.concept_df[self.concepts.vocab[c]] += 1
@@ -198,14 +238,19 @@ class DocStore:
     def compacted(self) -> "DocStore":
         """A new store holding only the live rows (vectors copied, texts re-tokenised from the kept analysis)."""
         new = DocStore(self.kind, self.dim)
-        inv = {i: t for t, i in self.bm25.vocab.items()}
         for r in sorted(self.pos.values()):
             ids, tf = self.bm25.tf.row(r)
-            tokens = [inv[int(i)] for i, k in zip(ids, tf) for _ in range(int(k))]
+            tokens = {self.bm25.terms[int(i)]: int(k) for i, k in zip(ids, tf)}
             p = slice(self.pas_start[r], self.pas_start[r] + self.pas_len[r])
             vecs = np.vstack([self.doc_vec[r:r + 1], self.pas_vec[p].astype(np.float32)])
-            new.add(self.docs[r], vecs, tokens, self.info[r])
+            new.add(self.docs[r], vecs, tokens, self.info[r], self.row_spans(r), self.row_hits(r))
         return new
+
+    def row_spans(self, r: int) -> list[tuple[str, str, int, int]]:
+        return [(self.bm25.terms[k], self.fields[f], int(a), int(b)) for k, f, a, b in self.spans.row(r).tolist()]
+
+    def row_hits(self, r: int) -> list[tuple[str, str, int, int]]:
+        return [(self.concepts.names[k], self.fields[f], int(a), int(b)) for k, f, a, b in self.hits.row(r).tolist()]
 
     def view(self) -> StoreView:
         n = self.n

@@ -31,6 +31,8 @@ class Embedding(SQLModel, table=True):
     dim: int
     rows: int
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32, rows x dim, C order
+    # the text's analysis for the index (Matcher.analysis_blob: zlib JSON, versioned); NULL = analyse when loading
+    analysis: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     created_at: datetime = created_at_field()
 
 

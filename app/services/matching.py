@@ -74,27 +74,39 @@ def _entity(doc: NeedDoc | CapabilityDoc) -> str:
 
 # --- stored vectors ------------------------------------------------------------------------------------------------
 
-def load_vectors(session: Session, matcher: Matcher, docs: Sequence[NeedDoc | CapabilityDoc]) -> dict[str, np.ndarray]:
-    """Stored vectors of ``docs`` that are still valid (same model, version and text)."""
+def load_vectors(session: Session, matcher: Matcher, docs: Sequence[NeedDoc | CapabilityDoc]) -> dict[str, Any]:
+    """Stored vectors of ``docs`` that are still valid (same model, version and text), with their stored analyses:
+    the payload ``Matcher.upsert_*`` takes ({"model", "version", "vectors": {id: array}, "analysis": {id: bytes}})."""
+    out: dict[str, Any] = {"model": matcher.model_name, "version": matcher.vector_version, "vectors": {},
+                           "analysis": {}}
     if not docs:
-        return {}
+        return out
     entity = _entity(docs[0])
     rows = session.exec(select(Embedding).where(
         Embedding.entity == entity, Embedding.model_name == matcher.model_name,
         Embedding.entity_id.in_([int(d.id) for d in docs]))).all()
     by_id = {str(r.entity_id): r for r in rows}
-    out = {}
     for d in docs:
         r = by_id.get(d.id)
         if r and r.model_version == matcher.vector_version and r.text_hash == text_hash(d):
-            out[d.id] = np.frombuffer(r.data, dtype=np.float32).reshape(r.rows, r.dim)
+            out["vectors"][d.id] = np.frombuffer(r.data, dtype=np.float32).reshape(r.rows, r.dim)
+            if r.analysis:
+                out["analysis"][d.id] = r.analysis
     return out
 
 
 def store_vectors(session: Session, matcher: Matcher, docs: Sequence[NeedDoc | CapabilityDoc]) -> dict[str, np.ndarray]:
     """Vectors for ``docs``: the stored ones where valid, the rest computed in one batch and stored."""
     docs = list(docs)
-    have = load_vectors(session, matcher, docs)
+    stored = load_vectors(session, matcher, docs)
+    have = stored["vectors"]
+    unanalysed = {int(d.id): d for d in docs if d.id in have and d.id not in stored["analysis"]}
+    if unanalysed:  # stored before analyses were: add them (no re-embedding)
+        for r in session.exec(select(Embedding).where(
+                Embedding.entity == _entity(docs[0]), Embedding.model_name == matcher.model_name,
+                Embedding.entity_id.in_(list(unanalysed)))).all():
+            r.analysis = matcher.analysis_blob(unanalysed[r.entity_id])
+            session.add(r)
     missing = [d for d in docs if d.id not in have]
     if missing:
         payload = (matcher.embed_needs(missing) if isinstance(missing[0], NeedDoc)
@@ -111,6 +123,7 @@ def store_vectors(session: Session, matcher: Matcher, docs: Sequence[NeedDoc | C
                                                        dim=0, rows=0, data=b"")
             row.model_version, row.text_hash = matcher.vector_version, text_hash(d)
             row.rows, row.dim, row.data = int(vec.shape[0]), int(vec.shape[1]), vec.tobytes()
+            row.analysis = payload.get("analysis", {}).get(d.id)
             row.created_at = utcnow()
             session.add(row)
             have[d.id] = vec
@@ -162,6 +175,14 @@ def dense_top(session: Session, matcher: Matcher, qvec: np.ndarray, c: int, mode
         # the rest of the request's transaction plans as usual again
         session.execute(text("RESET enable_indexscan" if mode == "pgvector" else "RESET enable_sort"))
     return [str(i) for i in ids]
+
+
+def embed_ahead(index: "MatchIndex", doc: NeedDoc | CapabilityDoc) -> None:
+    """Compute ``doc``'s vectors now, before the request writes anything, when the embedder keeps recent texts'
+    vectors (USEEmbedder does): ``store_vectors`` and the ranking then find them there. On SQLite the model thus runs
+    outside the write lock, so concurrent writers do not queue behind it (nor time out into 409s)."""
+    if getattr(index.matcher.embedder, "cache_size", 0) > 0:
+        (index.matcher.embed_needs if isinstance(doc, NeedDoc) else index.matcher.embed_capabilities)([doc])
 
 
 # --- the per-process index -----------------------------------------------------------------------------------------
@@ -316,7 +337,7 @@ def backfill(engine, index: MatchIndex, progress: bool = False) -> dict[str, int
 
     from app.db import session_scope
 
-    batch = 256
+    batch = 64  # the progress bar moves every 64 documents; the embedder batches their texts (~220) well
     with session_scope(engine) as session:
         cap_docs = [capability_doc(c, o) for c, o in session.exec(
             select(Capability, Organisation).join(Organisation, Organisation.id == Capability.organisation_id)).all()]

@@ -199,3 +199,20 @@ def test_index_picks_up_writes_from_other_processes(app, client, world, make_nee
         cap_id = cap.id
     items = client.get(f"/api/v1/needs/{need['id']}/matches", headers=world["hospital"].headers).json()["items"]
     assert cap_id in {i["capability"]["id"] for i in items}
+
+
+def test_a_restarted_index_reads_stored_analyses_instead_of_tokenising(app, client, world, make_need, make_capability):
+    rf, abl, laser = _world_with_capabilities(make_capability)
+    make_need()
+    with Session(app.state.engine) as s:
+        rows = s.exec(select(Embedding)).all()
+    assert rows and all(r.analysis for r in rows)  # stored with the vectors, in the same transaction
+    from app.services.matching import build_index
+
+    fresh = build_index(app.state.match_index.matcher.embedder)
+    analysed = []
+    original = fresh.matcher._analyse
+    fresh.matcher._analyse = lambda doc: analysed.append(doc.id) or original(doc)
+    fresh.sync(app.state.engine)
+    assert sorted(fresh.matcher.capability_ids()) == sorted(str(c["id"]) for c in (rf, abl, laser))
+    assert analysed == []  # nothing re-tokenised: every document came with its stored analysis

@@ -118,3 +118,25 @@ def test_memory_is_arrays_not_objects(pool):
     vec_rows = shallow._caps.n + shallow._caps.n_pas
     assert mem < vec_rows * 64 * 4 * 2 + 2_000_000  # vectors (float32 whole text, float16 passages) dominate
     assert shallow._caps.pas_vec.dtype == np.float16
+
+
+def test_stored_analysis_indexes_like_fresh_analysis():
+    emb = HashingEmbedder(64)
+    caps = make_caps(200, seed=4)
+    a = Matcher(emb)
+    payload = a.embed_capabilities(caps)
+    assert set(payload["analysis"]) == {c.id for c in caps}
+    b = Matcher(emb)
+    b._analyse = None  # would fail if called: every document's analysis comes from the payload
+    b.upsert_capabilities(caps, vectors=payload)
+    del b._analyse  # queries are analysed as usual
+    a.upsert_capabilities(caps, vectors={"model": payload["model"], "version": payload["version"],
+                                         "vectors": payload["vectors"]})
+    for need in make_needs(5):
+        ra, rb = a.rank(need, k=5), b.rank(need, k=5)
+        assert [(r.capability_id, r.score, r.explanation) for r in ra] == \
+               [(r.capability_id, r.score, r.explanation) for r in rb]
+    stale = dict(payload, analysis={c.id: b"\x00garbage" for c in caps})
+    c = Matcher(emb)
+    c.upsert_capabilities(caps[:3], vectors=stale)  # unreadable blobs are recomputed, not trusted
+    assert c.rank(make_needs(1)[0], k=3)
