@@ -104,6 +104,10 @@ def create_capability(session: Session, actor: Actor, data: CapabilityCreate, in
     values["region"] = values["region"] or org.region
     values["language"] = values["language"] or detect_language(data.title + " " + data.description)
     cap = Capability(**values, organisation_id=org.id, created_by_id=actor.user_id)
+    if index is not None:  # embed before the first write: SQLite's write lock is not held while the model runs
+        from app.services.matching import capability_doc, embed_ahead
+
+        embed_ahead(index, capability_doc(cap, org))
     session.add(cap)
     session.flush()
     audit.record(session, actor, ENTITY, cap.id, "create", audit.created_fields(cap, list(values)))
