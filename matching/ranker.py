@@ -292,6 +292,12 @@ class Matcher:
             self._maybe_compact("need")
             return found
 
+    def trim(self) -> None:
+        """Release spare array capacity (call after loading many documents)."""
+        with self._lock:
+            self._caps.trim()
+            self._needs.trim()
+
     def capability_ids(self) -> list[str]:
         with self._lock:
             return list(self._caps.pos)

@@ -232,6 +232,19 @@ class DocStore:
             self.concept_df[self.concepts.vocab[c]] -= 1
         return True
 
+    def trim(self) -> None:
+        """Drop the arrays' spare capacity (after a bulk load: growth leaves up to a third unused)."""
+        n, p = self.n, self.n_pas
+        self.live, self.doc_vec, self.pas_start, self.pas_len = (self.live[:n].copy(), self.doc_vec[:n].copy(),
+                                                                 self.pas_start[:n].copy(), self.pas_len[:n].copy())
+        self.pas_vec = self.pas_vec[:p].copy()
+        for csr in (self.bm25.tf, self.concepts.csr, self.stages.csr, self.tracks.csr, self.certs.csr):
+            z = csr.nnz
+            csr.indices, csr.data, csr.rowid = csr.indices[:z].copy(), csr.data[:z].copy(), csr.rowid[:z].copy()
+            csr.indptr = csr.indptr[:csr.n + 1].copy()
+        for rag in (self.spans, self.hits):
+            rag.data, rag.ptr = rag.data[:rag.ptr[rag.n]].copy(), rag.ptr[:rag.n + 1].copy()
+
     def needs_compaction(self) -> bool:
         return self.retired > max(1000, self.n // 4)
 

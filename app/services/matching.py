@@ -250,6 +250,8 @@ class MatchIndex:
                                  (upsert_needs, self.matcher.upsert_needs)):
                 for chunk in _chunks(docs, 2000):
                     upsert(chunk, vectors=load_vectors(session, self.matcher, chunk))
+            if len(upsert_caps) + len(upsert_needs) >= 1000:  # a start-up or a bulk load: no spare capacity
+                self.matcher.trim()
             self._watermark = started - SYNC_OVERLAP
             self.last_sync_seconds = time.perf_counter() - t0
             if upsert_caps or upsert_needs:

@@ -140,3 +140,18 @@ def test_stored_analysis_indexes_like_fresh_analysis():
     c = Matcher(emb)
     c.upsert_capabilities(caps[:3], vectors=stale)  # unreadable blobs are recomputed, not trusted
     assert c.rank(make_needs(1)[0], k=3)
+
+
+def test_trim_releases_capacity_and_keeps_the_index_usable():
+    emb = HashingEmbedder(64)
+    caps = make_caps(300, seed=7)
+    m, ref = Matcher(emb), Matcher(emb)
+    m.upsert_capabilities(caps[:200])
+    spare = len(m._caps.doc_vec) - m._caps.n
+    m.trim()
+    assert spare > 0 and len(m._caps.doc_vec) == m._caps.n == 200
+    m.upsert_capabilities(caps[200:])  # grows again after a trim
+    ref.upsert_capabilities(caps)
+    m._caps = m._caps.compacted()
+    for need in make_needs(5, seed=8):
+        assert ranked(m, need, k=10) == ranked(ref, need, k=10)
