@@ -148,7 +148,8 @@ def test_migration_back_fills_the_column_from_stored_vectors(pg_url):
         rows = c.execute(text("SELECT data, vec::text FROM embeddings")).all()
         storage = c.execute(text("SELECT attstorage FROM pg_attribute WHERE attrelid = 'embeddings'::regclass "
                                  "AND attname = 'vec'")).scalar()
-    assert storage == "p"  # kept in the row (exact scans read no TOAST)
+        options = c.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'embeddings'")).scalar()
+    assert storage == "p" and "toast_tuple_target=4096" in options  # kept in the row (exact scans read no TOAST)
     assert n_null == 0 and len(rows) == 22
     for data, vec in rows:
         row0 = np.frombuffer(data, np.float32)[:DENSE_VEC_DIM]
