@@ -50,8 +50,10 @@ def get_actor(session: SessionDep, authorization: Annotated[str | None, Header()
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("Send 'Authorization: Bearer <token>'.")
     actor = users.authenticate(session, secret.strip(), correlation_id.get())
-    if session.dirty:  # last_used_at moved (once a minute): keep it even when the request itself fails later
-        session.commit()
+    # Keeps last_used_at even when the request itself fails later, and gives the connection back to the pool while
+    # the request waits for its next worker thread: otherwise every request in flight holds one, and a bounded pool
+    # deadlocks under load (the threads wait for connections, the connections' requests for threads).
+    session.commit()
     return actor
 
 

@@ -8,6 +8,9 @@ throughput to hello's is the cost of clinmatch's own work (auth, database, seria
 
 from __future__ import annotations
 
+import os
+from contextlib import asynccontextmanager
+
 from app.main import create_app as create_clinmatch_app
 
 
@@ -22,4 +25,17 @@ def create_app():
     async def pool() -> dict[str, str]:
         return {"pool": app.state.engine.pool.status()}
 
+    threads = int(os.environ.get("BENCH_THREADS", "0"))  # experiments: the size of the request thread pool
+    if threads:
+        inner = app.router.lifespan_context
+
+        @asynccontextmanager
+        async def lifespan(a):
+            from anyio import to_thread
+
+            to_thread.current_default_thread_limiter().total_tokens = threads
+            async with inner(a) as state:
+                yield state
+
+        app.router.lifespan_context = lifespan
     return app

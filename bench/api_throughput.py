@@ -163,6 +163,9 @@ def main() -> None:
 
         saved = a.sqlite_file.with_suffix(".json") if a.sqlite_file and a.db == "sqlite" else None
         if saved and saved.exists() and a.sqlite_file.exists():
+            from app.migrate import upgrade
+
+            upgrade(url)  # migrations added since it was built
             info = json.loads(saved.read_text())
             hospital_token = info["hospital_token"]
             print(f"reusing {a.sqlite_file} ({info['n']} capabilities)", file=sys.stderr)
@@ -211,12 +214,18 @@ def main() -> None:
             results.append(run_wrk(base, name.replace("/", "_").replace(" ", "").replace("{id}", "id"), paths, tok,
                                    a, tmp, method, body) | {"endpoint": name})
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=30)
-        if server is not None:
-            server.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            if proc is not None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        finally:
+            if server is not None:
+                server.cleanup()
+            shutil.rmtree(tmp, ignore_errors=True)
     hello = results[0]["rps"] or 1
     for r in results:
         r["vs_hello"] = round(r["rps"] / hello, 3)
