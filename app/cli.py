@@ -55,7 +55,7 @@ def _index():
     from app.services.matching import build_index
 
     t0 = time.perf_counter()
-    index = build_index(load_embedder(get_settings()))
+    index = build_index(load_embedder(get_settings()), get_settings())
     typer.echo(f"model {index.model['name']} {index.model['version']} loaded in {time.perf_counter() - t0:.1f} s",
                err=True)
     return index

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     dense_search: Literal["memory", "pgvector", "pgvector_hnsw"] = "memory"
     dense_candidates: int = Field(default=500, ge=1, le=100_000)
     hnsw_ef_search: int = Field(default=100, ge=1, le=1000)
+    # Ranking: the sentence-level signals are computed for this many best first-stage candidates first (more if
+    # the bound says a capability left out could still make the top k; results are exact either way); rankings are
+    # cached per need until the capability index changes (0 = no cache).
+    rerank_depth: int = Field(default=400, ge=1, le=1_000_000)
+    rank_cache_size: int = Field(default=256, ge=0, le=100_000)
     # Page size limits for list endpoints.
     default_page_size: int = 20
     max_page_size: int = 100

@@ -47,7 +47,7 @@ async def lifespan(app: FastAPI):
 
     t0 = time.perf_counter()
     settings = app.state.settings
-    index = build_index(load_embedder(settings))
+    index = build_index(load_embedder(settings), settings)
     index.configure_dense(settings.dense_search, settings.dense_candidates, settings.hnsw_ef_search,
                           app.state.engine.dialect.name)
     await run_in_threadpool(index.sync, app.state.engine)

@@ -85,10 +85,13 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--port", type=int, default=8791)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--rank-cache", type=int, default=0,
+                    help="CLINMATCH_RANK_CACHE_SIZE for the server (0: every request ranks; the service's default is "
+                         "256, which makes a repeated read a look-up)")
     a = ap.parse_args()
     out = []
     for n in [int(x) for x in a.sizes.split(",")]:
-        r = run_size(n, a.requests, a.port)
+        r = run_size(n, a.requests, a.port, {"CLINMATCH_RANK_CACHE_SIZE": str(a.rank_cache)})
         print(f"{n:>7} capabilities | start-up {r['server_startup_s']:6.1f} s | RSS {r['rss_after_startup_mb']} MB "
               f"after start-up, {r['rss_after_requests_mb']} MB after requests | GET matches p50 "
               f"{r['matches_p50_ms']} ms, p95 {r['matches_p95_ms']} ms, p99 {r['matches_p99_ms']} ms", flush=True)

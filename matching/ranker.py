@@ -81,7 +81,7 @@ class Matcher:
 
     def __init__(self, embedder: Embedder, glossary: Glossary | None = None, use_glossary: bool = True,
                  weights: Mapping[str, float] | None = None, query_cache_size: int = 256, augment: bool = True,
-                 rerank_depth: int | None = 400):
+                 rerank_depth: int | None = 400, rank_cache_size: int = 256):
         self.embedder = embedder
         self.glossary = (glossary or load_glossary()) if use_glossary else None
         if self.glossary is not None:
@@ -94,6 +94,10 @@ class Matcher:
         self._needs = DocStore("need", embedder.dim)
         self._qcache: "OrderedDict[str, _Query]" = OrderedDict()
         self._qcache_size = query_cache_size
+        # rankings of needs, valid while the capability index is unchanged (its generation): a matches page read
+        # again costs a dictionary look-up; any indexed change (a new, edited or archived capability) invalidates all
+        self._rcache: "OrderedDict[tuple, list[Match]]" = OrderedDict()
+        self._rcache_size = rank_cache_size
         self.last_stats: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ model identity / vectors
@@ -348,6 +352,13 @@ class Matcher:
         q = self._query(need)
         with self._lock:
             store = self._caps
+            key = (repr(need), k, repr(filters), explain, None if candidates is None else tuple(sorted(candidates)),
+                   id(store), store.generation)
+            hit = self._rcache.get(key)
+            if hit is not None:  # nothing indexed has changed since this very ranking
+                self._rcache.move_to_end(key)
+                self.last_stats = {"cached": True}
+                return [replace(m) for m in hit]
             v = store.view()
             if not len(store.pos):
                 return []
@@ -363,7 +374,12 @@ class Matcher:
                 return []
             sig = self._first_stage(q, store, v, rows, conds)
             scored = self._second_stage(q, v, rows, sig, k, filters.min_score)
-        return self._matches(q, store, v, rows, sig, scored, k, explain, need_is_query=True)
+        out = self._matches(q, store, v, rows, sig, scored, k, explain, need_is_query=True)
+        with self._lock:
+            self._rcache[key] = out
+            while len(self._rcache) > self._rcache_size:
+                self._rcache.popitem(last=False)
+        return [replace(m) for m in out]
 
     def _first_stage(self, q, store: DocStore, v: StoreView, rows: np.ndarray, conds):
         n = v.n

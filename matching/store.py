@@ -149,6 +149,7 @@ class StoreView:
 class DocStore:
     def __init__(self, kind: str, dim: int):
         self.kind, self.dim = kind, dim
+        self.generation = 0  # changes with every add or remove (cached rankings compare it)
         self.n = 0
         self.ids: list[str] = []
         self.docs: list[Any] = []
@@ -186,6 +187,7 @@ class DocStore:
         """Append ``doc`` (retiring its previous row if any). vecs: row 0 whole text, rows 1.. passages.
         spans: (token, field, start, end) of each token's first occurrence; hits: (concept, field, start, end)."""
         self.remove(doc.id)
+        self.generation += 1
         r = self.n
         pas = vecs[1:] if len(vecs) > 1 else vecs[:1]
         self.live = _grow(self.live, r + 1)
@@ -226,6 +228,7 @@ class DocStore:
         r = self.pos.pop(doc_id, None)
         if r is None:
             return False
+        self.generation += 1
         self.live[r] = False
         self.bm25.remove(r)
         for c in self.info[r].concepts:
@@ -251,6 +254,7 @@ class DocStore:
     def compacted(self) -> "DocStore":
         """A new store holding only the live rows (vectors copied, texts re-tokenised from the kept analysis)."""
         new = DocStore(self.kind, self.dim)
+        new.generation = self.generation + 1
         for r in sorted(self.pos.values()):
             ids, tf = self.bm25.tf.row(r)
             tokens = {self.bm25.terms[int(i)]: int(k) for i, k in zip(ids, tf)}

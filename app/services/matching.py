@@ -274,8 +274,10 @@ def _chunks(items: Sequence, size: int = 500):
         yield items[i:i + size]
 
 
-def build_index(embedder) -> MatchIndex:
-    return MatchIndex(Matcher(embedder))
+def build_index(embedder, settings=None) -> MatchIndex:
+    kw = {} if settings is None else {"rerank_depth": settings.rerank_depth,
+                                      "rank_cache_size": settings.rank_cache_size}
+    return MatchIndex(Matcher(embedder, **kw))
 
 
 # --- write path: vectors and persisted matches ---------------------------------------------------------------------

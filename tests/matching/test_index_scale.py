@@ -155,3 +155,29 @@ def test_trim_releases_capacity_and_keeps_the_index_usable():
     m._caps = m._caps.compacted()
     for need in make_needs(5, seed=8):
         assert ranked(m, need, k=10) == ranked(ref, need, k=10)
+
+
+def test_rankings_are_cached_until_the_index_changes():
+    emb = HashingEmbedder(64)
+    m = Matcher(emb)
+    m.upsert_capabilities(make_caps(100, seed=11))
+    need = make_needs(1, seed=12)[0]
+    first = m.rank(need, k=5)
+    assert m.last_stats.get("cached") is None
+    again = m.rank(need, k=5)
+    assert m.last_stats == {"cached": True}
+    assert [(r.capability_id, r.score, r.explanation) for r in again] == \
+           [(r.capability_id, r.score, r.explanation) for r in first]
+    again[0].score = -1.0  # callers get their own Match objects
+    assert m.rank(need, k=5)[0].score == first[0].score
+    assert m.rank(need, k=6) and m.last_stats.get("cached") is None  # other arguments, another entry
+    best = CapabilityDoc("NEW", need.title, need.description, "enterprise", need.tracks, need.stages, "putuo", [], "en")
+    m.upsert_capabilities([best])
+    after = m.rank(need, k=5)
+    assert m.last_stats.get("cached") is None and after[0].capability_id == "NEW"
+    m.remove_capability("NEW")
+    assert "NEW" not in {r.capability_id for r in m.rank(need, k=5)}
+    changed = NeedDoc(need.id, need.title, need.description, need.tracks, need.partner_types, need.stages,
+                      ["nanjing"], "en")  # same texts, other structured fields: not the cached ranking
+    m.rank(changed, k=5)
+    assert m.last_stats.get("cached") is None
