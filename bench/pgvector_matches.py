@@ -11,7 +11,8 @@ capabilities up to n with real vectors (bench/synthetic.py ``load_db``; vectors 
   CLINMATCH_DENSE_SEARCH), start-up time, GET /api/v1/needs/{id}/matches over HTTP from one client (every need warmed
   first), p50/p95/p99; and overlap@20 of the final ranked lists between the modes.
 
-Prints a table and JSON (also written to --out when given).
+The servers run without the ranking cache (CLINMATCH_RANK_CACHE_SIZE=0, --rank-cache to change): every request
+ranks. Prints a table and JSON (also written to --out when given).
 """
 
 from __future__ import annotations
@@ -90,10 +91,11 @@ def sql_recall(url: str, need_ids: list[int], c: int, ef_search: int) -> dict:
 
 
 def serve_and_measure(url: str, mode: str, need_ids: list[int], token: str, requests: int, c: int,
-                      ef_search: int) -> dict:
+                      ef_search: int, rank_cache: int = 0) -> dict:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "CLINMATCH_DENSE_SEARCH": mode, "CLINMATCH_DENSE_CANDIDATES": str(c),
-           "CLINMATCH_HNSW_EF_SEARCH": str(ef_search), "CLINMATCH_WORKER_IN_PROCESS": "0"}
+           "CLINMATCH_HNSW_EF_SEARCH": str(ef_search), "CLINMATCH_WORKER_IN_PROCESS": "0",
+           "CLINMATCH_RANK_CACHE_SIZE": str(rank_cache)}
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port),
                              "--log-level", "warning"], cwd=ROOT, env=env)
@@ -137,6 +139,8 @@ def main() -> None:
     ap.add_argument("--candidates", type=int, default=500)
     ap.add_argument("--ef-search", type=int, default=100)
     ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--rank-cache", type=int, default=0,
+                    help="CLINMATCH_RANK_CACHE_SIZE for the servers (0: every request ranks, the default here)")
     ap.add_argument("--out", type=Path)
     a = ap.parse_args()
     sizes = [int(x) for x in a.sizes.split(",")]
@@ -178,7 +182,8 @@ def main() -> None:
             tops = {}
             for mode in modes:
                 print(f"[{n}] serving {mode} ...", file=sys.stderr)
-                m = serve_and_measure(url, mode, need_ids, info["token"], a.requests, a.candidates, a.ef_search)
+                m = serve_and_measure(url, mode, need_ids, info["token"], a.requests, a.candidates, a.ef_search,
+                                      a.rank_cache)
                 tops[mode] = m.pop("tops")
                 row[mode] = m
             for x, y in (("pgvector_hnsw", "pgvector"), ("pgvector", "memory"), ("pgvector_hnsw", "memory")):
@@ -191,7 +196,7 @@ def main() -> None:
         server.cleanup()
 
     print(f"\nGET /api/v1/needs/{{id}}/matches, one client, {a.requests} requests; C={a.candidates}, "
-          f"ef_search={a.ef_search}")
+          f"ef_search={a.ef_search}, rank cache {a.rank_cache}")
     print(f"{'n':>7} {'mode':<14} {'start s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     for row in results:
         for mode in modes:
