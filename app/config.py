@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     # Ranking: the sentence-level signals are computed for this many best first-stage candidates first (more if
     # the bound says a capability left out could still make the top k; results are exact either way); rankings are
     # cached per need until the capability index changes (0 = no cache).
-    rerank_depth: int = Field(default=400, ge=1, le=1_000_000)
+    rerank_depth: int = Field(default=1000, ge=1, le=1_000_000)
     rank_cache_size: int = Field(default=256, ge=0, le=100_000)
     # Page size limits for list endpoints.
     default_page_size: int = 20

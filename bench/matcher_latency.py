@@ -71,7 +71,7 @@ def main(argv=None):
         vecs.update(probe.embed_capabilities([c for c in caps if not c.id.startswith("S")])["vectors"])
         payload = {"model": probe.model_name, "version": probe.vector_version, "vectors": vecs}
         row = {"capabilities": n}
-        for mode, depth in (("two_stage", 400), ("full", None)):
+        for mode, depth in (("two_stage", 1000), ("full", None)):
             gc.collect()
             rss0 = proc.memory_info().rss
             m = Matcher(emb, rerank_depth=depth, rank_cache_size=0)  # every ranking computed

@@ -73,7 +73,7 @@ class Matcher:
 
     Ranking a need is exact and two-staged: every signal but the sentence-level ones (``passage``, ``status_quo``)
     is computed for every capability in a few vectorised passes; the sentence-level signals are computed for the
-    ``rerank_depth`` best of those, then for four times as many, and so on, until no capability left out could
+    ``rerank_depth`` best of those, then for twice as many, and so on, until no capability left out could
     still reach the k-th score (each left-out one is bounded by its first-stage score plus the largest weight the
     sentence signals can add). The result is the same as scoring every capability fully (``rerank_depth=None``
     does that), at a fraction of the cost; ``last_stats`` tells how deep a ranking went.
@@ -81,7 +81,7 @@ class Matcher:
 
     def __init__(self, embedder: Embedder, glossary: Glossary | None = None, use_glossary: bool = True,
                  weights: Mapping[str, float] | None = None, query_cache_size: int = 256, augment: bool = True,
-                 rerank_depth: int | None = 400, rank_cache_size: int = 256):
+                 rerank_depth: int | None = 1000, rank_cache_size: int = 256):
         self.embedder = embedder
         self.glossary = (glossary or load_glossary()) if use_glossary else None
         if self.glossary is not None:
@@ -399,30 +399,35 @@ class Matcher:
         deferred = ("passage", "status_quo")
         slack = sum(max(float(w.get(s, 0.0)), 0.0) for s in deferred)  # the most they can add to a score
         m = len(rows)
-        order = np.lexsort((rows, -s1))
         depth = m if self.rerank_depth is None else min(m, max(self.rerank_depth, 4 * k))
         passage = np.full(m, np.nan, np.float32)
         sq = np.full(m, np.nan, np.float32)
         final = np.full(m, -np.inf, np.float32)
+        computed = np.zeros(m, bool)
         qs = q.vecs[1:] if len(q.vecs) > 1 else q.vecs[:1]
-        done, rounds = 0, 0
+        rounds = 0
         while True:
-            new = order[done:depth]
-            pv, off = v.passage_rows(rows[new])
-            best = np.maximum.reduceat(qs @ pv.T, off, axis=1)  # (m sentences, len(new)): best passage per sentence
-            p, r = _stance_scores(best, q.info.stance, q.info.titled)
-            passage[new], sq[new] = np.clip(p, 0, 1), r
+            chosen = np.argpartition(-s1, depth - 1)[:depth] if depth < m else np.arange(m)  # best `depth` by s1
+            new = chosen[~computed[chosen]]
+            for c in range(0, len(new), 2048):  # in chunks: a few MB of float32 at a time, not hundreds
+                part = new[c:c + 2048]
+                pv, off = v.passage_rows(rows[part])
+                best = np.maximum.reduceat(qs @ pv.T, off, axis=1)  # (sentences, len(part)): best passage each
+                p, r = _stance_scores(best, q.info.stance, q.info.titled)
+                passage[part], sq[part] = np.clip(p, 0, 1), r
             final[new] = s1[new] + w.get("passage", 0.0) * passage[new] + w.get("status_quo", 0.0) * sq[new]
-            done, rounds = depth, rounds + 1
-            if done >= m:
+            computed[new] = True
+            rounds += 1
+            if depth >= m:
                 break
-            top = final[order[:done]]
+            top = final[chosen]
             kth = float(np.partition(top, len(top) - k)[len(top) - k]) if len(top) >= k else -np.inf
             if min_score is not None:
                 kth = max(kth, float(min_score))
-            if float(s1[order[done]]) + slack < kth:  # no capability left out can reach the k-th score
+            if float(s1[~computed].max()) + slack < kth:  # no capability left out can reach the k-th score
                 break
-            depth = min(m, depth * 4)
+            depth = min(m, depth * 2)
+        done = int(computed.sum())
         sig["passage"], sig["status_quo"] = passage, sq
         self.last_stats = {"rows": m, "reranked": done, "rounds": rounds}
         if min_score is not None:
@@ -599,7 +604,7 @@ def _coverage_vec(concepts, st: DocStore, n: int) -> np.ndarray:
         return np.zeros(n, np.float32)
     shared = st.concepts.count_weighted(present)[:n]
     rec = shared / float(sum(st.concept_idf(c) for c in concepts) or 1.0)
-    cap_mass = st.concepts.csr.dot(st.concept_idf_vector())[:n]
+    cap_mass = st.concept_mass()[:n]
     prec = shared / np.maximum(cap_mass, 1e-9)
     return np.where(shared > 0, 2 * rec * prec / np.maximum(rec + prec, 1e-9), 0.0).astype(np.float32)
 

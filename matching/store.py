@@ -90,13 +90,33 @@ class _SetColumn:
                 w[j] = x
         return w
 
+    def _csc(self):
+        """Column-major copy of the rows so far (rebuilt when rows were added: retiring rows changes nothing)."""
+        key = (self.csr.n, self.csr.nnz, len(self.names))
+        if getattr(self, "_csc_key", None) != key:
+            self._csc_cache = self.csr.matrix(len(self.names)).tocsc()
+            self._csc_key = key
+        return self._csc_cache
+
+    def count_cols(self, wanted: dict[str, float]) -> np.ndarray:
+        """Per row: the summed weights of the ``wanted`` values it has, reading only those values' columns."""
+        cols = [(self.vocab[v], x) for v, x in wanted.items() if v in self.vocab]
+        out = np.zeros(self.csr.n, np.float32)
+        if not cols:
+            return out
+        csc = self._csc()
+        for j, x in cols:
+            s, e = csc.indptr[j], csc.indptr[j + 1]
+            out[csc.indices[s:e]] += x
+        return out
+
     def count(self, values) -> np.ndarray:
         """Per row: how many of ``values`` the row has."""
-        return self.csr.dot(self.weights({v: 1.0 for v in values}))
+        return self.count_cols({v: 1.0 for v in values})
 
     def count_weighted(self, wanted: dict[str, float]) -> np.ndarray:
         """Per row: the summed weights of the ``wanted`` values the row has."""
-        return self.csr.dot(self.weights(wanted))
+        return self.count_cols(wanted)
 
     def values(self, row: int) -> list[str]:
         return [self.names[int(i)] for i in self.csr.row(row)[0]]
@@ -286,6 +306,13 @@ class DocStore:
         df = np.zeros(v)
         df[:len(self.concept_df[:len(self.concepts.vocab)])] = self.concept_df[:len(self.concepts.vocab)]
         return np.log1p(len(self.pos) / (1.0 + df)).astype(np.float32)
+
+    def concept_mass(self) -> np.ndarray:
+        """Per row: the summed idf of its concepts (cached until a row is added or retired: idf moves with them)."""
+        if getattr(self, "_mass_key", None) != self.generation:
+            self._mass = self.concepts.csr.dot(self.concept_idf_vector())
+            self._mass_key = self.generation
+        return self._mass
 
     def token_df(self, token: str) -> int:
         return self.bm25.document_frequency(token)
