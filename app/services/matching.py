@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 from pgvector.sqlalchemy import Vector
-from sqlalchemy import bindparam, delete, text
+from sqlalchemy import bindparam, delete, func, text
 from sqlmodel import Session, select
 
 from app.errors import NotFound
@@ -43,6 +43,7 @@ log = logging.getLogger("clinmatch.matching")
 MATCHED_STATUSES = (NeedStatus.open, NeedStatus.in_partnership, NeedStatus.closed)
 PERSIST_TOP_K = 20  # matches persisted per need (and per capability) when it is opened or changed
 SYNC_OVERLAP = timedelta(seconds=120)  # look again at rows changed this long before the last sync (late commits)
+OVERLAP_CHECK_SECONDS = 2.0  # how often the overlap window is checked for late commits
 
 
 # --- documents -----------------------------------------------------------------------------------------------------
@@ -195,6 +196,9 @@ class MatchIndex:
         self._lock = threading.Lock()
         self._watermark: datetime | None = None
         self._seen: dict[tuple[str, int], int] = {}  # (entity, id) -> version indexed
+        self._stamps: dict[tuple[str, int], tuple[datetime, int]] = {}  # (entity, id) -> (updated_at, version) read
+        self._newest: dict[str, datetime] = {}  # entity -> newest updated_at read
+        self._checked: dict[str, float] = {}  # entity -> monotonic time of the last overlap check
         self.last_sync_seconds = 0.0
         # Where GET /needs/{id}/matches gets its dense candidates (configure_dense; Settings.dense_search).
         self.dense_search, self.dense_candidates, self.hnsw_ef_search = "memory", 500, 100
@@ -259,10 +263,36 @@ class MatchIndex:
                          len(upsert_needs), 1000 * self.last_sync_seconds)
 
     def _changed(self, session: Session, model, entity: str) -> list[int]:
-        q = select(model.id, model.version)
-        if self._watermark is not None:
-            q = q.where(model.updated_at >= self._watermark)
-        return [i for i, v in session.exec(q).all() if self._seen.get((entity, i)) != v]
+        """Ids of rows whose version differs from the indexed one. Cheap in the steady state: rows stamped at or
+        after the newest stamp seen; every ``OVERLAP_CHECK_SECONDS`` the count and version sum of the rows inside
+        the overlap window are compared with what was seen, and only a difference (a late commit) rescans the
+        window (after a bulk load it holds every loaded row: rescanning it on every request cost 100k rows each)."""
+        newest = self._newest.get(entity)
+        if self._watermark is None or newest is None:
+            since = self._watermark
+            self._checked[entity] = time.monotonic()
+        else:
+            since = newest
+            if time.monotonic() - self._checked.get(entity, 0.0) >= OVERLAP_CHECK_SECONDS:
+                self._checked[entity] = time.monotonic()
+                n, vsum = session.exec(select(func.count(), func.coalesce(func.sum(model.version), 0))
+                                       .where(model.updated_at >= self._watermark)).one()
+                mine = [v for (e, _), (at, v) in self._stamps.items() if e == entity and at >= self._watermark]
+                if (n, int(vsum)) != (len(mine), sum(mine)):
+                    since = self._watermark
+        q = select(model.id, model.version, model.updated_at)
+        if since is not None:
+            q = q.where(model.updated_at >= since)
+        out = []
+        for i, v, at in session.exec(q).all():  # updated_at comes back aware (UTC) on both databases
+            self._stamps[(entity, i)] = (at, v)
+            if newest is None or at > newest:
+                newest = at
+            if self._seen.get((entity, i)) != v:
+                out.append(i)
+        if newest is not None:
+            self._newest[entity] = newest
+        return out
 
     def stats(self) -> dict[str, Any]:
         return {"capabilities": len(self.matcher.capability_ids()), "needs": len(self.matcher.need_ids()),

@@ -216,3 +216,39 @@ def test_a_restarted_index_reads_stored_analyses_instead_of_tokenising(app, clie
     fresh.sync(app.state.engine)
     assert sorted(fresh.matcher.capability_ids()) == sorted(str(c["id"]) for c in (rf, abl, laser))
     assert analysed == []  # nothing re-tokenised: every document came with its stored analysis
+
+
+def test_index_sync_reads_only_new_rows_and_still_catches_late_commits(app, client, world, make_capability,
+                                                                       monkeypatch):
+    from datetime import timedelta
+
+    from sqlalchemy import event, update
+
+    from app.models import Capability
+    from app.services import matching as svc
+
+    rf, abl, laser = _world_with_capabilities(make_capability)
+    index = svc.build_index(app.state.match_index.matcher.embedder)
+    engine = app.state.engine
+    index.sync(engine)
+    assert len(index.matcher.capability_ids()) == 3
+    rows_read = []
+    listener = lambda *a: rows_read.append(a[2])  # noqa: E731 - statements run
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        monkeypatch.setattr(svc, "OVERLAP_CHECK_SECONDS", 3600.0)
+        index.sync(engine)  # steady state: only rows stamped at or after the newest seen are asked for
+        assert not any("count(" in s.lower() for s in rows_read)
+        # a transaction that committed late: its row is stamped before the newest row the index has read
+        with Session(engine) as s:
+            stamp = s.get(Capability, abl["id"]).updated_at
+            s.execute(update(Capability).where(Capability.id == abl["id"]).values(
+                version=Capability.version + 1, status="archived", updated_at=stamp - timedelta(seconds=30)))
+            s.commit()
+        index.sync(engine)
+        assert str(abl["id"]) in index.matcher.capability_ids()  # not seen yet: the window is not checked each time
+        monkeypatch.setattr(svc, "OVERLAP_CHECK_SECONDS", 0.0)
+        index.sync(engine)  # the window's count and version sum differ from what was read: rescanned
+        assert sorted(index.matcher.capability_ids()) == sorted([str(rf["id"]), str(laser["id"])])
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
