@@ -263,8 +263,8 @@ class MatchIndex:
                          len(upsert_needs), 1000 * self.last_sync_seconds)
 
     def _changed(self, session: Session, model, entity: str) -> list[int]:
-        """Ids of rows whose version differs from the indexed one. Cheap in the steady state: rows stamped at or
-        after the newest stamp seen; every ``OVERLAP_CHECK_SECONDS`` the count and version sum of the rows inside
+        """Ids of rows whose version differs from the indexed one. Cheap in the steady state: rows stamped after
+        the newest stamp seen; every ``OVERLAP_CHECK_SECONDS`` the count and version sum of the rows inside
         the overlap window are compared with what was seen, and only a difference (a late commit) rescans the
         window (after a bulk load it holds every loaded row: rescanning it on every request cost 100k rows each)."""
         newest = self._newest.get(entity)
@@ -281,8 +281,8 @@ class MatchIndex:
                 if (n, int(vsum)) != (len(mine), sum(mine)):
                     since = self._watermark
         q = select(model.id, model.version, model.updated_at)
-        if since is not None:
-            q = q.where(model.updated_at >= since)
+        if since is not None:  # strictly newer than the newest read (rows of one bulk load share a stamp)
+            q = q.where(model.updated_at > since if since is newest else model.updated_at >= since)
         out = []
         for i, v, at in session.exec(q).all():  # updated_at comes back aware (UTC) on both databases
             self._stamps[(entity, i)] = (at, v)
