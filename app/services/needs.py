@@ -131,6 +131,10 @@ def create_need(session: Session, actor: Actor, data: NeedCreate, index=None) ->
     need = Need(**values, hospital_id=actor.organisation_id, created_by_id=actor.user_id)
     if need.status == NeedStatus.open:
         need.opened_at = utcnow()
+    if index is not None:  # embed before the first write: SQLite's write lock is not held while the model runs
+        from app.services.matching import embed_ahead, need_doc
+
+        embed_ahead(index, need_doc(need))
     session.add(need)
     session.flush()
     audit.record(session, actor, ENTITY, need.id, "create", audit.created_fields(need, list(values)))
