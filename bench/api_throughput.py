@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
+import synthetic  # noqa: E402
 
 NEED_BODY = {
     "title": "房间隔穿刺针遇阻上滑、穿刺点偏移",
@@ -179,20 +180,8 @@ def main() -> None:
                 saved.write_text(json.dumps({**info, "hospital_token": hospital_token, "n": a.n}))
         env = {**os.environ, "DATABASE_URL": url, "CLINMATCH_WORKER_IN_PROCESS": "false",
                "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench._hello_app:create_app", "--factory",
-                                 "--port", str(a.port), "--log-level", "warning", "--no-access-log"],
-                                cwd=ROOT, env=env)
-        base = f"http://127.0.0.1:{a.port}"
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-            if proc.poll() is not None or time.perf_counter() - t0 > 900:
-                raise SystemExit("server did not start")
-        print(f"  server up in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        proc, base, up = synthetic.start_server(env, a.port, app="bench._hello_app:create_app")
+        print(f"  server up in {up:.0f} s", file=sys.stderr)
         token, needs = info["token"], info["need_ids"]
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
             for nid in needs:  # warm: each need embedded once (cached afterwards, as in production)

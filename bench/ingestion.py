@@ -41,7 +41,7 @@ for p in (ROOT, ROOT / "bench"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
-from synthetic import DEV, dev_dataset, variants  # noqa: E402
+from synthetic import DEV, dev_dataset, start_server, variants  # noqa: E402
 
 from matching import CapabilityDoc  # noqa: E402
 from matching.text import split_sentences  # noqa: E402
@@ -209,24 +209,12 @@ def bench_api(dbs: Databases, kind: str, n: int, clients: int, dupes: bool, tmp:
     token = prepare_api_db(url, tmp)
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "CLINMATCH_WORKER_IN_PROCESS": "0"}
-    t0 = time.perf_counter()
     log = open(tmp / f"server-{kind}.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port",
-                             str(port), "--log-level", "warning"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    proc, base, up = start_server(env, port, timeout=300, stdout=log, stderr=subprocess.STDOUT)
     h = {"Authorization": f"Bearer {token}"}
     out: dict = {"db": kind}
     try:
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-            if proc.poll() is not None or time.perf_counter() - t0 > 300:
-                raise SystemExit("server did not start")
-        out["server_startup_s"] = round(time.perf_counter() - t0, 1)
+        out["server_startup_s"] = round(up, 1)
         with httpx.Client(base_url=base, headers=h, timeout=120) as c:  # warm-up: one request
             assert c.post("/api/v1/capabilities", json=body(make_caps(1, 200, "W", dupes)[0])).status_code == 201
         import psutil

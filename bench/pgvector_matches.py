@@ -22,7 +22,6 @@ import json
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ for p in (ROOT, ROOT / "bench"):
 
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
+import synthetic  # noqa: E402
 
 MODES = ("memory", "pgvector", "pgvector_hnsw")
 
@@ -96,20 +96,8 @@ def serve_and_measure(url: str, mode: str, need_ids: list[int], token: str, requ
     env = {**os.environ, "DATABASE_URL": url, "CLINMATCH_DENSE_SEARCH": mode, "CLINMATCH_DENSE_CANDIDATES": str(c),
            "CLINMATCH_HNSW_EF_SEARCH": str(ef_search), "CLINMATCH_WORKER_IN_PROCESS": "0",
            "CLINMATCH_RANK_CACHE_SIZE": str(rank_cache)}
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port),
-                             "--log-level", "warning"], cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
+    proc, base, startup = synthetic.start_server(env, port, timeout=1800)
     try:
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-            if proc.poll() is not None or time.perf_counter() - t0 > 1800:
-                raise SystemExit(f"server ({mode}) did not start")
-        startup = time.perf_counter() - t0
         lat, tops = [], {}
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120) as cl:
             for nid in need_ids:  # warm (each need embedded once, cached afterwards) and keep the ranked list

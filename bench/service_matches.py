@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,20 +39,8 @@ def run_size(n: int, requests: int, port: int, env_extra: dict | None = None) ->
     info = synthetic.load_db(url, n)
     build_s = time.perf_counter() - t
     env = {**os.environ, "DATABASE_URL": url, "CLINMATCH_WORKER_IN_PROCESS": "false", **(env_extra or {})}
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port",
-                             str(port), "--log-level", "warning"], cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
+    proc, base, startup = synthetic.start_server(env, port, timeout=1200)
     try:
-        while True:
-            try:
-                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-            if proc.poll() is not None or time.perf_counter() - t0 > 1200:
-                raise SystemExit("server did not start")
-        startup = time.perf_counter() - t0
         ps = psutil.Process(proc.pid)
         rss_idle = ps.memory_info().rss
         h = {"Authorization": f"Bearer {info['token']}"}

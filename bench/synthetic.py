@@ -140,6 +140,28 @@ def analyses(matcher, docs: list[CapabilityDoc], seed: int = 0, progress: bool =
     return {d.id: b for d, b in zip(docs, blobs)}
 
 
+def start_server(env: dict, port: int, app: str = "app.main:create_app", timeout: float = 900, **popen):
+    """The real server (uvicorn, one worker) in a subprocess on loopback; returns (process, base URL, start-up
+    seconds) once /healthz answers. The caller terminates the process."""
+    import subprocess
+
+    import httpx
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port), "--log-level",
+                             "warning", "--no-access-log"], cwd=ROOT, env=env, **popen)
+    base = f"http://127.0.0.1:{port}"
+    while True:
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return proc, base, time.perf_counter() - t0
+        except httpx.HTTPError:
+            time.sleep(0.2)
+        if proc.poll() is not None or time.perf_counter() - t0 > timeout:
+            proc.kill()
+            raise SystemExit(f"server ({app}) did not start")
+
+
 def load_db(url: str, n: int, seed: int = 0, progress: bool = True) -> dict:
     """A migrated database at ``url`` holding the dev set (needs, capabilities, organisations through the seed
     loader) plus synthetic capabilities up to ``n`` in all, every one with its stored vectors.

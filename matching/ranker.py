@@ -20,7 +20,7 @@ from .lexical import FIELD_WEIGHTS
 from .stance import sentence_stance
 from .store import DocStore, RowInfo, StoreView
 from .structured import conditions, expand_regions, hard_failures, structured_score
-from .text import add_zh_words, split_sentences, tokenize, tokenize_with_spans
+from .text import add_zh_words, split_sentences, tokenize_with_spans
 
 __all__ = ["Matcher", "need_fields", "capability_fields", "MAX_PASSAGES"]
 
