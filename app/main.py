@@ -14,6 +14,7 @@ from app.api import api_router, health
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.errors import install_error_handlers
+from app.write_queue import SQLiteWriteQueue
 from app.web import install_web
 
 DESCRIPTION = """
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         raise RuntimeError(f"CLINMATCH_DENSE_SEARCH={settings.dense_search} needs PostgreSQL with pgvector; "
                            "the database is SQLite: use CLINMATCH_DENSE_SEARCH=memory (the default)")
     app.state.engine = make_engine(settings.database_url, echo=settings.sql_echo)
+    app.add_middleware(SQLiteWriteQueue, enabled=settings.is_sqlite)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     install_error_handlers(app)
     app.include_router(health.router)

@@ -1,0 +1,50 @@
+"""SQLite's writers take turns per process (app/write_queue.py); reads never wait."""
+import asyncio
+
+import pytest
+
+from app.write_queue import SQLiteWriteQueue
+
+
+def run(middleware_enabled: bool, methods: list[str]) -> int:
+    """Most requests inside the wrapped app at once."""
+    state = {"now": 0, "most": 0}
+
+    async def inner(scope, receive, send):
+        state["now"] += 1
+        state["most"] = max(state["most"], state["now"])
+        await asyncio.sleep(0.01)
+        state["now"] -= 1
+
+    mw = SQLiteWriteQueue(inner, enabled=middleware_enabled)
+
+    async def main():
+        await asyncio.gather(*(mw({"type": "http", "method": m}, None, None) for m in methods))
+
+    asyncio.run(main())
+    return state["most"]
+
+
+def test_writes_take_turns_on_sqlite():
+    assert run(True, ["POST", "PATCH", "PUT", "DELETE"] * 5) == 1
+
+
+def test_reads_never_wait_and_postgresql_is_not_queued():
+    assert run(True, ["GET"] * 10) == 10
+    assert run(True, ["POST"] * 3 + ["GET"] * 3) == 4  # the reads run beside the one write in progress
+    assert run(False, ["POST"] * 10) == 10
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_concurrent_filings_all_succeed(client, world, db_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import TSP_NEED
+
+    def file(i):
+        return client.post("/api/v1/needs", json=dict(TSP_NEED, title=f"{TSP_NEED['title']} {i}"),
+                           headers=world["hospital"].headers).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(file, range(48)))
+    assert codes == [201] * 48
