@@ -228,39 +228,47 @@ class MatchIndex:
         Reads through its own session, so it never indexes a write that may still roll back. A cheap query of
         (id, version) finds what changed; only those rows are loaded. Rows changed within ``SYNC_OVERLAP`` of the
         last sync are looked at again, so a transaction that committed late is not missed."""
-        with self._lock, Session(engine) as session:
-            t0 = time.perf_counter()
-            started = utcnow()
-            cap_ids = self._changed(session, Capability, "capability")
-            need_ids = self._changed(session, Need, "need")
-            upsert_caps, upsert_needs = [], []
-            for chunk in _chunks(cap_ids):
-                for cap, org in session.exec(select(Capability, Organisation).join(
-                        Organisation, Organisation.id == Capability.organisation_id)
-                        .where(Capability.id.in_(chunk))).all():
-                    self._seen[("capability", cap.id)] = cap.version
-                    if cap.status == CapabilityStatus.active:
-                        upsert_caps.append(capability_doc(cap, org))
-                    else:
-                        self.matcher.remove_capability(str(cap.id))
-            for chunk in _chunks(need_ids):
-                for need in session.exec(select(Need).where(Need.id.in_(chunk))).all():
-                    self._seen[("need", need.id)] = need.version
-                    if need.status == NeedStatus.open:
-                        upsert_needs.append(need_doc(need))
-                    else:
-                        self.matcher.remove_need(str(need.id))
-            for docs, upsert in ((upsert_caps, self.matcher.upsert_capabilities),
-                                 (upsert_needs, self.matcher.upsert_needs)):
-                for chunk in _chunks(docs, 2000):
-                    upsert(chunk, vectors=load_vectors(session, self.matcher, chunk))
-            if len(upsert_caps) + len(upsert_needs) >= 1000:  # a start-up or a bulk load: no spare capacity
-                self.matcher.trim()
-            self._watermark = started - SYNC_OVERLAP
-            self.last_sync_seconds = time.perf_counter() - t0
-            if upsert_caps or upsert_needs:
-                log.info("index synced: %d capabilities, %d needs updated in %.0f ms", len(upsert_caps),
-                         len(upsert_needs), 1000 * self.last_sync_seconds)
+        # The connection first, then the lock: a thread holding the lock must never wait for the pool, or requests
+        # that hold a connection (their own transaction) while waiting for the lock deadlock it (PostgreSQL's pool
+        # is bounded: 64 clients filing needs stalled completely).
+        with Session(engine) as session:
+            session.connection()
+            with self._lock:
+                self._sync(session)
+
+    def _sync(self, session: Session) -> None:
+        t0 = time.perf_counter()
+        started = utcnow()
+        cap_ids = self._changed(session, Capability, "capability")
+        need_ids = self._changed(session, Need, "need")
+        upsert_caps, upsert_needs = [], []
+        for chunk in _chunks(cap_ids):
+            for cap, org in session.exec(select(Capability, Organisation).join(
+                    Organisation, Organisation.id == Capability.organisation_id)
+                    .where(Capability.id.in_(chunk))).all():
+                self._seen[("capability", cap.id)] = cap.version
+                if cap.status == CapabilityStatus.active:
+                    upsert_caps.append(capability_doc(cap, org))
+                else:
+                    self.matcher.remove_capability(str(cap.id))
+        for chunk in _chunks(need_ids):
+            for need in session.exec(select(Need).where(Need.id.in_(chunk))).all():
+                self._seen[("need", need.id)] = need.version
+                if need.status == NeedStatus.open:
+                    upsert_needs.append(need_doc(need))
+                else:
+                    self.matcher.remove_need(str(need.id))
+        for docs, upsert in ((upsert_caps, self.matcher.upsert_capabilities),
+                             (upsert_needs, self.matcher.upsert_needs)):
+            for chunk in _chunks(docs, 2000):
+                upsert(chunk, vectors=load_vectors(session, self.matcher, chunk))
+        if len(upsert_caps) + len(upsert_needs) >= 1000:  # a start-up or a bulk load: no spare capacity
+            self.matcher.trim()
+        self._watermark = started - SYNC_OVERLAP
+        self.last_sync_seconds = time.perf_counter() - t0
+        if upsert_caps or upsert_needs:
+            log.info("index synced: %d capabilities, %d needs updated in %.0f ms", len(upsert_caps),
+                     len(upsert_needs), 1000 * self.last_sync_seconds)
 
     def _changed(self, session: Session, model, entity: str) -> list[int]:
         """Ids of rows whose version differs from the indexed one. Cheap in the steady state: rows stamped after
