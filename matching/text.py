@@ -98,6 +98,7 @@ def detect_language(text: str) -> str:
 _jieba_lock = threading.Lock()
 _jieba = None
 _pending_words: set[str] = set()
+_added_words: set[str] = set()
 
 
 def _get_jieba():
@@ -111,8 +112,11 @@ def _get_jieba():
             tk.initialize()
             _jieba = tk
         if _pending_words:
-            for w in sorted(_pending_words):
+            # each word once: jieba's add_word adds the frequency to the dictionary's total every time, so adding the
+            # glossary again (every new Matcher did) shifted every word's probability and tokens drifted over time
+            for w in sorted(_pending_words - _added_words):
                 _jieba.add_word(w, freq=20000)
+            _added_words.update(_pending_words)
             _pending_words.clear()
         return _jieba
 

@@ -45,3 +45,17 @@ def test_detect_language():
 def test_split_sentences():
     assert split_sentences("第一句。第二句！Third one. Fourth?") == ["第一句。", "第二句！", "Third one.", "Fourth?"]
     assert split_sentences("") == []
+
+
+def test_tokens_do_not_drift_as_matchers_are_created():
+    from matching import HashingEmbedder, Matcher
+    from matching.text import tokenize
+
+    text = "房间隔穿刺针不可调弯，穿刺点偏移，可能误入主动脉；希望开发可调弯射频穿刺系统并开展动物实验。"
+    Matcher(HashingEmbedder(8))
+    first = tokenize(text)
+    total = __import__("matching.text", fromlist=["_get_jieba"])._get_jieba().total
+    for _ in range(5):  # each Matcher registers the glossary's words again
+        Matcher(HashingEmbedder(8))
+        assert tokenize(text) == first
+    assert __import__("matching.text", fromlist=["_get_jieba"])._get_jieba().total == total
