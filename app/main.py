@@ -49,8 +49,7 @@ async def lifespan(app: FastAPI):
     t0 = time.perf_counter()
     settings = app.state.settings
     index = build_index(load_embedder(settings), settings)
-    index.configure_dense(settings.dense_search, settings.dense_candidates, settings.hnsw_ef_search,
-                          app.state.engine.dialect.name)
+    index.configure_dense(settings.dense_search, settings.dense_candidates, settings.hnsw_ef_search)
     await run_in_threadpool(index.sync, app.state.engine)
     app.state.match_index = index
     log.info("match index ready in %.1f s: %s", time.perf_counter() - t0, index.stats())

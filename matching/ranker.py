@@ -130,6 +130,10 @@ class Matcher:
             labels.append(f"{c.label_zh} {c.label_en}")
         return full + ("\n" + "; ".join(labels) if labels else "")
 
+    def encode(self, docs: Sequence[NeedDoc | CapabilityDoc]) -> list[np.ndarray]:
+        """Vectors of ``docs`` (row 0 whole text, then passages) and nothing else: no analysis, nothing indexed."""
+        return self._embed_docs(list(docs))
+
     def _embed_docs(self, docs: Sequence[NeedDoc | CapabilityDoc], query: bool = False) -> list[np.ndarray]:
         texts: list[str] = []
         spans = []
@@ -602,7 +606,7 @@ def _coverage_vec(concepts, st: DocStore, n: int) -> np.ndarray:
     present = {c: st.concept_idf(c) for c in concepts if c in st.concepts.vocab}
     if not present:
         return np.zeros(n, np.float32)
-    shared = st.concepts.count_weighted(present)[:n]
+    shared = st.concepts.count_cols(present)[:n]
     rec = shared / float(sum(st.concept_idf(c) for c in concepts) or 1.0)
     cap_mass = st.concept_mass()[:n]
     prec = shared / np.maximum(cap_mass, 1e-9)

@@ -82,14 +82,6 @@ class _SetColumn:
         ids = np.array(sorted({self.code(v) for v in values}), np.int32)
         self.csr.append(ids, np.ones(len(ids), np.float32))
 
-    def weights(self, wanted: dict[str, float]) -> np.ndarray:
-        w = np.zeros(max(len(self.vocab), 1), np.float32)
-        for v, x in wanted.items():
-            j = self.vocab.get(v)
-            if j is not None:
-                w[j] = x
-        return w
-
     def _csc(self):
         """Column-major copy of the rows so far (rebuilt when rows were added: retiring rows changes nothing)."""
         key = (self.csr.n, self.csr.nnz, len(self.names))
@@ -113,10 +105,6 @@ class _SetColumn:
     def count(self, values) -> np.ndarray:
         """Per row: how many of ``values`` the row has."""
         return self.count_cols({v: 1.0 for v in values})
-
-    def count_weighted(self, wanted: dict[str, float]) -> np.ndarray:
-        """Per row: the summed weights of the ``wanted`` values the row has."""
-        return self.count_cols(wanted)
 
     def values(self, row: int) -> list[str]:
         return [self.names[int(i)] for i in self.csr.row(row)[0]]
@@ -153,7 +141,6 @@ class StoreView:
     pas_start: np.ndarray
     pas_len: np.ndarray
     ids: list[str]
-    store: "DocStore"
 
     def passage_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(float32 passage vectors of ``rows`` stacked, start offset of each row's block)."""
@@ -292,7 +279,7 @@ class DocStore:
     def view(self) -> StoreView:
         n = self.n
         return StoreView(n, self.live[:n].copy(), self.doc_vec[:n], self.pas_vec[:self.n_pas], self.pas_start[:n],
-                         self.pas_len[:n], self.ids, self)
+                         self.pas_len[:n], self.ids)
 
     # --- corpus statistics --------------------------------------------------------------------------------------
     def concept_idf(self, concept: str) -> float:
@@ -302,9 +289,7 @@ class DocStore:
         return float(np.log1p(len(self.pos) / (1.0 + df)))
 
     def concept_idf_vector(self) -> np.ndarray:
-        v = max(len(self.concepts.vocab), 1)
-        df = np.zeros(v)
-        df[:len(self.concept_df[:len(self.concepts.vocab)])] = self.concept_df[:len(self.concepts.vocab)]
+        df = self.concept_df[:len(self.concepts.vocab)]  # grown with the vocabulary
         return np.log1p(len(self.pos) / (1.0 + df)).astype(np.float32)
 
     def concept_mass(self) -> np.ndarray:

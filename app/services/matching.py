@@ -136,7 +136,6 @@ def store_vectors(session: Session, matcher: Matcher, docs: Sequence[NeedDoc | C
 
 # --- whole-text vectors in PostgreSQL (pgvector: embeddings.vec, migration b7e3c1a9d2f4) ---------------------------
 
-DENSE_MODES = ("memory", "pgvector", "pgvector_hnsw")
 _SET_VEC = text("UPDATE embeddings SET vec = :v WHERE id = :id").bindparams(bindparam("v", type_=Vector(DENSE_VEC_DIM)))
 _TOP_DENSE = text(
     "SELECT e.entity_id FROM embeddings e JOIN capabilities c ON c.id = e.entity_id "
@@ -183,7 +182,7 @@ def embed_ahead(index: "MatchIndex", doc: NeedDoc | CapabilityDoc) -> None:
     vectors (USEEmbedder does): ``store_vectors`` and the ranking then find them there. On SQLite the model thus runs
     outside the write lock, so concurrent writers do not queue behind it (nor time out into 409s)."""
     if getattr(index.matcher.embedder, "cache_size", 0) > 0:
-        (index.matcher.embed_needs if isinstance(doc, NeedDoc) else index.matcher.embed_capabilities)([doc])
+        index.matcher.encode([doc])
 
 
 # --- the per-process index -----------------------------------------------------------------------------------------
@@ -196,26 +195,19 @@ class MatchIndex:
         self._lock = threading.Lock()
         self._watermark: datetime | None = None
         self._seen: dict[tuple[str, int], int] = {}  # (entity, id) -> version indexed
-        self._stamps: dict[tuple[str, int], tuple[datetime, int]] = {}  # (entity, id) -> (updated_at, version) read
+        self._stamps: dict[str, dict[int, tuple[datetime, int]]] = {}  # entity -> id -> (updated_at, version) read
         self._newest: dict[str, datetime] = {}  # entity -> newest updated_at read
         self._checked: dict[str, float] = {}  # entity -> monotonic time of the last overlap check
         self.last_sync_seconds = 0.0
         # Where GET /needs/{id}/matches gets its dense candidates (configure_dense; Settings.dense_search).
         self.dense_search, self.dense_candidates, self.hnsw_ef_search = "memory", 500, 100
 
-    def configure_dense(self, mode: str = "memory", candidates: int = 500, ef_search: int = 100,
-                        dialect: str = "postgresql") -> None:
-        """Refuses (ValueError) a pgvector mode on another database, or with a model whose vectors do not fit the
-        column (``DENSE_VEC_DIM``)."""
-        if mode not in DENSE_MODES:
-            raise ValueError(f"dense_search must be one of {', '.join(DENSE_MODES)}, not {mode!r}")
-        if mode != "memory":
-            if dialect != "postgresql":
-                raise ValueError(f"CLINMATCH_DENSE_SEARCH={mode} needs PostgreSQL with pgvector (the database is "
-                                 f"{dialect}); use 'memory'")
-            if self.matcher.embedder.dim != DENSE_VEC_DIM:
-                raise ValueError(f"CLINMATCH_DENSE_SEARCH={mode}: the model's vectors have {self.matcher.embedder.dim} "
-                                 f"dimensions, embeddings.vec holds {DENSE_VEC_DIM}; use 'memory'")
+    def configure_dense(self, mode: str = "memory", candidates: int = 500, ef_search: int = 100) -> None:
+        """Refuses (ValueError) a pgvector mode with a model whose vectors do not fit the column (``DENSE_VEC_DIM``).
+        The mode itself is validated by ``Settings``, and a pgvector mode on SQLite by ``create_app``."""
+        if mode != "memory" and self.matcher.embedder.dim != DENSE_VEC_DIM:
+            raise ValueError(f"CLINMATCH_DENSE_SEARCH={mode}: the model's vectors have {self.matcher.embedder.dim} "
+                             f"dimensions, embeddings.vec holds {DENSE_VEC_DIM}; use 'memory'")
         self.dense_search, self.dense_candidates, self.hnsw_ef_search = mode, int(candidates), int(ef_search)
 
     @property
@@ -275,25 +267,21 @@ class MatchIndex:
         the newest stamp seen; every ``OVERLAP_CHECK_SECONDS`` the count and version sum of the rows inside
         the overlap window are compared with what was seen, and only a difference (a late commit) rescans the
         window (after a bulk load it holds every loaded row: rescanning it on every request cost 100k rows each)."""
-        newest = self._newest.get(entity)
-        if self._watermark is None or newest is None:
-            since = self._watermark
-            self._checked[entity] = time.monotonic()
-        else:
-            since = newest
-            if time.monotonic() - self._checked.get(entity, 0.0) >= OVERLAP_CHECK_SECONDS:
-                self._checked[entity] = time.monotonic()
-                n, vsum = session.exec(select(func.count(), func.coalesce(func.sum(model.version), 0))
-                                       .where(model.updated_at >= self._watermark)).one()
-                mine = [v for (e, _), (at, v) in self._stamps.items() if e == entity and at >= self._watermark]
-                if (n, int(vsum)) != (len(mine), sum(mine)):
-                    since = self._watermark
+        newest, wm = self._newest.get(entity), self._watermark
         q = select(model.id, model.version, model.updated_at)
-        if since is not None:  # strictly newer than the newest read (rows of one bulk load share a stamp)
-            q = q.where(model.updated_at > since if since is newest else model.updated_at >= since)
+        if wm is None or newest is None:  # the first sync: everything (or the window)
+            if wm is not None:
+                q = q.where(model.updated_at >= wm)
+            self._checked[entity] = time.monotonic()
+        elif time.monotonic() - self._checked.get(entity, 0.0) >= OVERLAP_CHECK_SECONDS and \
+                not self._window_unchanged(session, model, entity):
+            q = q.where(model.updated_at >= wm)  # a late commit in the window: rescan it
+        else:  # strictly newer than the newest read (rows of one bulk load share a stamp)
+            q = q.where(model.updated_at > newest)
+        stamps = self._stamps.setdefault(entity, {})
         out = []
         for i, v, at in session.exec(q).all():  # updated_at comes back aware (UTC) on both databases
-            self._stamps[(entity, i)] = (at, v)
+            stamps[i] = (at, v)
             if newest is None or at > newest:
                 newest = at
             if self._seen.get((entity, i)) != v:
@@ -301,6 +289,17 @@ class MatchIndex:
         if newest is not None:
             self._newest[entity] = newest
         return out
+
+    def _window_unchanged(self, session: Session, model, entity: str) -> bool:
+        """Do the rows stamped inside the overlap window, counted and their versions summed in the database, match
+        what was read? Stamps older than the window are dropped here (they are never looked at again)."""
+        self._checked[entity] = time.monotonic()
+        wm = self._watermark
+        stamps = {i: s for i, s in self._stamps.get(entity, {}).items() if s[0] >= wm}
+        self._stamps[entity] = stamps
+        n, vsum = session.exec(select(func.count(), func.coalesce(func.sum(model.version), 0))
+                               .where(model.updated_at >= wm)).one()
+        return (n, int(vsum)) == (len(stamps), sum(v for _, v in stamps.values()))
 
     def stats(self) -> dict[str, Any]:
         return {"capabilities": len(self.matcher.capability_ids()), "needs": len(self.matcher.need_ids()),
