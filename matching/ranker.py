@@ -42,28 +42,37 @@ def _full_text(fields: Mapping[str, str], keys=("title", "description", "extra")
     return "\n".join(fields[k] for k in keys if fields.get(k))
 
 
-def _passages(fields: Mapping[str, str], keys=("title", "description", "extra")) -> list[str]:
+def _segments(fields: Mapping[str, str], keys=("title", "description", "extra")) -> list[str]:
+    """The title and every sentence of the other fields."""
     out: list[str] = []
     for k in keys:
         t = fields.get(k) or ""
         if not t.strip():
             continue
         out.extend([t.strip()] if k == "title" else split_sentences(t))
-    return out[:MAX_PASSAGES] or [" "]
+    return out or [" "]
+
+
+def _doc_segments(doc) -> tuple[dict[str, str], str, list[str]]:
+    """(fields, whole text, segments: the title and every sentence)."""
+    if isinstance(doc, NeedDoc):
+        f = need_fields(doc)
+        return f, _full_text(f), _segments(f)
+    f = capability_fields(doc)
+    return f, _full_text(f, ("title", "description")), _segments(f, ("title", "description"))
 
 
 def _doc_texts(doc) -> tuple[dict[str, str], str, list[str]]:
-    if isinstance(doc, NeedDoc):
-        f = need_fields(doc)
-        return f, _full_text(f), _passages(f)
-    f = capability_fields(doc)
-    return f, _full_text(f, ("title", "description")), _passages(f, ("title", "description"))
+    """(fields, whole text, passages: the first MAX_PASSAGES segments)."""
+    f, full, segs = _doc_segments(doc)
+    return f, full, segs[:MAX_PASSAGES]
 
 
 class Matcher:
     """Hybrid need <-> capability matcher.
 
-    Signals (each on 0..1): ``dense`` (whole-text embedding cosine), ``passage`` (sentence-level max-sim),
+    Signals (each on 0..1): ``dense`` (whole-text embedding cosine; with USE the whole-text vector is pooled from
+    the sentences' token features, ``matching.usem3_pooling``), ``passage`` (sentence-level max-sim),
     ``lexical`` (BM25, max-normalised), ``concept`` (glossary concept coverage), ``structured`` (compatibility);
     fused linearly with ``weights`` (default ``fusion.DEFAULT_WEIGHTS``). Thread-safe; all methods are sync.
 
@@ -110,11 +119,18 @@ class Matcher:
         return self.embedder.version
 
     @property
+    def _pooled(self) -> bool:
+        """Whole-text vectors pooled from the segments (embedders that can: USE), else the whole text encoded."""
+        return hasattr(self.embedder, "encode_documents")
+
+    @property
     def vector_version(self) -> str:
-        """Embedder version + glossary fingerprint (when augmenting): store it with vectors; recompute when it changes."""
+        """Embedder version (+ "pooled" for pooled whole-text vectors) + glossary fingerprint (when augmenting):
+        store it with vectors; recompute when it changes."""
+        v = self.embedder.version + ("+pooled" if self._pooled else "")
         if not self.augment:
-            return self.embedder.version
-        return f"{self.embedder.version}+gloss-{self.glossary.fingerprint}"
+            return v
+        return f"{v}+gloss-{self.glossary.fingerprint}"
 
     def passages_of(self, doc: NeedDoc | CapabilityDoc) -> list[str]:
         """The passage texts whose vectors are rows 1.. of the stored vector matrix (row 0 = whole text)."""
@@ -135,6 +151,9 @@ class Matcher:
         return self._embed_docs(list(docs))
 
     def _embed_docs(self, docs: Sequence[NeedDoc | CapabilityDoc], query: bool = False) -> list[np.ndarray]:
+        if self._pooled:  # the whole-text vector pooled from the segments' token features (see vector_version)
+            return self.embedder.encode_documents(
+                [[self._augment(p) for p in _doc_segments(d)[2]] for d in docs], MAX_PASSAGES)
         texts: list[str] = []
         spans = []
         for d in docs:

