@@ -1,16 +1,19 @@
 """Ingestion throughput with the real model, embedding included: how fast capabilities get in.
 
-    python bench/ingestion.py [--n 300] [--clients 4] [--db sqlite|postgres|both] [--skip-api] [--skip-seed]
+    python bench/ingestion.py [--n 1000] [--clients 4] [--batch-size 100] [--db sqlite|postgres|both] [--skip-api]
+                              [--skip-seed]
                               [--dupes] [--json-out FILE]
 
 Measures, on fresh texts (never cached vectors: embedding is what is measured):
 - model load, cold, in a fresh subprocess (imports included);
-- encode throughput (texts/s): one text a call, and one batch of every text a capability stores (whole text +
-  passages, glossary-augmented, as ``Matcher.embed_capabilities`` makes them), with where the time goes
-  (tokenising vs the forward pass) and capabilities/s of ``embed_capabilities`` itself;
+- encode throughput (texts/s): one text a call, and one batch of every text the model reads for a capability (its
+  title and sentences, glossary-augmented, as ``Matcher.embed_capabilities`` makes them; the whole-text vector is
+  pooled from those), with where the time goes (tokenising vs the forward pass) and capabilities/s of
+  ``embed_capabilities`` itself;
 - capabilities/s through the API: a real uvicorn server (subprocess, one worker, no in-process notification worker)
   on a fresh database holding the dev set's 40 open needs, a company_staff user's token, ``POST /api/v1/capabilities``
-  N times sequentially, then N other capabilities from ``--clients`` concurrent clients (each POST stores the vectors
+  N times sequentially, then N other capabilities from ``--clients`` concurrent clients, then N others through
+  ``POST /api/v1/capabilities/batch``, ``--batch-size`` a request, one client (each POST stores the vectors
   and persists the capability's matches with the open needs, as in production);
 - capabilities/s through ``clinmatch seed --dataset DIR`` (subprocess) on a folder in the evaluation format that
   holds the dev needs and N synthetic capabilities: load, embed, match, notify; model load reported apart.
@@ -88,17 +91,15 @@ def bench_model_load() -> dict:
 
 def bench_encode(n: int, dupes: bool) -> dict:
     from matching import Matcher, load_embedder
-    from matching.ranker import _doc_texts
+    from matching.ranker import _doc_segments
     from matching.text import normalize
 
     emb = load_embedder()
     m = Matcher(emb)
     docs = make_caps(n, 101, "E", dupes)
-    texts = []
-    for d in docs:
-        _, full, pas = _doc_texts(d)
-        texts.append(m._augment(full))
-        texts.extend(m._augment(p) for p in pas)
+    texts = []  # what the model reads for each capability: its title and sentences, glossary-augmented (the
+    for d in docs:  # whole-text vector is pooled from them: matching.usem3_pooling)
+        texts.extend(m._augment(p) for p in _doc_segments(d)[2])
     emb.encode_passages(texts[:8])  # warm (BLAS threads, first allocations)
     single = texts[: min(len(texts), 150)]
     t0 = time.perf_counter()
@@ -108,7 +109,7 @@ def bench_encode(n: int, dupes: bool) -> dict:
     t0, c0 = time.perf_counter(), time.process_time()
     emb.encode_passages(texts)
     batch_s, batch_cpu = time.perf_counter() - t0, time.process_time() - c0
-    # where the time goes: tokenising (pure Python sentencepiece) vs the numpy forward pass
+    # where the time goes: tokenising (sentencepiece) vs the numpy forward pass
     sp = emb._backend.sp
     norm = [normalize(t) or " " for t in texts]
     t0 = time.perf_counter()
@@ -200,7 +201,7 @@ def prepare_api_db(url: str, tmp: Path) -> str:
     return token
 
 
-def bench_api(dbs: Databases, kind: str, n: int, clients: int, dupes: bool, tmp: Path) -> dict:
+def bench_api(dbs: Databases, kind: str, n: int, clients: int, dupes: bool, tmp: Path, batch_size: int) -> dict:
     import httpx
 
     from tests.conftest import free_port
@@ -256,6 +257,20 @@ def bench_api(dbs: Databases, kind: str, n: int, clients: int, dupes: bool, tmp:
                     "api_concurrent_errors": len(errors)})
         if errors:
             out["api_first_error"] = errors[0]
+        many = make_caps(n, 203, "C", dupes)  # POST /capabilities/batch, one client, batch_size a request
+        lat = []
+        c0 = sum(server.cpu_times()[:2])
+        t0 = time.perf_counter()
+        with httpx.Client(base_url=base, headers=h, timeout=300) as c:
+            for i in range(0, n, batch_size):
+                t = time.perf_counter()
+                r = c.post("/api/v1/capabilities/batch", json={"items": [body(d) for d in many[i:i + batch_size]]})
+                lat.append(1000 * (time.perf_counter() - t))
+                assert r.status_code == 201, r.text
+        batch_s = time.perf_counter() - t0
+        out.update({"api_batch_size": batch_size, "api_batch_caps_per_s": round(n / batch_s, 1),
+                    "api_batch_caps_per_server_cpu_s": round(n / (sum(server.cpu_times()[:2]) - c0), 1),
+                    "api_batch_p50_ms": round(statistics.median(lat), 1)})
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -298,8 +313,9 @@ def bench_seed(dbs: Databases, kind: str, n: int, dupes: bool, tmp: Path) -> dic
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=300, help="capabilities per measurement")
+    ap.add_argument("--n", type=int, default=1000, help="capabilities per measurement")
     ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--batch-size", type=int, default=100, help="capabilities per POST /capabilities/batch")
     ap.add_argument("--db", choices=["sqlite", "postgres", "both"], default="sqlite")
     ap.add_argument("--skip-api", action="store_true")
     ap.add_argument("--skip-seed", action="store_true")
@@ -320,7 +336,7 @@ def main() -> None:
         print(f"encode: {result['encode']}", file=sys.stderr)
         for kind in kinds:
             if not a.skip_api:
-                result[f"api_{kind}"] = bench_api(dbs, kind, a.n, a.clients, a.dupes, tmp)
+                result[f"api_{kind}"] = bench_api(dbs, kind, a.n, a.clients, a.dupes, tmp, a.batch_size)
                 print(f"api {kind}: {result[f'api_{kind}']}", file=sys.stderr)
             if not a.skip_seed:
                 result[f"seed_{kind}"] = bench_seed(dbs, kind, a.n, a.dupes, tmp)
@@ -343,7 +359,10 @@ def main() -> None:
                       f"({r['api_sequential_caps_per_server_cpu_s']} per server CPU-s; p50 {r['api_post_p50_ms']} ms, p95 {r['api_post_p95_ms']} ms)"),
                      (f"API POST, {a.clients} clients ({kind})",
                       f"{r[f'api_{a.clients}_clients_caps_per_s']} capabilities/s "
-                      f"({r['api_concurrent_errors']} errors)")]
+                      f"({r['api_concurrent_errors']} errors)"),
+                     (f"API POST /batch, {r['api_batch_size']} a request ({kind})",
+                      f"{r['api_batch_caps_per_s']} capabilities/s ({r['api_batch_caps_per_server_cpu_s']} per "
+                      f"server CPU-s; p50 {r['api_batch_p50_ms']} ms a request)")]
         if f"seed_{kind}" in result:
             r = result[f"seed_{kind}"]
             rows.append((f"clinmatch seed --dataset ({kind})",

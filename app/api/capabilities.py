@@ -3,7 +3,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app.deps import CurrentActor, IfMatch, MatchIndexDep, PageDep, SessionDep
-from app.models.capability import CapabilityCreate, CapabilityPublic, CapabilityUpdate
+from app.models.capability import (CapabilityBatchCreate, CapabilityBatchPublic, CapabilityCreate, CapabilityPublic,
+                                   CapabilityUpdate)
 from app.models.common import DbInt, Page
 from app.models.enums import CapabilityStatus, Language, PartnerType, Region, Stage, Track
 from app.services import capabilities
@@ -34,6 +35,17 @@ def create_capability(session: SessionDep, actor: CurrentActor, index: MatchInde
     response.headers["ETag"] = f'"{cap.version}"'
     response.headers["Location"] = f"/api/v1/capabilities/{cap.id}"
     return capabilities.to_public(session, cap)
+
+
+@router.post("/batch", status_code=201,
+             summary="Register up to 100 capabilities of the caller's organisation at once, all or none")
+def create_capabilities(session: SessionDep, actor: CurrentActor, index: MatchIndexDep,
+                        body: CapabilityBatchCreate) -> CapabilityBatchPublic:
+    """A catalogue import: each item as ``POST /capabilities`` takes it, in one transaction (an invalid item —
+    reported as ``items.<i>.<field>`` — registers none). Cheaper per capability than one request each: the model
+    embeds the batch at once."""
+    caps = capabilities.create_capabilities(session, actor, body.items, index)
+    return CapabilityBatchPublic(items=capabilities.to_public_many(session, caps))
 
 
 @router.get("/{cap_id}", summary="One capability")

@@ -54,6 +54,14 @@ class CapabilityCreate(CapabilityFields):
     pass
 
 
+MAX_BATCH = 100
+
+
+class CapabilityBatchCreate(SQLModel):
+    items: list[CapabilityCreate] = Field(min_length=1, max_length=MAX_BATCH,
+                                          description=f"Up to {MAX_BATCH} capabilities, registered all or none.")
+
+
 class CapabilityUpdate(SQLModel):
     version: int | None = Field(default=None, ge=1, description="The version read; or send If-Match.")
     kind: CapabilityKind | None = None
@@ -85,3 +93,7 @@ class CapabilityPublic(SQLModel):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class CapabilityBatchPublic(SQLModel):
+    items: list[CapabilityPublic]

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 from pgvector.sqlalchemy import Vector
-from sqlalchemy import bindparam, delete, func, text
+from sqlalchemy import bindparam, delete, func, insert, text
 from sqlmodel import Session, select
 
 from app.errors import NotFound
@@ -177,12 +177,12 @@ def dense_top(session: Session, matcher: Matcher, qvec: np.ndarray, c: int, mode
     return [str(i) for i in ids]
 
 
-def embed_ahead(index: "MatchIndex", doc: NeedDoc | CapabilityDoc) -> None:
-    """Compute ``doc``'s vectors now, before the request writes anything, when the embedder keeps recent texts'
+def embed_ahead(index: "MatchIndex", *docs: NeedDoc | CapabilityDoc) -> None:
+    """Compute the ``docs``' vectors now (one batch), before the request writes anything, when the embedder keeps recent texts'
     vectors (USEEmbedder does): ``store_vectors`` and the ranking then find them there. On SQLite the model thus runs
     outside the write lock, so concurrent writers do not queue behind it (nor time out into 409s)."""
     if getattr(index.matcher.embedder, "cache_size", 0) > 0:
-        index.matcher.encode([doc])
+        index.matcher.encode(docs)
 
 
 # --- the per-process index -----------------------------------------------------------------------------------------
@@ -321,14 +321,24 @@ def build_index(embedder, settings=None) -> MatchIndex:
 
 def _persist(session: Session, index: MatchIndex, existing: dict[tuple[int, int], MatchRecord],
              pairs: Iterable[tuple[int, int, Any]]) -> int:
+    """Upsert the ranked ``pairs``: rows in ``existing`` updated, the others inserted in one statement (an ORM
+    object per new row cost more than ranking the pair: SQLModel's constructor inspects every default factory)."""
+    version, now = index.matcher.vector_version, utcnow()
+    new: list[dict[str, Any]] = []
     n = 0
     for need_id, cap_id, m in pairs:
-        row = existing.get((need_id, cap_id)) or MatchRecord(need_id=need_id, capability_id=cap_id, score=0.0,
-                                                             model_version="")
-        row.score, row.signals, row.explanation = float(m.score), dict(m.signals), m.explanation
-        row.model_version, row.updated_at = index.matcher.vector_version, utcnow()
-        session.add(row)
+        values = {"score": float(m.score), "signals": dict(m.signals), "explanation": m.explanation,
+                  "model_version": version, "updated_at": now}
+        row = existing.get((need_id, cap_id))
+        if row is None:
+            new.append({"need_id": need_id, "capability_id": cap_id, "created_at": now, **values})
+        else:
+            for k, v in values.items():
+                setattr(row, k, v)
+            session.add(row)
         n += 1
+    if new:
+        session.execute(insert(MatchRecord), new)
     return n
 
 
@@ -353,22 +363,36 @@ def need_written(session: Session, index: MatchIndex, need: Need) -> int:
 
 def capability_written(session: Session, index: MatchIndex, cap: Capability) -> int:
     """After a capability is registered or changed: store its vectors and refresh its matches with open needs."""
-    org = session.get(Organisation, cap.organisation_id)
-    doc = capability_doc(cap, org)
-    store_vectors(session, index.matcher, [doc])
+    return capabilities_written(session, index, [cap])
+
+
+def capabilities_written(session: Session, index: MatchIndex, caps: Sequence[Capability]) -> int:
+    """``capability_written`` for several capabilities: their vectors stored in one batch, one index sync."""
+    orgs = {o.id: o for o in session.exec(select(Organisation).where(
+        Organisation.id.in_({c.organisation_id for c in caps}))).all()}
+    docs = [capability_doc(c, orgs[c.organisation_id]) for c in caps]
+    store_vectors(session, index.matcher, docs)
     open_needs = select(Need.id).where(Need.status == NeedStatus.open)
-    if cap.status != CapabilityStatus.active:
-        session.execute(delete(MatchRecord).where(MatchRecord.capability_id == cap.id,
+    inactive = [c.id for c in caps if c.status != CapabilityStatus.active]
+    if inactive:
+        session.execute(delete(MatchRecord).where(MatchRecord.capability_id.in_(inactive),
                                                   MatchRecord.need_id.in_(open_needs)))
+    active = [(c, d) for c, d in zip(caps, docs) if c.status == CapabilityStatus.active]
+    if not active:
         return 0
     index.sync(session.get_bind())
-    ranked = index.matcher.rank_needs(doc, k=PERSIST_TOP_K)
-    keep = {int(m.need_id) for m in ranked}
-    session.execute(delete(MatchRecord).where(MatchRecord.capability_id == cap.id,
-                                              MatchRecord.need_id.in_(open_needs),
-                                              MatchRecord.need_id.not_in(keep or {-1})))
-    existing = _existing(session, MatchRecord.capability_id == cap.id)
-    return _persist(session, index, existing, ((int(m.need_id), cap.id, m) for m in ranked))
+    existing = _existing(session, MatchRecord.capability_id.in_([c.id for c, _ in active]))
+    n = 0
+    for cap, doc in active:
+        ranked = index.matcher.rank_needs(doc, k=PERSIST_TOP_K)
+        keep = {int(m.need_id) for m in ranked}
+        stale = [need_id for (need_id, cap_id) in existing if cap_id == cap.id and need_id not in keep]
+        if stale:
+            session.execute(delete(MatchRecord).where(MatchRecord.capability_id == cap.id,
+                                                      MatchRecord.need_id.in_(open_needs),
+                                                      MatchRecord.need_id.in_(stale)))
+        n += _persist(session, index, existing, ((int(m.need_id), cap.id, m) for m in ranked))
+    return n
 
 
 def backfill(engine, index: MatchIndex, progress: bool = False) -> dict[str, int]:
