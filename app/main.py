@@ -42,12 +42,14 @@ def load_embedder(settings: Settings):
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     """Load the model and the match index once per process (never at import)."""
+    from anyio import to_thread
     from starlette.concurrency import run_in_threadpool
 
     from app.services.matching import build_index
 
     t0 = time.perf_counter()
     settings = app.state.settings
+    to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
     index = build_index(load_embedder(settings), settings)
     index.configure_dense(settings.dense_search, settings.dense_candidates, settings.hnsw_ef_search)
     await run_in_threadpool(index.sync, app.state.engine)

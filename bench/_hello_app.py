@@ -3,13 +3,11 @@
     uvicorn bench._hello_app:create_app --factory
 
 The hello route runs through the same server, middleware and event loop as the API, so the ratio of an endpoint's
-throughput to hello's is the cost of clinmatch's own work (auth, database, serialisation), not uvicorn's.
+throughput to hello's is the cost of clinmatch's own work (auth, database, serialisation), not uvicorn's. The
+request thread pool is the app's own (``CLINMATCH_REQUEST_THREADS``).
 """
 
 from __future__ import annotations
-
-import os
-from contextlib import asynccontextmanager
 
 from app.main import create_app as create_clinmatch_app
 
@@ -25,17 +23,4 @@ def create_app():
     async def pool() -> dict[str, str]:
         return {"pool": app.state.engine.pool.status()}
 
-    threads = int(os.environ.get("BENCH_THREADS", "0"))  # experiments: the size of the request thread pool
-    if threads:
-        inner = app.router.lifespan_context
-
-        @asynccontextmanager
-        async def lifespan(a):
-            from anyio import to_thread
-
-            to_thread.current_default_thread_limiter().total_tokens = threads
-            async with inner(a) as state:
-                yield state
-
-        app.router.lifespan_context = lifespan
     return app

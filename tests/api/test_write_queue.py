@@ -48,3 +48,46 @@ def test_concurrent_filings_all_succeed(client, world, db_url):
     with ThreadPoolExecutor(16) as pool:
         codes = list(pool.map(file, range(48)))
     assert codes == [201] * 48
+
+
+def test_request_threads_bound_the_sync_endpoints(settings):
+    """CLINMATCH_REQUEST_THREADS: at most that many sync endpoints run at once (anyio's pool, set at start-up)."""
+    import threading
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    app = create_app(settings.model_copy(update={"request_threads": 2}))
+    state = {"now": 0, "most": 0}
+    lock = threading.Lock()
+
+    @app.get("/test/slow")
+    def slow() -> dict:
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        time.sleep(0.05)
+        with lock:
+            state["now"] -= 1
+        return {}
+
+    async def burst(client):
+        import anyio
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(8):
+                tg.start_soon(client.get, "/test/slow")
+
+    import httpx
+
+    with TestClient(app) as tc:  # runs the lifespan (which sets the pool) on the portal's event loop
+        async def main():
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                await burst(c)
+
+        tc.portal.call(main)
+    app.state.engine.dispose()
+    assert state["most"] == 2
