@@ -107,6 +107,9 @@ class Matcher:
         # again costs a dictionary look-up; any indexed change (a new, edited or archived capability) invalidates all
         self._rcache: "OrderedDict[tuple, list[Match]]" = OrderedDict()
         self._rcache_size = rank_cache_size
+        self._acache: "OrderedDict[tuple, Analysis]" = OrderedDict()  # (store kind, generation, row) -> Analysis
+        self._an_cache: "OrderedDict[tuple, tuple]" = OrderedDict()  # (doc type, *field texts) -> _analyse(doc)
+        self._aug_cache: dict[str, str] = {}  # text -> augmented text (oldest dropped first)
         self.last_stats: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ model identity / vectors
@@ -140,11 +143,19 @@ class Matcher:
         """Whole text + the bilingual labels of the glossary concepts it names (aligns zh and en texts)."""
         if self.glossary is None or not self.augment:
             return full
+        hit = self._aug_cache.get(full)  # a text is augmented for embedding ahead, storing and ranking
+        if hit is not None:
+            return hit
         labels = []
         for cid in sorted(self.glossary.concepts_in(full)):
             c = self.glossary.concepts[cid]
             labels.append(f"{c.label_zh} {c.label_en}")
-        return full + ("\n" + "; ".join(labels) if labels else "")
+        out = full + ("\n" + "; ".join(labels) if labels else "")
+        with self._lock:
+            self._aug_cache[full] = out
+            if len(self._aug_cache) > 4096:
+                self._aug_cache.pop(next(iter(self._aug_cache)))
+        return out
 
     def encode(self, docs: Sequence[NeedDoc | CapabilityDoc]) -> list[np.ndarray]:
         """Vectors of ``docs`` (row 0 whole text, then passages) and nothing else: no analysis, nothing indexed."""
@@ -207,7 +218,23 @@ class Matcher:
     # ------------------------------------------------------------------ analysis
     def _analyse(self, doc):
         """BM25 tokens (field-weighted, with @concept tokens), what the ranker keeps of the document, and for
-        explanations each token's first occurrence and the glossary mentions: (term, field, start, end)."""
+        explanations each token's first occurrence and the glossary mentions: (term, field, start, end). The last
+        few documents' analyses are kept (read, never changed): a filed document is analysed for storing and again
+        as a query."""
+        key = (type(doc).__name__, *_doc_texts(doc)[0].values())
+        with self._lock:
+            hit = self._an_cache.get(key)
+            if hit is not None:
+                self._an_cache.move_to_end(key)
+                return hit
+        out = self._analyse_text(doc)
+        with self._lock:
+            self._an_cache[key] = out
+            while len(self._an_cache) > 256:
+                self._an_cache.popitem(last=False)
+        return out
+
+    def _analyse_text(self, doc):
         fields, _, pas = _doc_texts(doc)
         toks: list[str] = []
         concepts: set[str] = set()
@@ -250,9 +277,21 @@ class Matcher:
         return Analysis(doc, _doc_texts(doc)[2], passage_vecs, hits, first, concepts)
 
     def _row_analysis(self, store: DocStore, view: StoreView, row: int) -> Analysis:
+        """An indexed document's analysis for explanations; the last few are kept per store generation (a batch of
+        new capabilities is each explained against the same open needs)."""
+        key = (store.kind, store.generation, row)
+        with self._lock:
+            a = self._acache.get(key)
+            if a is not None:
+                self._acache.move_to_end(key)
+                return a
         vecs, _ = view.passage_rows(np.array([row]))
-        return self._analysis(store.docs[row], vecs, store.info[row].concepts, store.row_spans(row),
-                              store.row_hits(row))
+        a = self._analysis(store.docs[row], vecs, store.info[row].concepts, store.row_spans(row), store.row_hits(row))
+        with self._lock:
+            self._acache[key] = a
+            while len(self._acache) > 512:
+                self._acache.popitem(last=False)
+        return a
 
     # ------------------------------------------------------------------ indexing
     def _check_vectors(self, docs, vectors) -> list[np.ndarray | None]:
