@@ -2,8 +2,9 @@
 deterministic hashing fake for tests.
 
 Every embedder has ``name``, ``version``, ``dim`` and two batch methods returning L2-normalised float32 arrays of
-shape (n, dim): ``encode_queries`` and ``encode_passages``. All are plain synchronous functions (run them in a
-worker thread from async code).
+shape (n, dim): ``encode_queries`` and ``encode_passages``. ``USEEmbedder`` also has ``encode_documents`` (a
+document's whole-text vector pooled from its sentences), which ``Matcher`` uses where an embedder has it. All are
+plain synchronous functions (run them in a worker thread from async code).
 """
 from __future__ import annotations
 

@@ -569,12 +569,11 @@ class Matcher:
             m = len(rows)
             passage, sq, concept, struct = (np.zeros(m, np.float32) for _ in range(4))
             pv, off = v.passage_rows(rows)
-            best_all = (pv @ cp.T).max(1)  # best capability passage for every need sentence
-            ends = np.append(off[1:], len(pv))
+            best_all = (pv @ cp.T).max(1).tolist()  # best capability passage for every need sentence
+            ends = [*off[1:].tolist(), len(pv)]
             for i, r in enumerate(rows):
                 info = store.info[r]
-                p, s = _stance_scores(best_all[off[i]:ends[i]][:, None], info.stance, info.titled)
-                passage[i], sq[i] = p[0], s[0]
+                passage[i], sq[i] = _stance_one(best_all[off[i]:ends[i]], info.stance, info.titled)
                 concept[i] = _coverage_one(info.positive_concepts, q.info.concepts, store)
                 struct[i] = structured_score(conditions(store.docs[r], capability))
             sig = {"dense": np.clip(v.doc_vec[rows] @ q.vecs[0], 0, 1).astype(np.float32),
@@ -656,6 +655,21 @@ def _stance_scores(best: np.ndarray, stance: np.ndarray | None,
     else:
         sq = np.zeros(best.shape[1], np.float32)
     return passage, sq
+
+
+def _stance_one(best: list[float], stance: np.ndarray | None, titled: bool) -> tuple[float, float]:
+    """``_stance_scores`` for one need and one candidate, in plain Python (ranking needs for a capability calls it
+    once per need, where numpy's per-call cost on a handful of sentences outweighed the arithmetic)."""
+    m = len(best)
+    passage = (TITLE_SHARE * best[0] + (1.0 - TITLE_SHARE) * sum(best[1:]) / (m - 1)) if titled and m > 1 \
+        else sum(best) / m
+    if stance is None or len(stance) != m or 2 not in stance:
+        return passage, 0.0
+    st = stance.tolist()
+    want = [b for b, c in zip(best, st) if c == 1] or [b for b, c in zip(best, st) if c != 2]
+    if not want:
+        return passage, 0.0
+    return passage, max(0.0, max(b for b, c in zip(best, st) if c == 2) - max(want))
 
 
 def _coverage_vec(concepts, st: DocStore, n: int) -> np.ndarray:
