@@ -8,8 +8,8 @@ Measures, on fresh texts (never cached vectors: embedding is what is measured):
 - model load, cold, in a fresh subprocess (imports included);
 - encode throughput (texts/s): one text a call, and one batch of every text the model reads for a capability (its
   title and sentences, glossary-augmented, as ``Matcher.embed_capabilities`` makes them; the whole-text vector is
-  pooled from those), with where the time goes (tokenising vs the forward pass) and capabilities/s of
-  ``embed_capabilities`` itself;
+  pooled from those, or, under three of them, encoded too), with where the time goes (tokenising vs the forward
+  pass) and capabilities/s of ``embed_capabilities`` itself;
 - capabilities/s through the API: a real uvicorn server (subprocess, one worker, no in-process notification worker)
   on a fresh database holding the dev set's 40 open needs, a company_staff user's token, ``POST /api/v1/capabilities``
   N times sequentially, then N other capabilities from ``--clients`` concurrent clients, then N others through
@@ -97,9 +97,12 @@ def bench_encode(n: int, dupes: bool) -> dict:
     emb = load_embedder()
     m = Matcher(emb)
     docs = make_caps(n, 101, "E", dupes)
-    texts = []  # what the model reads for each capability: its title and sentences, glossary-augmented (the
-    for d in docs:  # whole-text vector is pooled from them: matching.usem3_pooling)
-        texts.extend(m._augment(p) for p in _doc_segments(d)[2])
+    texts = []  # what the model reads for each capability: its title and sentences, glossary-augmented; the whole
+    for d in docs:  # text too when there are fewer than three (else its vector is pooled: matching.usem3_pooling)
+        _, full, segs = _doc_segments(d)
+        texts.extend(m._augment(p) for p in segs)
+        if len(segs) < emb.POOL_MIN_SEGMENTS:
+            texts.append(m._augment(full))
     emb.encode_passages(texts[:8])  # warm (BLAS threads, first allocations)
     single = texts[: min(len(texts), 150)]
     t0 = time.perf_counter()

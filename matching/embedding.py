@@ -82,7 +82,7 @@ class USEEmbedder:
 
     ``encode_*`` normalise the texts, encode each distinct text once (a batch often repeats one: a title that is
     also a passage, a description that is one sentence, boilerplate shared by a company's capabilities), and keep
-    the last ``cache_size`` texts' token-feature sums, so a text encoded again soon after (a capability's or need's
+    the last ``cache_size`` texts' token-feature sums (10 KB each), so a text encoded again soon after (a capability's or need's
     vectors are stored, then the same document is ranked as a query) costs nothing. The distinct texts are
     tokenised, sorted by length and run through the model in micro-batches of about ``token_budget`` tokens, packed
     flat (no padding; each text still sees only its own tokens); a larger batch than the package's default (384)
@@ -90,7 +90,7 @@ class USEEmbedder:
     that text alone, whatever it is batched with (up to float rounding).
 
     ``encode_documents`` gives a document's whole-text vector pooled from its sentences' token features
-    (``matching.usem3_pooling``), so the whole text costs no tokens of its own.
+    (``matching.usem3_pooling``), so the whole text of a document of three segments or more costs no tokens.
     """
 
     token_budget = 2048
@@ -111,35 +111,36 @@ class USEEmbedder:
         self._lock = threading.Lock()
         tok = sentencepiece.SentencePieceProcessor(model_file=str(folder / "sp.model"))
         self._backend = NumpyBackend(str(folder / "weights.npz"), tok, threads=threads or 2)
-        self._cache: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()  # text -> (feature sum, tokens)
+        self._cache: OrderedDict[str, tuple] = OrderedDict()  # text -> (feature sum, BOS+EOS rows, tokens)
         self._docs: OrderedDict[tuple, np.ndarray] = OrderedDict()  # (rows, *segments) -> encode_documents' array
         self.cache_size = int(cache_size)
 
-    def _forward(self, texts: list[str], sums: np.ndarray, lens: np.ndarray) -> None:
-        """Token-feature sums and lengths of distinct normalised ``texts``: length-sorted micro-batches."""
+    def _forward(self, texts: list[str], sums: np.ndarray, edges: np.ndarray, lens: np.ndarray) -> None:
+        """Token-feature sums, BOS+EOS rows and lengths of distinct normalised ``texts``: length-sorted
+        micro-batches."""
         be, sp = self._backend, self._backend.sp
         ids = [sp.encode(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        s = np.empty_like(sums)  # rows in ``order``
-        n = np.empty_like(lens)
+        s, e, n = np.empty_like(sums), np.empty_like(edges), np.empty_like(lens)  # rows in ``order``
         limit = getattr(be, "_threadpool", None)
         with limit(limits=be.threads, user_api="blas") if limit else nullcontext():
             group, n_tokens, first = [], 0, 0
             for j, i in enumerate(order):
                 if group and n_tokens + len(ids[i]) > self.token_budget:
-                    feature_sums(be, group, s[first:j], n[first:j])
+                    feature_sums(be, group, s[first:j], n[first:j], e[first:j])
                     group, n_tokens, first = [], 0, j
                 group.append(ids[i])
                 n_tokens += len(ids[i])
             if group:
-                feature_sums(be, group, s[first:], n[first:])
-        sums[order] = s
-        lens[order] = n
+                feature_sums(be, group, s[first:], n[first:], e[first:])
+        sums[order], edges[order], lens[order] = s, e, n
 
-    def _sums(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(feature sums (n, FEATURE_DIM), token counts (n,)) of ``texts``, normalised; from the cache when there."""
+    def _sums(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(feature sums, BOS+EOS rows (n, FEATURE_DIM), token counts (n,)) of ``texts``, normalised; from the
+        cache when there."""
         texts = [normalize(t) or " " for t in texts]
         sums = np.empty((len(texts), FEATURE_DIM), dtype=np.float32)
+        edges = np.empty_like(sums)
         lens = np.empty(len(texts), dtype=np.int64)
         with self._lock:
             todo: dict[str, list[int]] = {}
@@ -149,34 +150,40 @@ class USEEmbedder:
                     todo.setdefault(t, []).append(i)
                 else:
                     self._cache.move_to_end(t)
-                    sums[i], lens[i] = hit
+                    sums[i], edges[i], lens[i] = hit
             if todo:
                 new = list(todo)
                 s = np.empty((len(new), FEATURE_DIM), dtype=np.float32)
+                e = np.empty_like(s)
                 n = np.empty(len(new), dtype=np.int64)
-                self._forward(new, s, n)
-                for t, row, k in zip(new, s, n):
-                    sums[todo[t]], lens[todo[t]] = row, k
+                self._forward(new, s, e, n)
+                for t, row, edge, k in zip(new, s, e, n):
+                    sums[todo[t]], edges[todo[t]], lens[todo[t]] = row, edge, k
                     if self.cache_size > 0:
-                        self._cache[t] = (row.copy(), int(k))
+                        self._cache[t] = (row.copy(), edge.copy(), int(k))
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
-        return sums, lens
+        return sums, edges, lens
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         if not len(texts):
             return np.zeros((0, self.dim), dtype=np.float32)
-        return head(self._backend, *self._sums(texts))
+        sums, _, lens = self._sums(texts)
+        return head(self._backend, sums, lens)
 
     encode_queries = _encode
     encode_passages = _encode
 
-    def encode_documents(self, docs: Sequence[Sequence[str]], rows: int) -> list[np.ndarray]:
-        """For each document given as its segments (title, sentences): an array whose row 0 is the vector of all
-        its segments' tokens pooled together and rows 1.. the vectors of its first ``rows`` segments. The last
-        ``cache_size // 8`` documents' arrays are kept (read-only): a document filed is embedded ahead of its write,
-        stored, then ranked, and each step finds it here."""
-        keys = [(rows, *(normalize(t) or " " for t in (d or [" "]))) for d in docs]
+    POOL_MIN_SEGMENTS = 3  # fewer: the whole text is encoded itself (short; pooling saves little and costs most)
+
+    def encode_documents(self, docs: Sequence[tuple[str, Sequence[str]]], rows: int) -> list[np.ndarray]:
+        """For each document given as (whole text, segments: title, sentences): an array whose row 0 is the whole
+        text's vector and rows 1.. the vectors of its first ``rows`` segments. With ``POOL_MIN_SEGMENTS`` segments or
+        more the whole-text vector is pooled from the segments' token features without their BOS/EOS rows
+        (``matching.usem3_pooling``), so the whole text costs no tokens. The last ``cache_size // 8`` documents'
+        arrays are kept (read-only): a document filed is embedded ahead of its write, stored, then ranked, and
+        each step finds it here."""
+        keys = [(rows, normalize(w) or " ", *(normalize(t) or " " for t in (segs or [" "]))) for w, segs in docs]
         out: list[np.ndarray | None] = [None] * len(keys)
         with self._lock:
             for i, k in enumerate(keys):
@@ -185,18 +192,34 @@ class USEEmbedder:
                     out[i] = hit
         todo = [i for i, v in enumerate(out) if v is None]
         if todo:
-            segs = [keys[i][1:] for i in todo]
-            sums, lens = self._sums([t for d in segs for t in d])
-            counts = np.array([len(d) for d in segs])
-            starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-            whole = head(self._backend, np.add.reduceat(sums, starts, axis=0), np.add.reduceat(lens, starts))
-            keep = np.concatenate([np.arange(s, s + min(c, rows)) for s, c in zip(starts, counts)])
+            texts: list[str] = []
+            spans = []  # per document: (first segment, segments, index of its whole text or -1)
+            for i in todo:
+                whole, segs = keys[i][1], keys[i][2:]
+                first = len(texts)
+                texts.extend(segs)
+                if len(segs) < self.POOL_MIN_SEGMENTS:
+                    texts.append(whole)
+                    spans.append((first, len(segs), len(texts) - 1))
+                else:
+                    spans.append((first, len(segs), -1))
+            sums, edges, lens = self._sums(texts)
+            pooled_s = np.empty((len(todo), FEATURE_DIM), dtype=np.float32)
+            pooled_n = np.empty(len(todo), dtype=np.int64)
+            for j, (first, c, w) in enumerate(spans):
+                if w >= 0:
+                    pooled_s[j], pooled_n[j] = sums[w], lens[w]
+                else:
+                    pooled_s[j] = sums[first:first + c].sum(0) - edges[first:first + c].sum(0)
+                    pooled_n[j] = lens[first:first + c].sum() - 2 * c
+            whole_v = head(self._backend, pooled_s, pooled_n)
+            keep = np.concatenate([np.arange(first, first + min(c, rows)) for first, c, _ in spans])
             parts = head(self._backend, sums[keep], lens[keep])
             at = 0
             with self._lock:
-                for j, (i, c) in enumerate(zip(todo, counts)):
-                    k = min(int(c), rows)
-                    v = np.vstack([whole[j:j + 1], parts[at:at + k]])
+                for j, (i, (_, c, _)) in enumerate(zip(todo, spans)):
+                    k = min(c, rows)
+                    v = np.vstack([whole_v[j:j + 1], parts[at:at + k]])
                     at += k
                     v.setflags(write=False)
                     out[i] = v

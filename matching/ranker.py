@@ -128,9 +128,9 @@ class Matcher:
 
     @property
     def vector_version(self) -> str:
-        """Embedder version (+ "pooled" for pooled whole-text vectors) + glossary fingerprint (when augmenting):
+        """Embedder version (+ "pool2" for pooled whole-text vectors) + glossary fingerprint (when augmenting):
         store it with vectors; recompute when it changes."""
-        v = self.embedder.version + ("+pooled" if self._pooled else "")
+        v = self.embedder.version + ("+pool2" if self._pooled else "")
         if not self.augment:
             return v
         return f"{v}+gloss-{self.glossary.fingerprint}"
@@ -163,8 +163,9 @@ class Matcher:
 
     def _embed_docs(self, docs: Sequence[NeedDoc | CapabilityDoc], query: bool = False) -> list[np.ndarray]:
         if self._pooled:  # the whole-text vector pooled from the segments' token features (see vector_version)
+            texts = [_doc_segments(d)[1:] for d in docs]
             return self.embedder.encode_documents(
-                [[self._augment(p) for p in _doc_segments(d)[2]] for d in docs], MAX_PASSAGES)
+                [(self._augment(full), [self._augment(p) for p in segs]) for full, segs in texts], MAX_PASSAGES)
         texts: list[str] = []
         spans = []
         for d in docs:

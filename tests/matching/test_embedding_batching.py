@@ -60,24 +60,26 @@ def test_cache_returns_the_same_vectors_and_stays_bounded(fresh_embedder):
 
 
 def test_matcher_vectors_match_one_by_one_encoding(fresh_embedder):
-    """A capability's stored rows: its passages encoded alone each, and row 0 pooled from all its sentences' token
-    features — exactly the passage's vector for a one-sentence document, close to the whole text's for a longer one
-    (only n-gram windows across sentence boundaries and the sentences' BOS/EOS tokens differ)."""
+    """A capability's stored rows: its passages encoded alone each; row 0 the whole text encoded for a document of
+    one or two segments, else pooled from its sentences' token features (without their BOS/EOS rows) — close to the
+    whole text's vector (only n-gram windows across sentence boundaries differ)."""
     m = Matcher(fresh_embedder)
-    assert m.vector_version.startswith(f"{fresh_embedder.version}+pooled+gloss-")
+    assert m.vector_version.startswith(f"{fresh_embedder.version}+pool2+gloss-")
     caps = [CapabilityDoc("A", "心电贴", "心电贴。连续14天单导联心电监测，AI自动识别房颤等心律失常。", "enterprise",
                           ["digital_health"], [], "wuxi", [], "zh"),
-            CapabilityDoc("B", "Transseptal puncture", "", "enterprise", ["interventional_implant"], [], "putuo", [],
-                          "en")]
+            CapabilityDoc("B", "Transseptal puncture", "A steerable RF needle.", "enterprise",
+                          ["interventional_implant"], [], "putuo", [], "en")]
     vecs = m.embed_capabilities(caps)["vectors"]
     for c in caps:
         _, full, pas = _doc_texts(c)
         ref = _reference(fresh_embedder, [m._augment(p) for p in pas])
         np.testing.assert_allclose(vecs[c.id][1:], ref, atol=2e-6)
         assert abs(np.linalg.norm(vecs[c.id][0]) - 1) < 1e-5
-    np.testing.assert_allclose(vecs["B"][0], vecs["B"][1], atol=2e-6)
-    whole = _reference(fresh_embedder, [m._augment(_doc_texts(caps[0])[1])])[0]
-    assert len(vecs["A"]) == 4 and float(vecs["A"][0] @ whole) > 0.85
+    whole_b = _reference(fresh_embedder, [m._augment(_doc_texts(caps[1])[1])])[0]
+    np.testing.assert_allclose(vecs["B"][0], whole_b, atol=2e-6)  # two segments: encoded whole
+    whole_a = _reference(fresh_embedder, [m._augment(_doc_texts(caps[0])[1])])[0]
+    assert len(vecs["A"]) == 4 and float(vecs["A"][0] @ whole_a) > 0.9  # three segments: pooled
+    assert float(vecs["A"][0] @ whole_a) < 0.99999
     assert all(float(vecs["A"][0] @ p) < 0.99 for p in vecs["A"][1:])  # not just one of its sentences
 
 
@@ -154,7 +156,9 @@ def test_tokeniser_is_sentencepiece_with_the_package_port_s_pieces(fresh_embedde
 
 
 def test_documents_are_kept_read_only_and_the_cache_can_be_off(fresh_embedder):
-    docs = [["Steerable sheath", "A sheath that bends.", "It is sterile."], ["可穿戴动态心电贴"]]
+    docs = [("Steerable sheath. A sheath that bends. It is sterile.",
+             ["Steerable sheath", "A sheath that bends.", "It is sterile."]),
+            ("可穿戴动态心电贴", ["可穿戴动态心电贴"])]
     first = fresh_embedder.encode_documents(docs, 2)
     assert [v.shape[0] for v in first] == [3, 2]
     again = fresh_embedder.encode_documents(docs[::-1], 2)[::-1]
