@@ -43,6 +43,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - tr
     cur.close()
 
 
+PG_POOL_SIZE, PG_MAX_OVERFLOW = 20, 40
+PG_POOL_CAPACITY = PG_POOL_SIZE + PG_MAX_OVERFLOW
+
+
 def make_engine(url: str, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -56,8 +60,9 @@ def make_engine(url: str, echo: bool = False) -> Engine:
                                pool_size=50, max_overflow=-1)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    # More than the server's request threads (anyio's 40; see SQLite above); overflow ones close when returned.
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=20, max_overflow=40)
+    # Overflow connections close when returned. A request holds up to two (its session's, and one while the match
+    # index syncs): app.main admits at most PG_POOL_CAPACITY // 2 requests at once (app/write_queue.py).
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=PG_POOL_SIZE, max_overflow=PG_MAX_OVERFLOW)
 
 
 @contextmanager

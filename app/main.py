@@ -12,9 +12,9 @@ from fastapi import FastAPI
 from app import __version__
 from app.api import api_router, health
 from app.config import Settings, get_settings
-from app.db import make_engine
+from app.db import PG_POOL_CAPACITY, make_engine
 from app.errors import install_error_handlers
-from app.write_queue import SQLiteWriteQueue
+from app.write_queue import ConnectionAdmission, SQLiteWriteQueue
 from app.web import install_web
 
 DESCRIPTION = """
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            "the database is SQLite: use CLINMATCH_DENSE_SEARCH=memory (the default)")
     app.state.engine = make_engine(settings.database_url, echo=settings.sql_echo)
     app.add_middleware(SQLiteWriteQueue, enabled=settings.is_sqlite)
+    app.add_middleware(ConnectionAdmission, limit=None if settings.is_sqlite else PG_POOL_CAPACITY // 2)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     install_error_handlers(app)
     app.include_router(health.router)

@@ -7,6 +7,12 @@ for this process's turn on an asyncio semaphore, so writers of one process take 
 worker thread is held while it waits (a lock taken inside FastAPI's worker threads starved the pool: a request
 holding it needs another worker thread to finish). Reads never wait. Other processes (more uvicorn workers, the
 notification worker, the CLI) still meet SQLite's busy timeout; PostgreSQL needs none of this and skips it.
+
+PostgreSQL's pool is bounded instead: ``ConnectionAdmission`` lets at most half its connections' worth of requests
+in at once (a request holds up to two). Without it, 64 clients filing needs deadlocked: a request keeps its
+session's connection from its endpoint until its commit, which runs in another worker-thread hop; with more
+requests waiting for threads than connections, the threads waited for connections held by requests waiting for
+threads (0 requests/s, then the pool's 30 s timeout).
 """
 
 from __future__ import annotations
@@ -30,4 +36,22 @@ class SQLiteWriteQueue:
         if self._turn is None:  # made inside the running loop
             self._turn = asyncio.Semaphore(self.concurrent)
         async with self._turn:
+            await self.app(scope, receive, send)
+
+
+class ConnectionAdmission:
+    """Pure ASGI middleware: at most ``limit`` HTTP requests inside the app at once (None: no limit); the others
+    wait on the event loop, holding no connection and no thread."""
+
+    def __init__(self, app, limit: int | None) -> None:
+        self.app, self.limit = app, limit
+        self._slots: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        if self.limit is None or scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._slots is None:  # made inside the running loop
+            self._slots = asyncio.Semaphore(self.limit)
+        async with self._slots:
             await self.app(scope, receive, send)

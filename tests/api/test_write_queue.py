@@ -3,7 +3,7 @@ import asyncio
 
 import pytest
 
-from app.write_queue import SQLiteWriteQueue
+from app.write_queue import ConnectionAdmission, SQLiteWriteQueue
 
 
 def run(middleware_enabled: bool, methods: list[str]) -> int:
@@ -23,6 +23,38 @@ def run(middleware_enabled: bool, methods: list[str]) -> int:
 
     asyncio.run(main())
     return state["most"]
+
+
+def admitted(limit: int | None, n: int) -> int:
+    """Most of ``n`` concurrent requests inside an app behind ConnectionAdmission(limit) at once."""
+    state = {"now": 0, "most": 0}
+
+    async def inner(scope, receive, send):
+        state["now"] += 1
+        state["most"] = max(state["most"], state["now"])
+        await asyncio.sleep(0.01)
+        state["now"] -= 1
+
+    mw = ConnectionAdmission(inner, limit)
+
+    async def main():
+        await asyncio.gather(*(mw({"type": "http", "method": m}, None, None) for m in ["GET", "POST"] * (n // 2)))
+
+    asyncio.run(main())
+    return state["most"]
+
+
+def test_postgresql_admits_half_its_pool_of_requests_at_once(settings):
+    """A request holds up to two connections: more requests inside than the pool can serve deadlocked PostgreSQL
+    (threads waiting for connections held by requests waiting for threads)."""
+    from app.db import PG_POOL_CAPACITY
+    from app.main import create_app
+
+    assert admitted(3, 20) == 3 and admitted(None, 20) == 20
+    app = create_app(settings)
+    limits = [m.kwargs["limit"] for m in app.user_middleware if m.cls is ConnectionAdmission]
+    app.state.engine.dispose()
+    assert limits == [None if settings.is_sqlite else PG_POOL_CAPACITY // 2]
 
 
 def test_writes_take_turns_on_sqlite():
