@@ -14,7 +14,7 @@ from app.api import api_router, health
 from app.config import Settings, get_settings
 from app.db import PG_POOL_CAPACITY, make_engine
 from app.errors import install_error_handlers
-from app.write_queue import ConnectionAdmission, SQLiteWriteQueue
+from app.write_queue import Admission
 from app.web import install_web
 
 DESCRIPTION = """
@@ -75,8 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         raise RuntimeError(f"CLINMATCH_DENSE_SEARCH={settings.dense_search} needs PostgreSQL with pgvector; "
                            "the database is SQLite: use CLINMATCH_DENSE_SEARCH=memory (the default)")
     app.state.engine = make_engine(settings.database_url, echo=settings.sql_echo)
-    app.add_middleware(SQLiteWriteQueue, enabled=settings.is_sqlite)
-    app.add_middleware(ConnectionAdmission, limit=None if settings.is_sqlite else PG_POOL_CAPACITY // 2)
+    # SQLite: writers take turns; PostgreSQL: no more requests inside than the pool serves (app/write_queue.py)
+    app.add_middleware(Admission, limit=1 if settings.is_sqlite else PG_POOL_CAPACITY // 2,
+                       writes_only=settings.is_sqlite)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     install_error_handlers(app)
     app.include_router(health.router)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, or_, select, true
+from sqlalchemy import or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
@@ -59,12 +59,7 @@ def hospital_identity_visible(actor: Actor, need: Need, session: Session) -> boo
     hospital's acceptance is recorded on an engagement of this need (a proposal it made or accepted, so also every
     engagement at or after intent_signed), that engagement's lead company and participants see the hospital. Once
     shown it stays shown, whatever becomes of the engagement later (what was seen cannot be unseen)."""
-    if need.confidentiality == Confidentiality.public or actor.reads_everything:
-        return True
-    if actor.role == Role.hospital_staff and need.hospital_id == actor.organisation_id:
-        return True
-    return bool(session.scalar(select(exists().where(
-        Engagement.need_id == need.id, Engagement.hospital_accepted_at.is_not(None), engagement_party(actor)))))
+    return need.id in hospital_identity_visible_many(actor, [need], session)
 
 
 def hospital_identity_visible_many(actor: Actor, needs: list[Need], session: Session) -> set[int]:

@@ -8,7 +8,7 @@ worker thread is held while it waits (a lock taken inside FastAPI's worker threa
 holding it needs another worker thread to finish). Reads never wait. Other processes (more uvicorn workers, the
 notification worker, the CLI) still meet SQLite's busy timeout; PostgreSQL needs none of this and skips it.
 
-PostgreSQL's pool is bounded instead: ``ConnectionAdmission`` lets at most half its connections' worth of requests
+PostgreSQL's pool is bounded instead: there the same middleware lets at most half its connections' worth of requests
 in at once (a request holds up to two). Without it, 64 clients filing needs deadlocked: a request keeps its
 session's connection from its endpoint until its commit, which runs in another worker-thread hop; with more
 requests waiting for threads than connections, the threads waited for connections held by requests waiting for
@@ -22,33 +22,20 @@ import asyncio
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class SQLiteWriteQueue:
-    """Pure ASGI middleware (the response streams inside the turn: the transaction commits before it is sent)."""
+class Admission:
+    """Pure ASGI middleware: at most ``limit`` HTTP requests inside the app at once (None: no limit), counting only
+    those that may write when ``writes_only``; the others wait on the event loop, holding no connection and no
+    thread (the response streams inside the slot: the transaction commits before it is sent).
 
-    def __init__(self, app, enabled: bool = True, concurrent: int = 1) -> None:
-        self.app, self.enabled, self.concurrent = app, enabled, concurrent
-        self._turn: asyncio.Semaphore | None = None
+    SQLite: ``Admission(app, limit=1, writes_only=True)``, the write queue. PostgreSQL:
+    ``Admission(app, limit=PG_POOL_CAPACITY // 2)``."""
 
-    async def __call__(self, scope, receive, send) -> None:
-        if not self.enabled or scope["type"] != "http" or scope["method"] in READ_METHODS:
-            await self.app(scope, receive, send)
-            return
-        if self._turn is None:  # made inside the running loop
-            self._turn = asyncio.Semaphore(self.concurrent)
-        async with self._turn:
-            await self.app(scope, receive, send)
-
-
-class ConnectionAdmission:
-    """Pure ASGI middleware: at most ``limit`` HTTP requests inside the app at once (None: no limit); the others
-    wait on the event loop, holding no connection and no thread."""
-
-    def __init__(self, app, limit: int | None) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app, limit: int | None, writes_only: bool = False) -> None:
+        self.app, self.limit, self.writes_only = app, limit, writes_only
         self._slots: asyncio.Semaphore | None = None
 
     async def __call__(self, scope, receive, send) -> None:
-        if self.limit is None or scope["type"] != "http":
+        if self.limit is None or scope["type"] != "http" or (self.writes_only and scope["method"] in READ_METHODS):
             await self.app(scope, receive, send)
             return
         if self._slots is None:  # made inside the running loop

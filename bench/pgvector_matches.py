@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -36,22 +35,9 @@ for p in (ROOT, ROOT / "bench"):
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 import synthetic  # noqa: E402
+from tests.conftest import _pg_url as pg_url, free_port  # noqa: E402
 
 MODES = ("memory", "pgvector", "pgvector_hnsw")
-
-
-def pg_url(base_uri: str, db: str) -> str:
-    """postgresql://postgres:@/postgres?host=/tmp/... -> postgresql+psycopg://postgres@/<db>?host=..."""
-    head, _, query = base_uri.partition("?")
-    head = head.replace("postgresql://", "postgresql+psycopg://").replace("postgres:@", "postgres@")
-    head = head.rsplit("/", 1)[0] + "/" + db
-    return f"{head}?{query}" if query else head
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pct(xs: list[float]) -> dict[str, float]:

@@ -30,6 +30,26 @@ CONCEPT_TOKEN = "@"
 ANALYSIS_VERSION = "1"  # bump when tokenising or the analysis blob's layout changes
 
 
+class _LRU(OrderedDict):
+    """A mapping that keeps its ``size`` most recently used entries (callers hold the matcher's lock)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def hit(self, key):
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+    def keep(self, key, value):
+        self[key] = value
+        while len(self) > self.size:
+            self.popitem(last=False)
+        return value
+
+
 def need_fields(n: NeedDoc) -> dict[str, str]:
     return {"title": n.title or "", "description": n.description or "", "extra": n.extra_text or ""}
 
@@ -101,15 +121,13 @@ class Matcher:
         self._lock = threading.RLock()
         self._caps = DocStore("capability", embedder.dim)
         self._needs = DocStore("need", embedder.dim)
-        self._qcache: "OrderedDict[str, _Query]" = OrderedDict()
-        self._qcache_size = query_cache_size
+        self._qcache: _LRU = _LRU(query_cache_size)  # text key -> _Query
         # rankings of needs, valid while the capability index is unchanged (its generation): a matches page read
         # again costs a dictionary look-up; any indexed change (a new, edited or archived capability) invalidates all
-        self._rcache: "OrderedDict[tuple, list[Match]]" = OrderedDict()
-        self._rcache_size = rank_cache_size
-        self._acache: "OrderedDict[tuple, Analysis]" = OrderedDict()  # (store kind, generation, row) -> Analysis
-        self._an_cache: "OrderedDict[tuple, tuple]" = OrderedDict()  # (doc type, *field texts) -> _analyse(doc)
-        self._aug_cache: dict[str, str] = {}  # text -> augmented text (oldest dropped first)
+        self._rcache: _LRU = _LRU(rank_cache_size)  # (need, query, store, generation) -> list[Match]
+        self._acache: _LRU = _LRU(512)  # (store kind, generation, row) -> Analysis
+        self._an_cache: _LRU = _LRU(256)  # (doc type, *field texts) -> _analyse(doc)
+        self._aug_cache: _LRU = _LRU(4096)  # text -> augmented text
         self.last_stats: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ model identity / vectors
@@ -143,7 +161,8 @@ class Matcher:
         """Whole text + the bilingual labels of the glossary concepts it names (aligns zh and en texts)."""
         if self.glossary is None or not self.augment:
             return full
-        hit = self._aug_cache.get(full)  # a text is augmented for embedding ahead, storing and ranking
+        with self._lock:  # a text is augmented for embedding ahead, storing and ranking
+            hit = self._aug_cache.hit(full)
         if hit is not None:
             return hit
         labels = []
@@ -152,10 +171,7 @@ class Matcher:
             labels.append(f"{c.label_zh} {c.label_en}")
         out = full + ("\n" + "; ".join(labels) if labels else "")
         with self._lock:
-            self._aug_cache[full] = out
-            if len(self._aug_cache) > 4096:
-                self._aug_cache.pop(next(iter(self._aug_cache)))
-        return out
+            return self._aug_cache.keep(full, out)
 
     def encode(self, docs: Sequence[NeedDoc | CapabilityDoc]) -> list[np.ndarray]:
         """Vectors of ``docs`` (row 0 whole text, then passages) and nothing else: no analysis, nothing indexed."""
@@ -224,16 +240,12 @@ class Matcher:
         as a query."""
         key = (type(doc).__name__, *_doc_texts(doc)[0].values())
         with self._lock:
-            hit = self._an_cache.get(key)
-            if hit is not None:
-                self._an_cache.move_to_end(key)
-                return hit
+            hit = self._an_cache.hit(key)
+        if hit is not None:
+            return hit
         out = self._analyse_text(doc)
         with self._lock:
-            self._an_cache[key] = out
-            while len(self._an_cache) > 256:
-                self._an_cache.popitem(last=False)
-        return out
+            return self._an_cache.keep(key, out)
 
     def _analyse_text(self, doc):
         fields, _, pas = _doc_texts(doc)
@@ -282,17 +294,13 @@ class Matcher:
         new capabilities is each explained against the same open needs)."""
         key = (store.kind, store.generation, row)
         with self._lock:
-            a = self._acache.get(key)
-            if a is not None:
-                self._acache.move_to_end(key)
-                return a
+            a = self._acache.hit(key)
+        if a is not None:
+            return a
         vecs, _ = view.passage_rows(np.array([row]))
         a = self._analysis(store.docs[row], vecs, store.info[row].concepts, store.row_spans(row), store.row_hits(row))
         with self._lock:
-            self._acache[key] = a
-            while len(self._acache) > 512:
-                self._acache.popitem(last=False)
-        return a
+            return self._acache.keep(key, a)
 
     # ------------------------------------------------------------------ indexing
     def _check_vectors(self, docs, vectors) -> list[np.ndarray | None]:
@@ -390,19 +398,15 @@ class Matcher:
         _, full, pas = _doc_texts(doc)
         key = hashlib.sha1(("\x00".join([type(doc).__name__, full, *pas])).encode("utf-8")).hexdigest()
         with self._lock:
-            q = self._qcache.get(key)
-            if q is not None:  # same texts; the structured fields may differ
-                self._qcache.move_to_end(key)
-                return _Query(doc, q.vecs, q.tokens, q.info, replace(q.analysis, doc=doc))
+            q = self._qcache.hit(key)
+        if q is not None:  # same texts; the structured fields may differ
+            return _Query(doc, q.vecs, q.tokens, q.info, replace(q.analysis, doc=doc))
         vecs = self._embed_docs([doc], query=True)[0]
         toks, info, spans, mentions = self._analyse(doc)
         q = _Query(doc, vecs, toks, info, self._analysis(doc, vecs[1:] if len(vecs) > 1 else vecs[:1],
                                                           info.concepts, spans, mentions))
         with self._lock:
-            self._qcache[key] = q
-            while len(self._qcache) > self._qcache_size:
-                self._qcache.popitem(last=False)
-        return q
+            return self._qcache.keep(key, q)
 
     def embed_query(self, doc: NeedDoc | CapabilityDoc) -> np.ndarray:
         """Embed (and cache) a query document; later ``rank`` calls with the same text reuse it."""
@@ -417,9 +421,8 @@ class Matcher:
             store = self._caps
             key = (repr(need), k, repr(filters), explain, None if candidates is None else tuple(sorted(candidates)),
                    id(store), store.generation)
-            hit = self._rcache.get(key)
+            hit = self._rcache.hit(key)
             if hit is not None:  # nothing indexed has changed since this very ranking
-                self._rcache.move_to_end(key)
                 self.last_stats = {"cached": True}
                 return [replace(m) for m in hit]
             v = store.view()
@@ -439,9 +442,7 @@ class Matcher:
             scored = self._second_stage(q, v, rows, sig, k, filters.min_score)
         out = self._matches(q, store, v, rows, sig, scored, k, explain, need_is_query=True)
         with self._lock:
-            self._rcache[key] = out
-            while len(self._rcache) > self._rcache_size:
-                self._rcache.popitem(last=False)
+            self._rcache.keep(key, out)
         return [replace(m) for m in out]
 
     def _first_stage(self, q, store: DocStore, v: StoreView, rows: np.ndarray, conds):

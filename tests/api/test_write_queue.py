@@ -3,11 +3,11 @@ import asyncio
 
 import pytest
 
-from app.write_queue import ConnectionAdmission, SQLiteWriteQueue
+from app.write_queue import Admission
 
 
-def run(middleware_enabled: bool, methods: list[str]) -> int:
-    """Most requests inside the wrapped app at once."""
+def most_inside(methods: list[str], limit: int | None, writes_only: bool = False) -> int:
+    """Most requests inside an app behind Admission(limit, writes_only) at once."""
     state = {"now": 0, "most": 0}
 
     async def inner(scope, receive, send):
@@ -16,7 +16,7 @@ def run(middleware_enabled: bool, methods: list[str]) -> int:
         await asyncio.sleep(0.01)
         state["now"] -= 1
 
-    mw = SQLiteWriteQueue(inner, enabled=middleware_enabled)
+    mw = Admission(inner, limit, writes_only)
 
     async def main():
         await asyncio.gather(*(mw({"type": "http", "method": m}, None, None) for m in methods))
@@ -25,23 +25,13 @@ def run(middleware_enabled: bool, methods: list[str]) -> int:
     return state["most"]
 
 
+def run(middleware_enabled: bool, methods: list[str]) -> int:
+    """The SQLite write queue (or none, as on PostgreSQL's writes only)."""
+    return most_inside(methods, 1 if middleware_enabled else None, writes_only=True)
+
+
 def admitted(limit: int | None, n: int) -> int:
-    """Most of ``n`` concurrent requests inside an app behind ConnectionAdmission(limit) at once."""
-    state = {"now": 0, "most": 0}
-
-    async def inner(scope, receive, send):
-        state["now"] += 1
-        state["most"] = max(state["most"], state["now"])
-        await asyncio.sleep(0.01)
-        state["now"] -= 1
-
-    mw = ConnectionAdmission(inner, limit)
-
-    async def main():
-        await asyncio.gather(*(mw({"type": "http", "method": m}, None, None) for m in ["GET", "POST"] * (n // 2)))
-
-    asyncio.run(main())
-    return state["most"]
+    return most_inside(["GET", "POST"] * (n // 2), limit)
 
 
 def test_postgresql_admits_half_its_pool_of_requests_at_once(settings):
@@ -52,9 +42,9 @@ def test_postgresql_admits_half_its_pool_of_requests_at_once(settings):
 
     assert admitted(3, 20) == 3 and admitted(None, 20) == 20
     app = create_app(settings)
-    limits = [m.kwargs["limit"] for m in app.user_middleware if m.cls is ConnectionAdmission]
+    limits = [(m.kwargs["limit"], m.kwargs["writes_only"]) for m in app.user_middleware if m.cls is Admission]
     app.state.engine.dispose()
-    assert limits == [None if settings.is_sqlite else PG_POOL_CAPACITY // 2]
+    assert limits == [(1, True) if settings.is_sqlite else (PG_POOL_CAPACITY // 2, False)]
 
 
 def test_writes_take_turns_on_sqlite():
