@@ -78,6 +78,55 @@ def hospital_identity_visible_many(actor: Actor, needs: list[Need], session: Ses
     return shown
 
 
+@dataclass(frozen=True)
+class Disclosure:
+    """Which organisations an actor may learn of in what it reads about one need: its engagements, milestones,
+    documents, history, participants, notifications. Every organisation or person reference about a need leaves the
+    server through ``org`` / ``user`` (a hidden one becomes null; ``party`` still says which side acted)."""
+
+    hidden: frozenset[int] = frozenset()
+
+    def shows(self, org_id: int | None) -> bool:
+        return org_id is None or org_id not in self.hidden
+
+    def org(self, org_id: int | None) -> int | None:
+        return org_id if self.shows(org_id) else None
+
+    def user(self, user_id: int | None, org_id: int | None) -> int | None:
+        """A person is hidden with their organisation."""
+        return user_id if self.shows(org_id) else None
+
+
+SHOW_ALL = Disclosure()
+
+
+def disclosure(actor: Actor, need: Need, session: Session, shown: bool | None = None) -> Disclosure:
+    """An anonymous need's hospital is hidden until it accepts the actor's organisation
+    (``hospital_identity_visible``); ``shown``: that answer, when the caller has it already."""
+    if shown is None:
+        shown = hospital_identity_visible(actor, need, session)
+    return SHOW_ALL if shown else Disclosure(frozenset({need.hospital_id}))
+
+
+def may_read_need_matches(actor: Actor, need: Need) -> None:
+    """A need's ranked matches (and the hospital's verdicts on them) are for its hospital and the commission; not for
+    other hospitals that see the need as a partnership's clinical site, nor for companies."""
+    if not (can_manage_need(actor, need) or actor.reads_everything):
+        raise Forbidden("Only the need's hospital and the commission read its ranked matches.")
+
+
+def may_read_capability_matches(actor: Actor, cap: Capability) -> None:
+    if not (can_manage_capability(actor, cap) or actor.reads_everything):
+        raise Forbidden("Only the capability's organisation and the commission read its ranked matches.")
+
+
+def may_add_participant(actor: Actor, shown: bool, org_kind: OrgKind) -> None:
+    """While the need's hospital is hidden from the actor, the actor adds no hospital as a participant: the answer
+    for the hidden hospital itself ('a party already') would name it."""
+    if not shown and org_kind == OrgKind.hospital:
+        raise Forbidden("Clinical sites are added once the need's hospital has accepted the partnership.")
+
+
 # --- engagements (partnerships) ----------------------------------------------------------------------------------
 
 def engagement_party(actor: Actor) -> ColumnElement[bool]:

@@ -69,8 +69,7 @@ def transition(session: SessionDep, actor: CurrentActor, engagement_id: DbInt, b
 
 @router.get("/{engagement_id}/transitions", summary="The append-only history of state changes, oldest first")
 def list_transitions(session: SessionDep, actor: CurrentActor, engagement_id: DbInt) -> list[TransitionPublic]:
-    eng = engagements.get_visible(session, actor, engagement_id)
-    return [TransitionPublic.model_validate(t.model_dump()) for t in engagements.history(session, eng)]
+    return engagements.history_public(session, actor, engagements.get_visible(session, actor, engagement_id))
 
 
 @router.post("/{engagement_id}/participants", summary="Add a participant with a role (hospital or lead company)")
@@ -82,7 +81,7 @@ def add_participant(session: SessionDep, actor: CurrentActor, engagement_id: DbI
 
 @router.get("/{engagement_id}/milestones", summary="The partnership's milestones with their documents")
 def list_milestones(session: SessionDep, actor: CurrentActor, engagement_id: DbInt) -> list[MilestonePublic]:
-    return engagements.milestones_public(session, engagements.get_visible(session, actor, engagement_id))
+    return engagements.milestones_public(session, actor, engagements.get_visible(session, actor, engagement_id))
 
 
 @router.post("/{engagement_id}/milestones", status_code=201,
@@ -91,7 +90,7 @@ def add_milestone(session: SessionDep, actor: CurrentActor, engagement_id: DbInt
                   body: MilestoneCreate) -> MilestonePublic:
     m = engagements.add_milestone(session, actor, engagement_id, body)
     eng = engagements.get_visible(session, actor, engagement_id)
-    return next(x for x in engagements.milestones_public(session, eng) if x.id == m.id)
+    return next(x for x in engagements.milestones_public(session, actor, eng) if x.id == m.id)
 
 
 @router.post("/{engagement_id}/milestones/{milestone_id}/documents", status_code=201,
@@ -101,7 +100,7 @@ def attach_document(session: SessionDep, actor: CurrentActor, settings: Settings
     doc = engagements.attach_document(session, actor, engagement_id, milestone_id, file.filename or "",
                                       file.content_type, file.file, folder=settings.attachments_dir,
                                       max_bytes=settings.max_attachment_bytes)
-    return engagements.document_public(engagements.get_visible(session, actor, engagement_id), doc)
+    return engagements.document_public(session, actor, engagements.get_visible(session, actor, engagement_id), doc)
 
 
 @router.get("/{engagement_id}/documents/{document_id}", response_class=FileResponse,

@@ -4,6 +4,7 @@ documents; with the API schemas."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from pydantic import field_validator, model_validator
 from sqlalchemy import Column, Text, UniqueConstraint, event
@@ -169,6 +170,14 @@ class MilestoneCreate(SQLModel):
         return self
 
 
+class Side(StrEnum):
+    """A party's side in one partnership: how a reference reads when the organisation itself is anonymous."""
+
+    hospital = "hospital"
+    lead = "lead"
+    participant = "participant"
+
+
 class ParticipantPublic(SQLModel):
     organisation: OrgRef
     org_kind: str
@@ -183,7 +192,8 @@ class DocumentPublic(SQLModel):
     content_type: str
     size: int
     sha256: str
-    organisation_id: int
+    organisation_id: int | None = Field(description="Who attached it; null when that party is anonymous to the caller")
+    party: Side | None = None
     created_at: datetime
     url: str
 
@@ -194,8 +204,10 @@ class MilestonePublic(SQLModel):
     title: str
     occurred_on: date
     reference: str | None
-    responsible: OrgRef
-    recorded_by_org_id: int
+    responsible: OrgRef | None = Field(description="null when the responsible party is anonymous to the caller")
+    responsible_party: Side
+    recorded_by_org_id: int | None = Field(description="null when the recording party is anonymous to the caller")
+    recorded_by_party: Side
     engagement_state: EngagementState
     notes: str
     created_at: datetime
@@ -206,8 +218,9 @@ class TransitionPublic(SQLModel):
     seq: int
     from_state: EngagementState | None
     to_state: EngagementState
-    user_id: int | None
-    organisation_id: int | None
+    user_id: int | None = Field(description="null when the acting party is anonymous to the caller")
+    organisation_id: int | None = Field(description="null when the acting party is anonymous to the caller")
+    party: Side | None = Field(default=None, description="Which side acted: hospital, lead or participant")
     comment: str
     at: datetime
 
@@ -220,7 +233,8 @@ class EngagementPublic(SQLModel):
     hospital_hidden: bool
     lead: OrgRef
     capability_id: int
-    proposed_by_org_id: int
+    proposed_by_org_id: int | None = Field(description="null when the proposing party is anonymous to the caller")
+    proposed_by: Side
     state: EngagementState
     held_from: EngagementState | None
     hospital_accepted_at: datetime | None

@@ -39,16 +39,19 @@ from app.models.engagement import (
     MilestonePublic,
     ParticipantCreate,
     ParticipantPublic,
+    Side,
     TransitionCreate,
     TransitionPublic,
 )
 from app.models.enums import COMPANY_KINDS, CapabilityStatus, Confidentiality, NeedStatus, OrgKind, Role
 from app.policy import (
     Actor,
+    Disclosure,
+    disclosure,
     engagement_side,
     engagement_visible,
-    hospital_identity_visible,
     hospital_identity_visible_many,
+    may_add_participant,
     may_download_documents,
     may_record_milestone,
     require_engagement_side,
@@ -106,6 +109,16 @@ def history(session: Session, eng: Engagement) -> list[EngagementTransition]:
                              .order_by(EngagementTransition.seq)).all())
 
 
+def side_of(eng: Engagement, org_id: int | None) -> Side | None:
+    if org_id is None:
+        return None
+    return Side.hospital if org_id == eng.hospital_id else Side.lead if org_id == eng.lead_org_id else Side.participant
+
+
+def disclosure_for(session: Session, actor: Actor, eng: Engagement) -> Disclosure:
+    return disclosure(actor, session.get(Need, eng.need_id), session)
+
+
 def to_public(session: Session, actor: Actor, eng: Engagement, shown: bool | None = None,
               loaded: dict | None = None) -> EngagementPublic:
     """``shown``, ``loaded``: whether the actor may see the hospital, and the need and organisations by
@@ -116,12 +129,12 @@ def to_public(session: Session, actor: Actor, eng: Engagement, shown: bool | Non
         return loaded.get((model, pk)) or session.get(model, pk)
 
     need = get(Need, eng.need_id)
-    if shown is None:
-        shown = hospital_identity_visible(actor, need, session)
+    d = disclosure(actor, need, session, shown)
     return EngagementPublic.model_validate({
-        **eng.model_dump(), "need_title": need.title, "hospital_hidden": not shown,
-        "hospital": org_ref(get(Organisation, eng.hospital_id)) if shown else None,
-        "lead": org_ref(get(Organisation, eng.lead_org_id))})
+        **eng.model_dump(), "need_title": need.title, "hospital_hidden": not d.shows(eng.hospital_id),
+        "hospital": org_ref(get(Organisation, eng.hospital_id)) if d.shows(eng.hospital_id) else None,
+        "lead": org_ref(get(Organisation, eng.lead_org_id)),
+        "proposed_by_org_id": d.org(eng.proposed_by_org_id), "proposed_by": side_of(eng, eng.proposed_by_org_id)})
 
 
 def to_public_many(session: Session, actor: Actor, rows: list[Engagement]) -> list[EngagementPublic]:
@@ -138,28 +151,45 @@ def to_public_many(session: Session, actor: Actor, rows: list[Engagement]) -> li
     return [to_public(session, actor, e, shown=e.need_id in shown, loaded=loaded) for e in rows]
 
 
-def _document_public(eng: Engagement, d: Document) -> DocumentPublic:
-    return DocumentPublic.model_validate({**d.model_dump(),
-                                          "url": f"/api/v1/engagements/{eng.id}/documents/{d.id}"})
+def _document_public(eng: Engagement, doc: Document, d: Disclosure) -> DocumentPublic:
+    return DocumentPublic.model_validate({**doc.model_dump(), "organisation_id": d.org(doc.organisation_id),
+                                          "party": side_of(eng, doc.organisation_id),
+                                          "url": f"/api/v1/engagements/{eng.id}/documents/{doc.id}"})
 
 
-def milestones_public(session: Session, eng: Engagement) -> list[MilestonePublic]:
+def milestones_public(session: Session, actor: Actor, eng: Engagement) -> list[MilestonePublic]:
+    d = disclosure_for(session, actor, eng)
     docs: dict[int, list[DocumentPublic]] = {}
-    for d in session.exec(select(Document).where(Document.engagement_id == eng.id).order_by(Document.id)).all():
-        docs.setdefault(d.milestone_id, []).append(_document_public(eng, d))
+    for doc in session.exec(select(Document).where(Document.engagement_id == eng.id).order_by(Document.id)).all():
+        docs.setdefault(doc.milestone_id, []).append(_document_public(eng, doc, d))
     out = []
     for m in session.exec(select(Milestone).where(Milestone.engagement_id == eng.id)
                           .order_by(Milestone.occurred_on, Milestone.id)).all():
+        responsible = org_ref(session.get(Organisation, m.responsible_org_id)) if d.shows(m.responsible_org_id) \
+            else None
         out.append(MilestonePublic.model_validate({
-            **m.model_dump(), "responsible": org_ref(session.get(Organisation, m.responsible_org_id)),
+            **m.model_dump(), "responsible": responsible, "responsible_party": side_of(eng, m.responsible_org_id),
+            "recorded_by_org_id": d.org(m.recorded_by_org_id), "recorded_by_party": side_of(eng, m.recorded_by_org_id),
             "documents": docs.get(m.id, [])}))
     return out
 
 
+def history_public(session: Session, actor: Actor, eng: Engagement,
+                   rows: list[EngagementTransition] | None = None) -> list[TransitionPublic]:
+    d = disclosure_for(session, actor, eng)
+    return [TransitionPublic.model_validate({**t.model_dump(), "organisation_id": d.org(t.organisation_id),
+                                             "user_id": d.user(t.user_id, t.organisation_id),
+                                             "party": side_of(eng, t.organisation_id)})
+            for t in (history(session, eng) if rows is None else rows)]
+
+
 def detail(session: Session, actor: Actor, eng: Engagement) -> EngagementDetail:
     rows = history(session, eng)
+    d = disclosure_for(session, actor, eng)
     participants = []
     for p in _participants(session, eng):
+        if not d.shows(p.organisation_id):  # pragma: no cover - the need's hospital is never its own participant
+            continue
         org = session.get(Organisation, p.organisation_id)
         participants.append(ParticipantPublic(organisation=org_ref(org), org_kind=org.kind, role=p.role,
                                               created_at=p.created_at))
@@ -168,8 +198,8 @@ def detail(session: Session, actor: Actor, eng: Engagement) -> EngagementDetail:
         "allowed_targets": sorted(allowed_targets(EngagementState(eng.state),
                                                   EngagementState(eng.held_from) if eng.held_from else None)),
         "participants": participants,
-        "milestones": milestones_public(session, eng),
-        "history": [TransitionPublic.model_validate(t.model_dump()) for t in rows],
+        "milestones": milestones_public(session, actor, eng),
+        "history": history_public(session, actor, eng, rows),
         "seconds_in_state": time_in_states([(t.to_state, t.at) for t in rows], utcnow()),
     })
 
@@ -214,6 +244,7 @@ def _add_participant(session: Session, actor: Actor, eng: Engagement, p: Partici
         raise Invalid("organisation_id", f"Organisation {p.organisation_id} does not exist.")
     if org.kind == OrgKind.commission:
         raise Invalid("organisation_id", "The commission watches partnerships; it does not take part in them.")
+    may_add_participant(actor, disclosure_for(session, actor, eng).shows(eng.hospital_id), OrgKind(org.kind))
     if org.id in (eng.hospital_id, eng.lead_org_id):
         raise Invalid("organisation_id", "The hospital and the lead company are parties already.")
     if p.role == ParticipantRole.animal_facility and org.kind not in ANIMAL_FACILITY_KINDS:
@@ -476,8 +507,8 @@ def attach_document(session: Session, actor: Actor, engagement_id: int, mileston
     return doc
 
 
-def document_public(eng: Engagement, doc: Document) -> DocumentPublic:
-    return _document_public(eng, doc)
+def document_public(session: Session, actor: Actor, eng: Engagement, doc: Document) -> DocumentPublic:
+    return _document_public(eng, doc, disclosure_for(session, actor, eng))
 
 
 def open_document(session: Session, actor: Actor, engagement_id: int, document_id: int,
@@ -494,6 +525,6 @@ def open_document(session: Session, actor: Actor, engagement_id: int, document_i
 
 
 __all__ = ["EngagementFilters", "PayloadTooLarge", "UnsupportedMediaType", "accept", "add_milestone",
-           "add_participant", "attach_document", "create_engagement", "detail", "gather_facts",
-           "get_visible", "history", "list_engagements", "milestones_public", "open_document", "sniff", "to_public",
-           "transition"]
+           "add_participant", "attach_document", "create_engagement", "detail", "gather_facts", "get_visible",
+           "history", "history_public", "list_engagements", "milestones_public", "open_document", "sniff",
+           "to_public", "transition"]

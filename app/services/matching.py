@@ -33,7 +33,8 @@ from app.models.common import utcnow
 from app.models.enums import CapabilityStatus, NeedStatus, Role
 from app.models.matching import (DENSE_VEC_DIM, Embedding, FeedbackCreate, MatchFeedback, MatchRecord, Party,
                                  Verdict)
-from app.policy import Actor, can_manage_capability, can_manage_need, require_role
+from app.policy import (Actor, can_manage_capability, can_manage_need, may_read_capability_matches,
+                        may_read_need_matches, require_role)
 from app.services import audit, events
 from matching import CapabilityDoc, Filters, Matcher, NeedDoc
 from matching.ranker import capability_fields, need_fields
@@ -461,8 +462,7 @@ def matches_for_need(session: Session, index: MatchIndex, actor: Actor, need_id:
     from app.services import capabilities, needs
 
     need = needs.get_visible(session, actor, need_id)
-    if not (can_manage_need(actor, need) or actor.reads_everything):
-        require_role(actor, Role.hospital_staff, Role.commission, Role.admin)
+    may_read_need_matches(actor, need)
     declined = set(session.exec(select(MatchFeedback.capability_id).where(
         MatchFeedback.need_id == need.id, MatchFeedback.party == Party.hospital,
         MatchFeedback.verdict == Verdict.not_interested)).all())
@@ -495,8 +495,7 @@ def matches_for_capability(session: Session, index: MatchIndex, actor: Actor, ca
     from app.services import capabilities, needs
 
     cap = capabilities.get_visible(session, actor, cap_id)
-    if not (can_manage_capability(actor, cap) or actor.reads_everything):
-        require_role(actor, Role.company_staff, Role.commission, Role.admin)
+    may_read_capability_matches(actor, cap)
     org = session.get(Organisation, cap.organisation_id)
     declined = set(session.exec(select(MatchFeedback.need_id).where(
         MatchFeedback.capability_id == cap.id, MatchFeedback.party == Party.company,

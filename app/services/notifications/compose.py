@@ -84,7 +84,11 @@ def _new_matches(session: Session, settings: Settings, recs: list[MatchRecord]) 
             continue
         org_id = cap.organisation_id
         pref = prefs[org_id]
-        if r.score < pref.min_score or not preferences.wants_need(pref, need, orgs[need.hospital_id].region):
+        # the hospital's region only where the company may know the hospital (an anonymous need's region filter
+        # would otherwise tell where it comes from)
+        region = orgs[need.hospital_id].region if hospital_identity_visible(_actor_for(orgs[org_id]), need, session) \
+            else None
+        if r.score < pref.min_score or not preferences.wants_need(pref, need, region):
             continue
         if len(out[org_id]) >= MAX_MATCHES_PER_MESSAGE:
             continue
