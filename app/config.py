@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # Engagement documents: stored outside the database, content-addressed by SHA-256; size limit per file.
     attachments_dir: Path = Path("var/attachments")
     max_attachment_bytes: int = 20 * 1024 * 1024
+    # Evidence of these milestone kinds (e.g. ["clinical_ethics_approval", "iacuc_approval"]) counts for a stage's
+    # guard only with a document attached to it (env: a JSON list).
+    evidence_documents_required: list[str] = Field(default_factory=list)
     # Token prefix: helps secret scanners recognise leaked clinmatch tokens.
     token_prefix: str = "cm_"
     # Signs the dashboard's session cookie (env CLINMATCH_SECRET_KEY). Unset: a random key per process (sessions do

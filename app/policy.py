@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from app.errors import Forbidden
 from app.models import Capability, Engagement, EngagementParticipant, Need
+from app.models.engagement import ParticipantStatus
 from app.models.enums import COMPANY_KINDS, CapabilityStatus, Confidentiality, NeedStatus, OrgKind, Role
 
 
@@ -130,11 +131,13 @@ def may_add_participant(actor: Actor, shown: bool, org_kind: OrgKind) -> None:
 # --- engagements (partnerships) ----------------------------------------------------------------------------------
 
 def engagement_party(actor: Actor) -> ColumnElement[bool]:
-    """SQL clause: engagements the actor's organisation is a party to (hospital, lead company or participant)."""
+    """SQL clause: engagements the actor's organisation is a party to (hospital, lead company or a participant that
+    accepted its invitation: an invited organisation sees the invitation only)."""
     org = actor.organisation_id
     return or_(Engagement.hospital_id == org, Engagement.lead_org_id == org,
                Engagement.id.in_(select(EngagementParticipant.engagement_id)
-                                 .where(EngagementParticipant.organisation_id == org)))
+                                 .where(EngagementParticipant.organisation_id == org,
+                                        EngagementParticipant.status == ParticipantStatus.active)))
 
 
 def engagement_visible(actor: Actor) -> ColumnElement[bool]:
@@ -169,6 +172,26 @@ def may_record_milestone(actor: Actor, eng: Engagement, participant_orgs: set[in
             raise Forbidden("A participant records its own milestones only.")
         return
     raise Forbidden("Only the engagement's parties record milestones; the commission reads.")
+
+
+def may_record_evidence(actor: Actor, kind: str, owner_orgs: set[int], owner_name: str,
+                        responsible_org_id: int) -> None:
+    """Evidence belongs to its owner (``app.workflow.vocab.EVIDENCE_OWNER``): only that party records it, and for
+    itself; the others read it."""
+    if actor.organisation_id not in owner_orgs or responsible_org_id != actor.organisation_id:
+        raise Forbidden(f"A '{kind}' record is certified by {owner_name}: only {owner_name} records it.",
+                        owner=owner_name)
+
+
+def may_take_step(side: str, target: str, taken_by: str | None) -> None:
+    """A step that concerns one side (``app.workflow.states.TAKEN_BY``) is that side's to take."""
+    if taken_by is not None and side != taken_by:
+        who = "the hospital" if taken_by == "hospital" else "the lead company"
+        raise Forbidden(f"Entering '{target}' is confirmed by {who}: {who} takes this step.", taken_by=taken_by)
+
+
+def may_answer_invitation(actor: Actor, invited_org_id: int) -> bool:
+    return actor.role in (Role.hospital_staff, Role.company_staff) and actor.organisation_id == invited_org_id
 
 
 def may_download_documents(actor: Actor) -> None:

@@ -128,7 +128,7 @@ def build(url: str, n_needs: int, n_engs: int, seed: int = 7) -> str:
             prev = None
             for seq, (to, _) in enumerate(steps, start=1):
                 transitions.append({"engagement_id": eng.id, "seq": seq, "from_state": prev, "to_state": to,
-                                    "comment": "", "at": t})
+                                    "comment": "", "at": t, "occurred_at": t})
                 milestones.append({"engagement_id": eng.id, "kind": "meeting", "title": "例会",
                                    "occurred_on": t.date(), "responsible_org_id": org_id, "recorded_by_org_id": org_id,
                                    "engagement_state": to, "notes": "", "created_at": t})

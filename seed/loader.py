@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 from tqdm import tqdm
 
-from app.models import Capability, Engagement, Need, Organisation, User
+from app.models import Capability, Engagement, EngagementParticipant, Need, Organisation, User
 from app.models.capability import CapabilityCreate
 from app.models.engagement import EngagementCreate, MilestoneCreate, ParticipantCreate, TransitionCreate
 from app.models.enums import OrgKind, Role
@@ -128,7 +128,8 @@ def _engagement(session: Session, rep: SeedReport, orgs: dict[str, Organisation]
     proposer = session.get(Organisation, need.hospital_id if data["proposed_by"] == "hospital" else cap.organisation_id)
     eng = engagements.create_engagement(session, _actor_for(session, proposer),
                                         EngagementCreate(need_id=need.id, capability_id=cap.id,
-                                                         comment=data.get("comment", "")))
+                                                         comment=data.get("comment", ""),
+                                                         occurred_at=data.get("occurred_at")))
     for step in data["steps"]:
         actor = _actor_for(session, orgs[step["by"]])
         if "accept" in step:
@@ -138,13 +139,20 @@ def _engagement(session: Session, rep: SeedReport, orgs: dict[str, Organisation]
             engagements.add_participant(session, actor, eng.id,
                                         ParticipantCreate(organisation_id=orgs[p["org"]].id, role=p["role"]),
                                         eng.version)
+            # the demo's participants took part: each accepts its invitation
+            invited = session.exec(select(EngagementParticipant).where(
+                EngagementParticipant.engagement_id == eng.id,
+                EngagementParticipant.organisation_id == orgs[p["org"]].id,
+                EngagementParticipant.role == p["role"])).one()
+            engagements.answer_invitation(session, _actor_for(session, orgs[p["org"]]), invited.id, accept=True)
         elif "milestone" in step:
             m = step["milestone"]
             engagements.add_milestone(session, actor, eng.id, MilestoneCreate.model_validate(
                 {**m, "responsible_org_id": orgs[step.get("responsible", step["by"])].id}))
         else:
             engagements.transition(session, actor, eng.id,
-                                   TransitionCreate(target=step["to"], comment=step.get("comment", "")), eng.version)
+                                   TransitionCreate(target=step["to"], comment=step.get("comment", ""),
+                                                    occurred_at=step.get("occurred_at")), eng.version)
     rep.created["engagements"] += 1
     return eng
 

@@ -14,7 +14,9 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,6 +24,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # No notification worker thread inside test servers: the notification tests drive the worker themselves.
 os.environ.setdefault("CLINMATCH_WORKER_IN_PROCESS", "0")
+
+# Today on the cluster's clock (Shanghai): milestones cannot be dated in the future nor before their partnership.
+TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
 
 BACKENDS = os.environ.get("CLINMATCH_TEST_BACKENDS", "sqlite,postgres").split(",")
 _counter = itertools.count()

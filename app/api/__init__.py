@@ -9,5 +9,6 @@ api_router = APIRouter(prefix="/api/v1")
 for module in (me, organisations, users, needs, capabilities, matches, engagements, notes, audit, analytics,
                notifications, webhooks):
     api_router.include_router(module.router)
+api_router.include_router(engagements.invitations)
 
 __all__ = ["api_router", "health"]

@@ -10,9 +10,11 @@ from app.models.engagement import (
     EngagementCreate,
     EngagementDetail,
     EngagementPublic,
+    InvitationPublic,
     MilestoneCreate,
     MilestonePublic,
     ParticipantAdd,
+    ParticipantStatus,
     TransitionCreate,
     TransitionPublic,
     VersionBody,
@@ -61,9 +63,10 @@ def accept(session: SessionDep, actor: CurrentActor, engagement_id: DbInt, body:
 
 @router.post("/{engagement_id}/transitions",
              summary="Move the partnership to a target state (the table and its guards decide); needs the version read")
-def transition(session: SessionDep, actor: CurrentActor, engagement_id: DbInt, body: TransitionCreate,
-               response: Response, if_match: IfMatch = None) -> EngagementDetail:
-    eng = engagements.transition(session, actor, engagement_id, body, expected_version(body.version, if_match))
+def transition(session: SessionDep, actor: CurrentActor, settings: SettingsDep, engagement_id: DbInt,
+               body: TransitionCreate, response: Response, if_match: IfMatch = None) -> EngagementDetail:
+    eng = engagements.transition(session, actor, engagement_id, body, expected_version(body.version, if_match),
+                                 frozenset(settings.evidence_documents_required))
     return _detail(session, actor, eng, response)
 
 
@@ -72,7 +75,8 @@ def list_transitions(session: SessionDep, actor: CurrentActor, engagement_id: Db
     return engagements.history_public(session, actor, engagements.get_visible(session, actor, engagement_id))
 
 
-@router.post("/{engagement_id}/participants", summary="Add a participant with a role (hospital or lead company)")
+@router.post("/{engagement_id}/participants",
+             summary="Invite a participant with a role (hospital or lead company); it takes part once it accepts")
 def add_participant(session: SessionDep, actor: CurrentActor, engagement_id: DbInt, body: ParticipantAdd,
                     response: Response, if_match: IfMatch = None) -> EngagementDetail:
     eng = engagements.add_participant(session, actor, engagement_id, body, expected_version(body.version, if_match))
@@ -111,3 +115,23 @@ def download_document(session: SessionDep, actor: CurrentActor, settings: Settin
     return FileResponse(path, media_type=doc.content_type, filename=doc.filename,
                         headers={"ETag": f'"{doc.sha256}"', "X-Content-SHA256": doc.sha256,
                                  "X-Content-Type-Options": "nosniff"})
+
+
+invitations = APIRouter(prefix="/invitations", tags=["engagements"])
+
+
+@invitations.get("", summary="Invitations to take part in partnerships, to the caller's organisation")
+def list_invitations(session: SessionDep, actor: CurrentActor, page: PageDep,
+                     status: ParticipantStatus | None = None) -> Page[InvitationPublic]:
+    rows, total = engagements.list_invitations(session, actor, status, page)
+    return Page(items=rows, total=total, limit=page.limit, offset=page.offset)
+
+
+@invitations.post("/{invitation_id}/accept", summary="Accept an invitation: the organisation takes part from now on")
+def accept_invitation(session: SessionDep, actor: CurrentActor, invitation_id: DbInt) -> InvitationPublic:
+    return engagements.answer_invitation(session, actor, invitation_id, accept=True)
+
+
+@invitations.post("/{invitation_id}/decline", summary="Decline an invitation")
+def decline_invitation(session: SessionDep, actor: CurrentActor, invitation_id: DbInt) -> InvitationPublic:
+    return engagements.answer_invitation(session, actor, invitation_id, accept=False)

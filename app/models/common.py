@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Generic, TypeVar
+from zoneinfo import ZoneInfo
 
 from annotated_types import Interval
-from pydantic import AfterValidator
-
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 from sqlalchemy import Column
 from sqlmodel import Field
 from sqlmodel.sql.sqltypes import UTCDateTime
@@ -51,6 +50,19 @@ Certifications = Annotated[list[str], AfterValidator(_certs)]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# The cluster's clock: the dates people type and read (Shanghai and the Jiangsu corridor share it).
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local_today() -> date:
+    return datetime.now(LOCAL_TZ).date()
+
+
+def as_utc(dt: datetime) -> datetime:
+    """A date-time people typed: without an offset it is Shanghai time."""
+    return (dt if dt.tzinfo else dt.replace(tzinfo=LOCAL_TZ)).astimezone(UTC)
 
 
 # UTCDateTime: DateTime(timezone=True) that hands back aware UTC datetimes on SQLite too (which keeps no offset),

@@ -9,11 +9,12 @@ from enum import StrEnum
 from pydantic import field_validator, model_validator
 from sqlalchemy import Column, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import UTCDateTime
 
-from app.models.common import DbInt, created_at_field, updated_at_field
+from app.models.common import DbInt, created_at_field, updated_at_field, utcnow
 from app.models.need import OrgRef
 from app.workflow.states import EngagementState
-from app.workflow.vocab import NMPA_CERTIFICATE, REFERENCE_REQUIRED, MilestoneKind, ParticipantRole
+from app.workflow.vocab import APPROVAL_NUMBER, NMPA_CERTIFICATE, REFERENCE_REQUIRED, MilestoneKind, ParticipantRole
 
 
 class Engagement(SQLModel, table=True):
@@ -47,6 +48,10 @@ class EngagementParticipant(SQLModel, table=True):
     organisation_id: int = Field(foreign_key="organisations.id", index=True)
     role: str = Field(max_length=30)
     added_by_id: int | None = Field(default=None, foreign_key="users.id")
+    # An invitation until the organisation answers: only active participants take part (see app.policy).
+    status: str = Field(default="invited", max_length=12, index=True)
+    responded_at: datetime | None = None
+    responded_by_id: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = created_at_field()
 
 
@@ -64,7 +69,9 @@ class EngagementTransition(SQLModel, table=True):
     user_id: int | None = Field(default=None, foreign_key="users.id")
     organisation_id: int | None = Field(default=None, foreign_key="organisations.id")
     comment: str = Field(default="", sa_column=Column(Text, nullable=False))
-    at: datetime = created_at_field()
+    at: datetime = created_at_field()  # when it was recorded
+    # when it happened (a partnership recorded after the fact: the demo's TSP case ran 2021-2023)
+    occurred_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
 @event.listens_for(EngagementTransition, "before_update")
@@ -119,11 +126,17 @@ class ParticipantAdd(ParticipantCreate):
     version: int | None = Field(default=None, ge=1, description="The engagement version read; or send If-Match.")
 
 
+OCCURRED_AT = ("When it happened (default: now), for steps recorded after the fact; a date or date-time, without an "
+               "offset in Shanghai time. Not in the future, not before the previous step.")
+
+
 class EngagementCreate(SQLModel):
     need_id: DbInt = Field(ge=1)
     capability_id: DbInt = Field(ge=1, description="The matched capability; its organisation leads")
-    participants: list[ParticipantCreate] = Field(default_factory=list, max_length=20)
+    participants: list[ParticipantCreate] = Field(default_factory=list, max_length=20,
+                                                  description="Invited: each takes part once it accepts")
     comment: str = Field(default="", max_length=4000)
+    occurred_at: datetime | None = Field(default=None, description=OCCURRED_AT)
 
 
 class VersionBody(SQLModel):
@@ -134,6 +147,7 @@ class TransitionCreate(SQLModel):
     target: EngagementState
     comment: str = Field(default="", max_length=4000, description="Required (the reason) for withdrawn, terminated")
     version: int | None = Field(default=None, ge=1, description="The engagement version read; or send If-Match.")
+    occurred_at: datetime | None = Field(default=None, description=OCCURRED_AT)
 
 
 class MilestoneCreate(SQLModel):
@@ -167,6 +181,9 @@ class MilestoneCreate(SQLModel):
             raise ValueError(f"a '{self.kind.value}' milestone needs its reference number")
         if self.kind == MilestoneKind.registration_certificate and not NMPA_CERTIFICATE.match(ref):
             raise ValueError("an NMPA registration certificate number looks like 国械注准20243070001")
+        elif self.kind in REFERENCE_REQUIRED and not APPROVAL_NUMBER.match(ref):
+            raise ValueError(f"a '{self.kind.value}' reference is the approval or protocol number as issued "
+                             "(at least three digits, e.g. 伦审[2023]第056号 or IACUC-2022-117)")
         return self
 
 
@@ -178,11 +195,34 @@ class Side(StrEnum):
     participant = "participant"
 
 
+class ParticipantStatus(StrEnum):
+    invited = "invited"
+    active = "active"
+    declined = "declined"
+
+
 class ParticipantPublic(SQLModel):
+    id: int
     organisation: OrgRef
     org_kind: str
     role: ParticipantRole
+    status: ParticipantStatus
     created_at: datetime
+    responded_at: datetime | None = None
+
+
+class InvitationPublic(SQLModel):
+    """An invitation to take part, as the invited organisation sees it: what and by whom, nothing more."""
+
+    id: int
+    engagement_id: int
+    need_title: str
+    hospital: OrgRef | None = Field(description="null while the need is anonymous to the invitee")
+    lead: OrgRef
+    role: ParticipantRole
+    status: ParticipantStatus
+    created_at: datetime
+    responded_at: datetime | None = None
 
 
 class DocumentPublic(SQLModel):
@@ -222,7 +262,9 @@ class TransitionPublic(SQLModel):
     organisation_id: int | None = Field(description="null when the acting party is anonymous to the caller")
     party: Side | None = Field(default=None, description="Which side acted: hospital, lead or participant")
     comment: str
-    at: datetime
+    at: datetime = Field(description="When it was recorded (= recorded_at)")
+    recorded_at: datetime
+    occurred_at: datetime = Field(description="When it happened")
 
 
 class EngagementPublic(SQLModel):

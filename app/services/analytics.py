@@ -13,7 +13,8 @@ Definitions (also in the API's description):
 - the funnel is cumulative: a need counts at a step when it reached that step or any later one; a step's
   conversion is its count over the previous step's, ``overall`` its count over the needs filed;
 - time in stage: per engagement, the completed stays in each device-path stage (entered and left), from the
-  history; the stage it is in now is not counted; median and 90th percentile by linear interpolation, in days;
+  history's ``occurred_at`` (when each step happened, which may be earlier than when it was recorded); the stage
+  it is in now is not counted; median and 90th percentile by linear interpolation, in days;
 - stalled: an engagement in an active state (not clinical_use, withdrawn, terminated) with no transition and no
   milestone recorded for ``stale_days`` days or more;
 - partnerships: every engagement with the furthest stage its history shows, furthest first;
@@ -155,7 +156,7 @@ class EngRow:
     state: str
     held_from: str | None
     created_at: datetime
-    steps: list[tuple[str, datetime]] = field(default_factory=list)  # (to_state, at), oldest first
+    steps: list[tuple[str, datetime]] = field(default_factory=list)  # (to_state, occurred_at), oldest first
     last_milestone: datetime | None = None
     milestones: int = 0
 
@@ -221,7 +222,7 @@ def load(session: Session, f: Filters, now: datetime | None = None) -> Snapshot:
         engs = {i: e for i, e in engs.items() if e.need_id in needs}
 
     for r in conn.execute(select(EngagementTransition.engagement_id, EngagementTransition.to_state,
-                                    _raw(EngagementTransition.at))
+                                    _raw(EngagementTransition.occurred_at).label("at"))
                              .order_by(EngagementTransition.engagement_id, EngagementTransition.seq)):
         e = engs.get(r.engagement_id)
         if e is not None:
@@ -242,8 +243,9 @@ def load(session: Session, f: Filters, now: datetime | None = None) -> Snapshot:
 
     for e in engs.values():
         n = needs[e.need_id]
-        if n.first_interest is None or e.created_at < n.first_interest:
-            n.first_interest = e.created_at
+        proposed = e.steps[0][1] if e.steps else e.created_at  # when it happened
+        if n.first_interest is None or proposed < n.first_interest:
+            n.first_interest = proposed
         n.furthest = max(n.furthest, 2 + e.reached)  # proposed (0) → 'interested' (2); intent_signed → 3 …
     for n in needs.values():
         if n.furthest < 0:

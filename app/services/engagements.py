@@ -12,6 +12,7 @@ import re
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -29,16 +30,18 @@ from app.models import (
     Need,
     Organisation,
 )
-from app.models.common import utcnow
+from app.models.common import LOCAL_TZ, as_utc, local_today, utcnow
 from app.models.engagement import (
     DocumentPublic,
     EngagementCreate,
     EngagementDetail,
     EngagementPublic,
+    InvitationPublic,
     MilestoneCreate,
     MilestonePublic,
     ParticipantCreate,
     ParticipantPublic,
+    ParticipantStatus,
     Side,
     TransitionCreate,
     TransitionPublic,
@@ -52,8 +55,11 @@ from app.policy import (
     engagement_visible,
     hospital_identity_visible_many,
     may_add_participant,
+    may_answer_invitation,
     may_download_documents,
+    may_record_evidence,
     may_record_milestone,
+    may_take_step,
     require_engagement_side,
     require_role,
 )
@@ -61,14 +67,15 @@ from app.services import audit, capabilities, events, needs
 from app.services.common import check_version, compare_and_swap, org_ref
 from app.services.listing import PageParams, json_list_contains, paginate
 from app.workflow import EngagementFacts, EngagementState, Position, allowed_targets, apply_transition, time_in_states
-from app.workflow.states import FINAL, REASON_REQUIRED, counts_as_partnership
-from app.workflow.vocab import ParticipantRole
+from app.workflow.states import FINAL, REASON_REQUIRED, TAKEN_BY, counts_as_partnership
+from app.workflow.vocab import EVIDENCE_OWNER, OWNER_NAMES, Owner, ParticipantRole
 
 ENTITY = "engagement"
 SORTABLE = {"created_at": Engagement.created_at, "updated_at": Engagement.updated_at, "id": Engagement.id,
             "state": Engagement.state}
 ENDED = frozenset({EngagementState.withdrawn, EngagementState.terminated})
 ANIMAL_FACILITY_KINDS = frozenset({OrgKind.platform, OrgKind.lab})
+CLOCK_SKEW = timedelta(minutes=5)  # a client's clock a little ahead is not "the future"
 
 
 class PayloadTooLarge(AppError):
@@ -95,9 +102,12 @@ def get_visible(session: Session, actor: Actor, engagement_id: int) -> Engagemen
     return eng
 
 
-def _participants(session: Session, eng: Engagement) -> list[EngagementParticipant]:
-    return list(session.exec(select(EngagementParticipant).where(EngagementParticipant.engagement_id == eng.id)
-                             .order_by(EngagementParticipant.id)).all())
+def _participants(session: Session, eng: Engagement, *, invited_too: bool = False) -> list[EngagementParticipant]:
+    """The participants taking part (status active); ``invited_too``: every invitation, answered or not."""
+    stmt = select(EngagementParticipant).where(EngagementParticipant.engagement_id == eng.id)
+    if not invited_too:
+        stmt = stmt.where(EngagementParticipant.status == ParticipantStatus.active)
+    return list(session.exec(stmt.order_by(EngagementParticipant.id)).all())
 
 
 def _party_orgs(session: Session, eng: Engagement) -> set[int]:
@@ -179,7 +189,7 @@ def history_public(session: Session, actor: Actor, eng: Engagement,
     d = disclosure_for(session, actor, eng)
     return [TransitionPublic.model_validate({**t.model_dump(), "organisation_id": d.org(t.organisation_id),
                                              "user_id": d.user(t.user_id, t.organisation_id),
-                                             "party": side_of(eng, t.organisation_id)})
+                                             "party": side_of(eng, t.organisation_id), "recorded_at": t.at})
             for t in (history(session, eng) if rows is None else rows)]
 
 
@@ -187,12 +197,13 @@ def detail(session: Session, actor: Actor, eng: Engagement) -> EngagementDetail:
     rows = history(session, eng)
     d = disclosure_for(session, actor, eng)
     participants = []
-    for p in _participants(session, eng):
+    for p in _participants(session, eng, invited_too=True):
         if not d.shows(p.organisation_id):  # pragma: no cover - the need's hospital is never its own participant
             continue
         org = session.get(Organisation, p.organisation_id)
-        participants.append(ParticipantPublic(organisation=org_ref(org), org_kind=org.kind, role=p.role,
-                                              created_at=p.created_at))
+        participants.append(ParticipantPublic(id=p.id, organisation=org_ref(org), org_kind=org.kind, role=p.role,
+                                              status=p.status, created_at=p.created_at,
+                                              responded_at=p.responded_at))
     return EngagementDetail.model_validate({
         **to_public(session, actor, eng).model_dump(),
         "allowed_targets": sorted(allowed_targets(EngagementState(eng.state),
@@ -200,7 +211,7 @@ def detail(session: Session, actor: Actor, eng: Engagement) -> EngagementDetail:
         "participants": participants,
         "milestones": milestones_public(session, actor, eng),
         "history": history_public(session, actor, eng, rows),
-        "seconds_in_state": time_in_states([(t.to_state, t.at) for t in rows], utcnow()),
+        "seconds_in_state": time_in_states([(t.to_state, t.occurred_at) for t in rows], utcnow()),
     })
 
 
@@ -226,16 +237,50 @@ def list_engagements(session: Session, actor: Actor, f: EngagementFilters, page:
 
 # --- proposing, accepting, participants ---------------------------------------------------------------------------
 
-def _append_history(session: Session, actor: Actor, eng: Engagement, frm: str | None, to: str, comment: str) -> None:
+def _append_history(session: Session, actor: Actor, eng: Engagement, frm: str | None, to: str, comment: str,
+                    occurred_at: datetime) -> None:
     last = session.scalar(select(func.max(EngagementTransition.seq))
                           .where(EngagementTransition.engagement_id == eng.id)) or 0
     session.add(EngagementTransition(engagement_id=eng.id, seq=last + 1, from_state=frm, to_state=to,
-                                     user_id=actor.user_id, organisation_id=actor.organisation_id, comment=comment))
+                                     user_id=actor.user_id, organisation_id=actor.organisation_id, comment=comment,
+                                     occurred_at=occurred_at))
 
 
-def _event(session: Session, eng: Engagement, type_: str, **payload) -> None:
+def _event(session: Session, eng: Engagement, type_: str, also: tuple[int, ...] = (), **payload) -> None:
+    """Tell the parties (and ``also``: an invited organisation, of its invitation)."""
     events.emit(session, type_, {"engagement_id": eng.id, "need_id": eng.need_id, "state": eng.state, **payload},
-                _party_orgs(session, eng))
+                _party_orgs(session, eng) | set(also))
+
+
+# --- real dates: when a step happened, beside when it was recorded ------------------------------------------------
+
+def _occurred_at(session: Session, eng: Engagement | None, value: datetime | None) -> datetime:
+    """When the step happened: now by default; never in the future, never before the previous step."""
+    now = utcnow()
+    at = as_utc(value) if value is not None else now
+    if at > now + CLOCK_SKEW:
+        raise Invalid("occurred_at", "A step cannot be dated in the future.")
+    if eng is not None:
+        last = session.scalar(select(func.max(EngagementTransition.occurred_at))
+                              .where(EngagementTransition.engagement_id == eng.id))
+        if last is not None and at < _aware(last):
+            raise Invalid("occurred_at", f"The previous step happened on {_local(last)}; this one cannot be earlier.")
+    return at
+
+
+def started_on(session: Session, eng: Engagement) -> date:
+    """The day (Shanghai) the partnership began: its proposal."""
+    first = session.scalar(select(func.min(EngagementTransition.occurred_at))
+                           .where(EngagementTransition.engagement_id == eng.id))
+    return (_aware(first) if first is not None else utcnow()).astimezone(LOCAL_TZ).date()
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _local(dt: datetime) -> str:
+    return _aware(dt).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def _add_participant(session: Session, actor: Actor, eng: Engagement, p: ParticipantCreate) -> EngagementParticipant:
@@ -254,11 +299,14 @@ def _add_participant(session: Session, actor: Actor, eng: Engagement, p: Partici
                                                            EngagementParticipant.role == p.role)).first()
     if dup is not None:
         raise Conflict(f"{org.display_name} already takes part as '{p.role}'.")
-    part = EngagementParticipant(engagement_id=eng.id, organisation_id=org.id, role=p.role, added_by_id=actor.user_id)
+    part = EngagementParticipant(engagement_id=eng.id, organisation_id=org.id, role=p.role, added_by_id=actor.user_id,
+                                 status=ParticipantStatus.invited)
     session.add(part)
     session.flush()
-    audit.record(session, actor, "engagement_participant", part.id, "create",
+    audit.record(session, actor, "engagement_participant", part.id, "invite",
                  {"engagement_id": [None, eng.id], "organisation_id": [None, org.id], "role": [None, p.role]})
+    _event(session, eng, "engagement.participant_invited", also=(org.id,), participant_id=part.id,
+           organisation_id=org.id, role=p.role)
     return part
 
 
@@ -285,6 +333,7 @@ def create_engagement(session: Session, actor: Actor, data: EngagementCreate) ->
     if running is not None:
         raise Conflict(f"Engagement {running.id} of this need and company is already under way.",
                        engagement_id=running.id)
+    occurred = _occurred_at(session, None, data.occurred_at)
     now = utcnow()
     by_hospital = actor.role == Role.hospital_staff
     eng = Engagement(need_id=need.id, hospital_id=need.hospital_id, lead_org_id=lead.id, capability_id=cap.id,
@@ -295,7 +344,7 @@ def create_engagement(session: Session, actor: Actor, data: EngagementCreate) ->
                      lead_accepted_by_id=None if by_hospital else actor.user_id)
     session.add(eng)
     session.flush()
-    _append_history(session, actor, eng, None, EngagementState.proposed, data.comment)
+    _append_history(session, actor, eng, None, EngagementState.proposed, data.comment, occurred)
     audit.record(session, actor, ENTITY, eng.id, "create",
                  audit.created_fields(eng, ["need_id", "hospital_id", "lead_org_id", "capability_id", "state"]))
     for p in data.participants:
@@ -329,33 +378,90 @@ def add_participant(session: Session, actor: Actor, engagement_id: int, data: Pa
     check_version(eng, expected)
     if eng.state in FINAL:
         raise Conflict(f"Engagement {eng.id} is {eng.state}.", current=eng.state)
-    part = _add_participant(session, actor, eng, data)
+    _add_participant(session, actor, eng, data)
     compare_and_swap(session, Engagement, eng, expected, {})
-    _event(session, eng, "engagement.participant_added", organisation_id=part.organisation_id, role=part.role)
     return eng
+
+
+def list_invitations(session: Session, actor: Actor, status: ParticipantStatus | None,
+                     page: PageParams) -> tuple[list[InvitationPublic], int]:
+    """The invitations to the actor's organisation: what, from which partnership, by whom; an anonymous need's
+    hospital stays hidden (an invited organisation is not a party until it accepts)."""
+    stmt = select(EngagementParticipant).where(EngagementParticipant.organisation_id == actor.organisation_id)
+    if status is not None:
+        stmt = stmt.where(EngagementParticipant.status == status)
+    rows, total = paginate(session, stmt, page, {"id": EngagementParticipant.id,
+                                                 "created_at": EngagementParticipant.created_at}, "-id")
+    return [_invitation_public(session, actor, p) for p in rows], total
+
+
+def _invitation_public(session: Session, actor: Actor, p: EngagementParticipant) -> InvitationPublic:
+    eng = session.get(Engagement, p.engagement_id)
+    need = session.get(Need, eng.need_id)
+    d = disclosure(actor, need, session)
+    return InvitationPublic(id=p.id, engagement_id=eng.id, need_title=need.title, role=p.role, status=p.status,
+                            hospital=org_ref(session.get(Organisation, eng.hospital_id))
+                            if d.shows(eng.hospital_id) else None,
+                            lead=org_ref(session.get(Organisation, eng.lead_org_id)), created_at=p.created_at,
+                            responded_at=p.responded_at)
+
+
+def answer_invitation(session: Session, actor: Actor, participant_id: int, accept: bool) -> InvitationPublic:
+    """The invited organisation accepts (it takes part from now on) or declines."""
+    p = session.get(EngagementParticipant, participant_id)
+    if p is None or not may_answer_invitation(actor, p.organisation_id):
+        raise NotFound(f"Invitation {participant_id} not found.")
+    eng = session.get(Engagement, p.engagement_id)
+    if p.status != ParticipantStatus.invited:
+        raise Conflict(f"Invitation {p.id} is {p.status} already.", current=p.status)
+    if eng.state in FINAL:
+        raise Conflict(f"Engagement {eng.id} is {eng.state}.", current=eng.state)
+    status = ParticipantStatus.active if accept else ParticipantStatus.declined
+    p.status, p.responded_at, p.responded_by_id = status, utcnow(), actor.user_id
+    session.add(p)
+    session.flush()
+    audit.record(session, actor, "engagement_participant", p.id, "accept" if accept else "decline",
+                 {"status": [ParticipantStatus.invited.value, status.value]})
+    _event(session, eng, "engagement.participant_answered", also=(p.organisation_id,), participant_id=p.id,
+           organisation_id=p.organisation_id, role=p.role, status=status.value)
+    return _invitation_public(session, actor, p)
 
 
 # --- transitions -------------------------------------------------------------------------------------------------
 
-def gather_facts(session: Session, eng: Engagement) -> EngagementFacts:
-    """What the guards need to know about this engagement, read from the database."""
-    milestones: dict[str, list[str]] = {}
-    for kind, ref in session.exec(select(Milestone.kind, Milestone.reference)
-                                  .where(Milestone.engagement_id == eng.id)).all():
-        milestones.setdefault(kind, []).append(ref or "")
-    facility = session.exec(
-        select(EngagementParticipant.id).join(Organisation, Organisation.id == EngagementParticipant.organisation_id)
+def _animal_facilities(session: Session, eng: Engagement) -> list[int]:
+    """The organisations taking part as animal facility (active participants of a facility's kind)."""
+    return list(session.exec(
+        select(EngagementParticipant.organisation_id)
+        .join(Organisation, Organisation.id == EngagementParticipant.organisation_id)
         .where(EngagementParticipant.engagement_id == eng.id,
                EngagementParticipant.role == ParticipantRole.animal_facility,
-               Organisation.kind.in_([k.value for k in ANIMAL_FACILITY_KINDS]))).first()
-    own = session.exec(select(Capability.id).where(
+               EngagementParticipant.status == ParticipantStatus.active,
+               Organisation.kind.in_([k.value for k in ANIMAL_FACILITY_KINDS]))).all())
+
+
+def _lead_states_animal_capability(session: Session, eng: Engagement) -> bool:
+    return session.exec(select(Capability.id).where(
         Capability.organisation_id == eng.lead_org_id, Capability.status == CapabilityStatus.active,
-        json_list_contains(session, Capability.stages, "animal_trial"))).first()
+        json_list_contains(session, Capability.stages, "animal_trial"))).first() is not None
+
+
+def gather_facts(session: Session, eng: Engagement,
+                 documents_required: frozenset[str] = frozenset()) -> EngagementFacts:
+    """What the guards need to know about this engagement, read from the database. Evidence of a kind in
+    ``documents_required`` counts only with a document attached."""
+    documented = set(session.exec(select(Document.milestone_id).where(Document.engagement_id == eng.id)).all())
+    milestones: dict[str, list[str]] = {}
+    for mid, kind, ref in session.exec(select(Milestone.id, Milestone.kind, Milestone.reference)
+                                       .where(Milestone.engagement_id == eng.id)).all():
+        if kind not in documents_required or mid in documented:
+            milestones.setdefault(kind, []).append(ref or "")
     return EngagementFacts(hospital_accepted=eng.hospital_accepted_at is not None,
                            lead_accepted=eng.lead_accepted_at is not None,
                            milestones={k: tuple(v) for k, v in milestones.items()},
-                           animal_facility_participant=facility is not None,
-                           lead_states_animal_capability=own is not None)
+                           animal_facility_participant=bool(_animal_facilities(session, eng)),
+                           lead_states_animal_capability=_lead_states_animal_capability(session, eng),
+                           documents_required=frozenset(documents_required))
 
 
 def _follow_need(session: Session, actor: Actor, eng: Engagement) -> None:
@@ -370,22 +476,24 @@ def _follow_need(session: Session, actor: Actor, eng: Engagement) -> None:
                                                      "engagement_id": eng.id}, [need.hospital_id])
 
 
-def transition(session: Session, actor: Actor, engagement_id: int, data: TransitionCreate,
-               expected: int) -> Engagement:
+def transition(session: Session, actor: Actor, engagement_id: int, data: TransitionCreate, expected: int,
+               documents_required: frozenset[str] = frozenset()) -> Engagement:
     """Move the engagement to ``data.target``: the table, then the guards, then a compare-and-swap on the version
     read (of two concurrent transitions from one version exactly one wins), then the history row."""
     eng = get_visible(session, actor, engagement_id)
-    require_engagement_side(actor, eng)
+    side = require_engagement_side(actor, eng)
     check_version(eng, expected)
     frm = EngagementState(eng.state)
     pos = Position(frm, EngagementState(eng.held_from) if eng.held_from else None)
     comment = data.comment.strip()
-    new = apply_transition(pos, data.target, gather_facts(session, eng), comment)
+    new = apply_transition(pos, data.target, gather_facts(session, eng, documents_required), comment)
+    may_take_step(side, new.state.value, TAKEN_BY.get(new.state))
+    occurred = _occurred_at(session, eng, data.occurred_at)
     values = {"state": new.state.value, "held_from": new.held_from.value if new.held_from else None}
     if new.state in REASON_REQUIRED:
         values["end_reason"] = comment
     compare_and_swap(session, Engagement, eng, expected, values)
-    _append_history(session, actor, eng, frm, new.state, comment)
+    _append_history(session, actor, eng, frm, new.state, comment, occurred)
     audit.record(session, actor, ENTITY, eng.id, f"transition:{new.state}",
                  {"state": [frm.value, new.state.value], "comment": [None, comment or None]})
     _event(session, eng, "engagement.transition", from_state=frm.value, to_state=new.state.value, comment=comment,
@@ -402,10 +510,18 @@ def add_milestone(session: Session, actor: Actor, engagement_id: int, data: Mile
     participant_orgs = {p.organisation_id for p in _participants(session, eng)}
     responsible = data.responsible_org_id or actor.organisation_id
     may_record_milestone(actor, eng, participant_orgs, responsible)
+    owner = EVIDENCE_OWNER.get(data.kind)
+    if owner is not None:
+        may_record_evidence(actor, data.kind.value, _owner_orgs(session, eng, owner), OWNER_NAMES[owner],
+                            responsible)
     if eng.state in ENDED:
         raise Conflict(f"Engagement {eng.id} is {eng.state}; it takes no more milestones.", current=eng.state)
     if responsible not in {eng.hospital_id, eng.lead_org_id} | participant_orgs:
         raise Invalid("responsible_org_id", "The responsible party is the hospital, the lead company or a participant.")
+    if data.occurred_on > local_today():
+        raise Invalid("occurred_on", "A milestone cannot be dated in the future.")
+    if data.occurred_on < (began := started_on(session, eng)):
+        raise Invalid("occurred_on", f"The partnership began on {began}; a milestone cannot be dated before it.")
     m = Milestone(engagement_id=eng.id, kind=data.kind, title=data.title, occurred_on=data.occurred_on,
                   reference=data.reference, responsible_org_id=responsible, recorded_by_id=actor.user_id,
                   recorded_by_org_id=actor.organisation_id, engagement_state=eng.state, notes=data.notes)
@@ -416,6 +532,18 @@ def add_milestone(session: Session, actor: Actor, engagement_id: int, data: Mile
                                                                               "reference", "responsible_org_id"])})
     _event(session, eng, "engagement.milestone", milestone_id=m.id, kind=m.kind, reference=m.reference)
     return m
+
+
+def _owner_orgs(session: Session, eng: Engagement, owner: Owner) -> set[int]:
+    """The organisations that may certify evidence of ``owner``'s kind in this partnership."""
+    if owner == Owner.hospital:
+        return {eng.hospital_id}
+    if owner == Owner.lead:
+        return {eng.lead_org_id}
+    facilities = set(_animal_facilities(session, eng))
+    if not facilities and _lead_states_animal_capability(session, eng):
+        return {eng.lead_org_id}  # the lead runs the animal trial itself
+    return facilities
 
 
 def get_milestone(session: Session, eng: Engagement, milestone_id: int) -> Milestone:
@@ -525,6 +653,6 @@ def open_document(session: Session, actor: Actor, engagement_id: int, document_i
 
 
 __all__ = ["EngagementFilters", "PayloadTooLarge", "UnsupportedMediaType", "accept", "add_milestone",
-           "add_participant", "attach_document", "create_engagement", "detail", "gather_facts", "get_visible",
-           "history", "history_public", "list_engagements", "milestones_public", "open_document", "sniff",
-           "to_public", "transition"]
+           "add_participant", "answer_invitation", "attach_document", "create_engagement", "detail", "gather_facts",
+           "get_visible", "history", "history_public", "list_engagements", "list_invitations", "milestones_public",
+           "open_document", "sniff", "started_on", "to_public", "transition"]

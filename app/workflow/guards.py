@@ -31,6 +31,8 @@ class EngagementFacts:
     milestones: dict[str, tuple[str, ...]] = field(default_factory=dict)
     animal_facility_participant: bool = False
     lead_states_animal_capability: bool = False
+    # kinds whose evidence counts only with a document attached (the milestones above are already filtered)
+    documents_required: frozenset[str] = frozenset()
 
     def has(self, kind: K, *, numbered: bool = False) -> bool:
         refs = self.milestones.get(kind.value, ())
@@ -93,4 +95,8 @@ GUARDS: dict[S, tuple[Guard, ...]] = {
 
 def unmet(target: S, facts: EngagementFacts) -> list[str]:
     """The preconditions of entering ``target`` that ``facts`` do not meet (empty: all met)."""
-    return [m for g in GUARDS.get(S(target), ()) if (m := g(facts))]
+    missing = [m for g in GUARDS.get(S(target), ()) if (m := g(facts))]
+    if missing and facts.documents_required:
+        missing.append("(evidence of kind " + ", ".join(sorted(facts.documents_required))
+                       + " counts with its document attached)")
+    return missing

@@ -52,6 +52,10 @@ TRANSITIONS: dict[EngagementState, frozenset[EngagementState]] = {
 }
 RESUMES_TO_HELD_FROM = S.on_hold
 
+# Steps that concern one side: only that side takes them (the hospital confirms that clinical evaluation starts in
+# its wards; the lead's staff cannot declare it).
+TAKEN_BY: dict[EngagementState, str] = {S.clinical_evaluation: "hospital"}
+
 # Targets whose comment is the reason, and required.
 REASON_REQUIRED = frozenset({S.withdrawn, S.terminated})
 

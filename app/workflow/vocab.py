@@ -27,6 +27,32 @@ class MilestoneKind(StrEnum):
 REFERENCE_REQUIRED = frozenset({MilestoneKind.animal_protocol, MilestoneKind.iacuc_approval,
                                 MilestoneKind.clinical_ethics_approval, MilestoneKind.registration_certificate})
 
+# Reference numbers of approvals and protocols: letters, digits and separators with at least three digits (an
+# ethics committee's "2023-056", "伦审[2023]第056号", "IACUC-2022-117"), never a placeholder such as "x".
+APPROVAL_NUMBER = re.compile(r"^(?=(?:\D*\d){3})[\w\u4e00-\u9fff\-/.()（）\[\]【】〔〕# ]{3,100}$")
+
+
+class Owner(StrEnum):
+    """Whose act a record certifies, and so who records it."""
+
+    hospital = "hospital"
+    animal_facility = "animal_facility"  # the active participant in that role, else a lead that states the stage
+    lead = "lead"
+
+
+# Evidence belongs to its owner: only that party records it (kinds not listed: any party, for itself).
+EVIDENCE_OWNER: dict[MilestoneKind, Owner] = {
+    MilestoneKind.clinical_ethics_approval: Owner.hospital,
+    MilestoneKind.clinical_evaluation_report: Owner.hospital,
+    MilestoneKind.iacuc_approval: Owner.animal_facility,
+    MilestoneKind.animal_trial_report: Owner.animal_facility,
+    MilestoneKind.type_testing: Owner.lead,
+    MilestoneKind.registration_certificate: Owner.lead,
+}
+OWNER_NAMES = {Owner.hospital: "the hospital", Owner.animal_facility: "the animal facility",
+               Owner.lead: "the lead company"}
+
+
 # NMPA device registration certificate numbers: 国械注准/进/许 (class III, imported, HK/Macau/Taiwan) or a province's
 # 沪械注准 (class II), then year (4), class digit, and a serial: 11 digits in all, e.g. 国械注准20243070001.
 NMPA_CERTIFICATE = re.compile(r"^[\u4e00-\u9fff]械注[准进许]\d{11}$")

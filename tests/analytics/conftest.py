@@ -96,7 +96,8 @@ def build_pipeline(engine, world) -> Pipeline:
             engs[key] = e.id
             prev = None
             for seq, (to, day) in enumerate(steps, start=1):
-                s.add(EngagementTransition(engagement_id=e.id, seq=seq, from_state=prev, to_state=to, at=d(day)))
+                s.add(EngagementTransition(engagement_id=e.id, seq=seq, from_state=prev, to_state=to, at=d(day),
+                                           occurred_at=d(day)))
                 prev = to
         s.add(Milestone(engagement_id=engs["E1"], kind="meeting", title="月度例会", occurred_on=date.today(),
                         responsible_org_id=o["hospital"], recorded_by_org_id=o["hospital"],

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from tests.conftest import PERSONAS, RF_CAPABILITY, TSP_NEED
+from tests.conftest import PERSONAS, RF_CAPABILITY, TODAY, TSP_NEED
 
 ALL = set(PERSONAS)
 HOSPITALS = {"hospital", "hospital_b"}
@@ -37,10 +37,12 @@ def fixtures(app, client, world, tmp_path):
                                                    "participants": [{"organisation_id": world.orgs["lab"],
                                                                      "role": "rnd"}]}, headers=h).json()
     client.post(f"/api/v1/engagements/{eng['id']}/accept", json={"version": 1}, headers=c)
+    (invitation,) = client.get("/api/v1/invitations", headers=world["lab"].headers).json()["items"]
+    client.post(f"/api/v1/invitations/{invitation['id']}/accept", headers=world["lab"].headers)
     client.post(f"/api/v1/engagements/{eng['id']}/transitions", json={"target": "intent_signed", "version": 2},
                 headers=h)
     ms = client.post(f"/api/v1/engagements/{eng['id']}/milestones", headers=h,
-                     json={"kind": "training_session", "title": "培训", "occurred_on": "2024-05-01"}).json()
+                     json={"kind": "training_session", "title": "培训", "occurred_on": TODAY}).json()
     doc = client.post(f"/api/v1/engagements/{eng['id']}/milestones/{ms['id']}/documents", headers=h,
                       files={"file": ("a.txt", b"minutes", "text/plain")}).json()
     return {"open_need": open_need["id"], "draft_need": draft_need["id"], "cap": cap["id"], "eng": eng["id"],
@@ -98,7 +100,7 @@ def cases(client, world, fx):
         return {"json": {"organisation_id": org, "role": "animal_facility"},
                 "headers": {"If-Match": _current_version(client, world, eng)}}
 
-    milestone = {"json": {"kind": "meeting", "title": "例会", "occurred_on": "2024-06-01"}}
+    milestone = {"json": {"kind": "meeting", "title": "例会", "occurred_on": TODAY}}
     parties = {"hospital", "company", "lab"}
     no_outsiders = {"hospital_b": 404, "company_b": 404}
     return [

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tests.conftest import TODAY
 from tests.notifications.conftest import add_endpoint, set_prefs
 
 ORG_KEYS = {"organisation_id", "hospital_id", "recorded_by_org_id", "proposed_by_org_id", "responsible_org_id",
@@ -53,7 +54,7 @@ def test_an_anonymous_needs_hospital_leaks_nowhere_a_company_can_look(client, wo
     eid = eng.json()["id"]
     # the hospital records a milestone with a document before it accepts, then declines
     m = client.post(f"/api/v1/engagements/{eid}/milestones",
-                    json={"kind": "meeting", "title": "首次沟通", "occurred_on": "2024-05-01"}, headers=h)
+                    json={"kind": "meeting", "title": "首次沟通", "occurred_on": TODAY}, headers=h)
     assert m.status_code == 201, m.text
     doc = client.post(f"/api/v1/engagements/{eid}/milestones/{m.json()['id']}/documents",
                       files={"file": ("minutes.txt", "会议纪要".encode(), "text/plain")}, headers=h)
@@ -145,6 +146,9 @@ def test_only_the_needs_hospital_and_the_commission_read_its_matches(client, wor
                        json={"organisation_id": world.orgs["hospital_b"], "role": "clinical_site",
                              "version": eng.json()["version"]}, headers=h)
     assert site.status_code == 200, site.text
+    (invitation,) = client.get("/api/v1/invitations", headers=world["hospital_b"].headers).json()["items"]
+    assert client.post(f"/api/v1/invitations/{invitation['id']}/accept",
+                       headers=world["hospital_b"].headers).status_code == 200
     url = f"/api/v1/needs/{need['id']}/matches"
     assert client.get(f"/api/v1/needs/{need['id']}", headers=world["hospital_b"].headers).status_code == 200
     r = client.get(url, headers=world["hospital_b"].headers)

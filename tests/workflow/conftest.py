@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from app.workflow.states import PATH
+from app.workflow.vocab import EVIDENCE_OWNER, MilestoneKind, Owner
+from tests.conftest import TODAY
 
 # The milestones each guarded step needs, as (kind, reference) — recorded just before entering that state.
 MILESTONES_FOR = {
@@ -54,14 +56,43 @@ class Api:
                                 headers=self.h(persona))
 
     def milestone(self, eid: int, kind: str, reference: str | None = None, persona: str = "hospital", **extra):
-        body = {"kind": kind, "title": f"{kind} {reference or ''}".strip(), "occurred_on": "2024-05-01",
+        body = {"kind": kind, "title": f"{kind} {reference or ''}".strip(), "occurred_on": TODAY,
                 "reference": reference, **extra}
         return self.client.post(f"/api/v1/engagements/{eid}/milestones", json=body, headers=self.h(persona))
 
-    def participant(self, eid: int, org_id: int, role: str, persona: str = "hospital"):
-        return self.client.post(f"/api/v1/engagements/{eid}/participants",
-                                json={"organisation_id": org_id, "role": role, "version": self.get(eid)["version"]},
-                                headers=self.h(persona))
+    def participant(self, eid: int, org_id: int, role: str, persona: str = "hospital", join: bool = True):
+        """Invite ``org_id``; with ``join`` its staff accept the invitation (it takes part from then on)."""
+        r = self.client.post(f"/api/v1/engagements/{eid}/participants",
+                             json={"organisation_id": org_id, "role": role, "version": self.get(eid)["version"]},
+                             headers=self.h(persona))
+        if join and r.status_code == 200:
+            self.join(eid, org_id, role)
+        return r
+
+    def owner(self, eid: int, kind: str) -> str:
+        """The persona that certifies evidence of ``kind`` (the hospital for the rest: it records for any party)."""
+        owner = EVIDENCE_OWNER.get(MilestoneKind(kind))
+        if owner == Owner.lead:
+            return "company"
+        if owner == Owner.animal_facility:
+            facility = any(p["role"] == "animal_facility" and p["status"] == "active"
+                           for p in self.get(eid)["participants"])
+            return "lab" if facility else "company"
+        return "hospital"
+
+    def invitation(self, eid: int, org_id: int, role: str) -> dict:
+        invitee = next(p for p in self.world.personas.values() if p.org_id == org_id)
+        r = self.client.get("/api/v1/invitations", headers=invitee.headers)
+        assert r.status_code == 200, r.text
+        return next(i for i in r.json()["items"] if i["engagement_id"] == eid and i["role"] == role)
+
+    def join(self, eid: int, org_id: int, role: str, accept: bool = True):
+        invitee = next(p for p in self.world.personas.values() if p.org_id == org_id)
+        inv = self.invitation(eid, org_id, role)
+        r = self.client.post(f"/api/v1/invitations/{inv['id']}/{'accept' if accept else 'decline'}",
+                             headers=invitee.headers)
+        assert r.status_code == 200, r.text
+        return r.json()
 
     def carry_to(self, eid: int, target: str, persona: str = "hospital") -> dict:
         """Move along the device path to ``target``, recording what each guard needs on the way."""
@@ -78,7 +109,8 @@ class Api:
                 r = self.participant(eid, self.world.orgs["lab"], "animal_facility")
                 assert r.status_code == 200, r.text
             for kind, ref in MILESTONES_FOR.get(state, []):
-                assert self.milestone(eid, kind, ref).status_code == 201
+                r = self.milestone(eid, kind, ref, self.owner(eid, kind))
+                assert r.status_code == 201, r.text
             r = self.move(eid, state, persona)
             assert r.status_code == 200, r.text
         return self.get(eid)

@@ -80,14 +80,20 @@ def test_api_animal_trial_needs_protocol_iacuc_number_and_facility(api, engageme
     eid = engagement("rnd")["id"]
     assert len(_missing(api.move(eid, "animal_trial"))) == 2  # protocol and facility
     assert api.milestone(eid, "animal_protocol", "AP-2024-017").status_code == 201
-    assert "IACUC" in _missing(api.move(eid, "animal_trial"))[0]
-    r = api.milestone(eid, "iacuc_approval", None)
-    assert r.status_code == 422  # an approval without its number is refused outright
-    assert api.milestone(eid, "iacuc_approval", "IACUC-TJ-2024-0311").status_code == 201
-    assert "animal facility" in _missing(api.move(eid, "animal_trial"))[0]
-    # an enterprise cannot be the animal facility; a lab (or platform) can
+    missing = _missing(api.move(eid, "animal_trial"))
+    assert "IACUC" in missing[0] and "animal facility" in missing[1]
+    # an enterprise cannot be the animal facility; a lab (or platform) can, once it accepts the invitation
     assert api.participant(eid, world.orgs["company_b"], "animal_facility").status_code == 422
-    assert api.participant(eid, world.orgs["lab"], "animal_facility").status_code == 200
+    assert api.participant(eid, world.orgs["lab"], "animal_facility", join=False).status_code == 200
+    assert len(_missing(api.move(eid, "animal_trial"))) == 2  # invited is not yet taking part
+    api.join(eid, world.orgs["lab"], "animal_facility")
+    # the IACUC approval is the animal facility's to certify
+    r = api.milestone(eid, "iacuc_approval", "IACUC-TJ-2024-0311", "hospital")
+    assert r.status_code == 403 and "the animal facility" in r.json()["detail"]
+    r = api.milestone(eid, "iacuc_approval", None, "lab")
+    assert r.status_code == 422  # an approval without its number is refused outright
+    assert api.milestone(eid, "iacuc_approval", "x", "lab").status_code == 422  # nor with a placeholder
+    assert api.milestone(eid, "iacuc_approval", "IACUC-TJ-2024-0311", "lab").status_code == 201
     assert api.move(eid, "animal_trial").status_code == 200
 
 
@@ -96,17 +102,25 @@ def test_api_animal_facility_from_the_lead_companys_stated_capability(api, make_
     c = make_capability()  # RF_CAPABILITY lists the animal_trial stage
     eid = api.propose(n["id"], c["id"]).json()["id"]
     api.carry_to(eid, "rnd")
-    api.milestone(eid, "animal_protocol", "AP-1")
-    api.milestone(eid, "iacuc_approval", "IACUC-1")
+    assert api.milestone(eid, "animal_protocol", "AP-2024-001").status_code == 201
+    # no participating facility: the lead that runs the animal trial itself certifies its approval
+    assert api.milestone(eid, "iacuc_approval", "IACUC-2024-001", "hospital").status_code == 403
+    assert api.milestone(eid, "iacuc_approval", "IACUC-2024-001", "company").status_code == 201
     assert api.move(eid, "animal_trial").status_code == 200
 
 
 def test_api_clinical_evaluation_needs_report_and_clinical_ethics(api, engagement):
     eid = engagement("animal_trial")["id"]
     assert len(_missing(api.move(eid, "clinical_evaluation"))) == 2
-    api.milestone(eid, "animal_trial_report", "ATR-1")
+    assert api.milestone(eid, "animal_trial_report", "ATR-1", "company").status_code == 403  # the facility's
+    assert api.milestone(eid, "animal_trial_report", "ATR-1", "lab").status_code == 201
     assert "clinical ethics" in _missing(api.move(eid, "clinical_evaluation"))[0]
-    api.milestone(eid, "clinical_ethics_approval", "EC-2024-088")
+    r = api.milestone(eid, "clinical_ethics_approval", "EC-2024-088", "company")
+    assert r.status_code == 403 and "the hospital" in r.json()["detail"]  # the hospital's own approval
+    assert api.milestone(eid, "clinical_ethics_approval", "EC-2024-088", "hospital").status_code == 201
+    # entering clinical evaluation is the hospital's to confirm
+    r = api.move(eid, "clinical_evaluation", "company")
+    assert r.status_code == 403 and "the hospital" in r.json()["detail"]
     assert api.move(eid, "clinical_evaluation").status_code == 200
 
 
@@ -122,6 +136,7 @@ def test_api_clinical_use_needs_an_nmpa_certificate_number(api, engagement):
     assert "NMPA" in _missing(api.move(eid, "clinical_use"))[0]
     r = api.milestone(eid, "registration_certificate", "CERT-123")
     assert r.status_code == 422 and r.json()["errors"]
-    assert api.milestone(eid, "registration_certificate", "国械注准20253070123").status_code == 201
+    assert api.milestone(eid, "registration_certificate", "国械注准20253070123", "hospital").status_code == 403
+    assert api.milestone(eid, "registration_certificate", "国械注准20253070123", "company").status_code == 201
     r = api.move(eid, "clinical_use")
     assert r.status_code == 200 and r.json()["allowed_targets"] == []

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from app.workflow import replay
-from tests.conftest import RF_CAPABILITY, TSP_NEED, build_world, free_port
+from tests.conftest import RF_CAPABILITY, TODAY, TSP_NEED, build_world, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 # Known bug outside the workflow: app/deps.py's SessionDep is a yield dependency in FastAPI's default 'request' scope,
@@ -68,7 +68,7 @@ def _drive(base: str, headers: dict, eid: int, acked: list, stop: threading.Even
                 if r.status_code == 200:
                     acked.append(("transition", f"{tag} step {i}"))
                 r = c.post(f"/api/v1/engagements/{eid}/milestones",
-                           json={"kind": "meeting", "title": f"{tag} meeting {i}", "occurred_on": "2024-06-01"})
+                           json={"kind": "meeting", "title": f"{tag} meeting {i}", "occurred_on": TODAY})
                 if r.status_code == 201:
                     acked.append(("milestone", f"{tag} meeting {i}"))
             except (httpx.HTTPError, ValueError):
@@ -96,7 +96,7 @@ def test_no_acknowledged_transition_or_milestone_is_lost_across_kill_and_restart
         assert httpx.post(f"{base}/api/v1/engagements/{eid}/transitions", json={"target": target, "version": v},
                           headers=h).status_code == 200
     m = httpx.post(f"{base}/api/v1/engagements/{eid}/milestones", headers=h,
-                   json={"kind": "training_session", "title": "TSP training", "occurred_on": "2024-03-01"}).json()
+                   json={"kind": "training_session", "title": "TSP training", "occurred_on": TODAY}).json()
     pdf = b"%PDF-1.7\n" + os.urandom(2048) + b"\n%%EOF"
     doc = httpx.post(f"{base}/api/v1/engagements/{eid}/milestones/{m['id']}/documents", headers=h,
                      files={"file": ("training.pdf", pdf, "application/pdf")}).json()

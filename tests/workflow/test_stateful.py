@@ -14,6 +14,7 @@ from app.workflow import EngagementFacts, GuardFailed, Position, apply_transitio
 from app.workflow import EngagementState as S
 from app.workflow.guards import unmet
 from app.workflow.states import PATH
+from tests.conftest import TODAY
 from tests.workflow.conftest import MILESTONES_FOR
 from tests.workflow.test_states import expected_allowed
 
@@ -88,7 +89,7 @@ def test_services_on_a_database_keep_state_history_and_need_consistent(app, worl
     """The same property through the services and a real database (both backends): whatever the actors try, the
     stored state is the replay of the stored history, each step is in the table, and the need follows."""
     from app.db import session_scope
-    from app.models import Engagement, EngagementTransition, Need
+    from app.models import Engagement, EngagementParticipant, EngagementTransition, Need
     from app.models.capability import CapabilityCreate
     from app.models.engagement import EngagementCreate, MilestoneCreate, ParticipantCreate, TransitionCreate
     from app.models.need import NeedCreate
@@ -127,19 +128,26 @@ def test_services_on_a_database_keep_state_history_and_need_consistent(app, worl
               who=st.sampled_from(["hospital", "company", "lab"]))
         def milestone(self, kind, ref, who):
             def go(s):
-                data = MilestoneCreate(kind=kind, title=kind, occurred_on="2024-01-01", reference=ref)
+                data = MilestoneCreate(kind=kind, title=kind, occurred_on=TODAY, reference=ref)
                 engagements.add_milestone(s, actors[who], self.eid, data)
             try:
                 self._try(go)
             except ValueError:
                 pass  # the schema refuses e.g. a non-NMPA certificate number
 
-        @rule()
-        def facility(self):
+        @rule(join=st.booleans())
+        def facility(self, join=True):
             self._try(lambda s: engagements.add_participant(
                 s, actors["hospital"], self.eid, ParticipantCreate(organisation_id=world.orgs["lab"],
                                                                    role="animal_facility"),
                 s.get(Engagement, self.eid).version))
+            if join:  # the lab accepts its invitation (an invitation alone is no animal facility)
+                with Session(engine) as s:
+                    invited = s.exec(select(EngagementParticipant.id).where(
+                        EngagementParticipant.engagement_id == self.eid,
+                        EngagementParticipant.organisation_id == world.orgs["lab"])).all()
+                for pid in invited:
+                    self._try(lambda s, pid=pid: engagements.answer_invitation(s, actors["lab"], pid, accept=True))
 
         @rule(to=st.sampled_from(list(S)), who=st.sampled_from(["hospital", "company", "lab", "commission"]),
               comment=st.sampled_from(["", "reason"]), stale=st.booleans())
@@ -173,11 +181,13 @@ def test_services_on_a_database_keep_state_history_and_need_consistent(app, worl
 
         @rule(prepared=st.sampled_from(sorted(MILESTONES_FOR)))
         def prepare(self, prepared):
-            """Record what a guarded step needs (by the hospital, which may record for any party)."""
+            """Record what a guarded step needs, by whoever may (evidence only by its owner: the others are
+            refused)."""
             for kind, ref in MILESTONES_FOR[prepared]:
-                self._try(lambda s, kind=kind, ref=ref: engagements.add_milestone(
-                    s, actors["hospital"], self.eid,
-                    MilestoneCreate(kind=kind, title=kind, occurred_on="2024-01-01", reference=ref)))
+                for who in ("hospital", "company", "lab"):
+                    self._try(lambda s, kind=kind, ref=ref, who=who: engagements.add_milestone(
+                        s, actors[who], self.eid,
+                        MilestoneCreate(kind=kind, title=kind, occurred_on=TODAY, reference=ref)))
 
         @invariant()
         def consistent(self):

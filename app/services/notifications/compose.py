@@ -143,10 +143,16 @@ def _on_engagement(session: Session, settings: Settings, ev: DomainEvent) -> dic
         detail = m.title if m else p.get("kind", "")
     elif ev.type == "engagement.document":
         detail = p.get("filename", "")
+    elif ev.type in ("engagement.participant_invited", "engagement.participant_answered"):
+        detail = " ".join(x for x in (p.get("role"), p.get("status")) if x)
     item = {"kind": "engagement", "event": ev.type, "engagement_id": eng.id, "need_title": need.title,
             "state": p.get("to_state") or p.get("state"), "detail": detail[:200],
             "link": f"{settings.public_base_url}/api/v1/engagements/{eng.id}"}
-    return {org_id: [dict(item)] for org_id in ev.organisation_ids}
+    out = {org_id: [dict(item)] for org_id in ev.organisation_ids}
+    invitee = p.get("organisation_id") if ev.type.startswith("engagement.participant_") else None
+    if invitee in out:  # an invited organisation reads its invitation, not the partnership (it is no party yet)
+        out[invitee][0]["link"] = f"{settings.public_base_url}/api/v1/invitations"
+    return out
 
 
 HANDLERS = {
@@ -154,7 +160,8 @@ HANDLERS = {
     "capability.added": _on_capability, "capability.changed": _on_capability,
     "match.feedback": _on_feedback,
     **{t: _on_engagement for t in ("engagement.proposed", "engagement.accepted", "engagement.transition",
-                                   "engagement.milestone", "engagement.participant_added", "engagement.document")},
+                                   "engagement.milestone", "engagement.participant_invited",
+                                   "engagement.participant_answered", "engagement.document")},
 }
 
 

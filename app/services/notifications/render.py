@@ -21,7 +21,8 @@ STATE_NAMES = {
 EVENT_NAMES = {
     "engagement.proposed": ("提出合作", "partnership proposed"), "engagement.accepted": ("接受合作", "partnership accepted"),
     "engagement.transition": ("阶段变更", "stage changed"), "engagement.milestone": ("新里程碑", "new milestone"),
-    "engagement.participant_added": ("新参与方", "participant added"),
+    "engagement.participant_invited": ("邀请参与合作", "invitation to take part"),
+    "engagement.participant_answered": ("参与邀请已答复", "invitation answered"),
     "engagement.document": ("新文件", "document added"),
 }
 LABELS = {
