@@ -13,8 +13,15 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 
 from app.models.common import DbInt, created_at_field, updated_at_field, utcnow
 from app.models.need import OrgRef
-from app.workflow.states import EngagementState
-from app.workflow.vocab import APPROVAL_NUMBER, NMPA_CERTIFICATE, REFERENCE_REQUIRED, MilestoneKind, ParticipantRole
+from app.workflow.states import EngagementState, Pathway
+from app.workflow.vocab import (
+    APPROVAL_NUMBER,
+    NMPA_CERTIFICATE,
+    NMPA_FILING,
+    REFERENCE_REQUIRED,
+    MilestoneKind,
+    ParticipantRole,
+)
 
 
 class Engagement(SQLModel, table=True):
@@ -29,6 +36,7 @@ class Engagement(SQLModel, table=True):
     proposed_by_org_id: int = Field(foreign_key="organisations.id")
     state: str = Field(default=EngagementState.proposed, max_length=24, index=True)
     held_from: str | None = Field(default=None, max_length=24)  # the state left for on_hold
+    pathway: str = Field(default=Pathway.device, max_length=16)  # app.workflow.states.PATHS
     hospital_accepted_at: datetime | None = None
     hospital_accepted_by_id: int | None = Field(default=None, foreign_key="users.id")
     lead_accepted_at: datetime | None = None
@@ -126,6 +134,9 @@ class ParticipantAdd(ParticipantCreate):
     version: int | None = Field(default=None, ge=1, description="The engagement version read; or send If-Match.")
 
 
+PATHWAY = ("device: NMPA Class II/III device (animal trial, clinical evaluation, registration); samd: software/AI "
+           "(no animal trial); ivd: IVD reagent (clinical performance evaluation); class_i: Class I filing; "
+           "registered: a registered product (hospital admission, clinical use).")
 OCCURRED_AT = ("When it happened (default: now), for steps recorded after the fact; a date or date-time, without an "
                "offset in Shanghai time. Not in the future, not before the previous step.")
 
@@ -137,6 +148,7 @@ class EngagementCreate(SQLModel):
                                                   description="Invited: each takes part once it accepts")
     comment: str = Field(default="", max_length=4000)
     occurred_at: datetime | None = Field(default=None, description=OCCURRED_AT)
+    pathway: Pathway = Field(default=Pathway.device, description=PATHWAY)
 
 
 class VersionBody(SQLModel):
@@ -148,6 +160,8 @@ class TransitionCreate(SQLModel):
     comment: str = Field(default="", max_length=4000, description="Required (the reason) for withdrawn, terminated")
     version: int | None = Field(default=None, ge=1, description="The engagement version read; or send If-Match.")
     occurred_at: datetime | None = Field(default=None, description=OCCURRED_AT)
+    pathway: Pathway | None = Field(default=None, description="With the step into intent_signed only: the "
+                                                               "pathway from the product's class. " + PATHWAY)
 
 
 class MilestoneCreate(SQLModel):
@@ -181,6 +195,10 @@ class MilestoneCreate(SQLModel):
             raise ValueError(f"a '{self.kind.value}' milestone needs its reference number")
         if self.kind == MilestoneKind.registration_certificate and not NMPA_CERTIFICATE.match(ref):
             raise ValueError("an NMPA registration certificate number looks like 国械注准20243070001")
+        elif self.kind == MilestoneKind.filing_record and not NMPA_FILING.match(ref):
+            raise ValueError("an NMPA Class I filing number looks like 沪械备20240012号")
+        elif self.kind in (MilestoneKind.registration_certificate, MilestoneKind.filing_record):
+            pass
         elif self.kind in REFERENCE_REQUIRED and not APPROVAL_NUMBER.match(ref):
             raise ValueError(f"a '{self.kind.value}' reference is the approval or protocol number as issued "
                              "(at least three digits, e.g. 伦审[2023]第056号 or IACUC-2022-117)")
@@ -279,6 +297,8 @@ class EngagementPublic(SQLModel):
     proposed_by: Side
     state: EngagementState
     held_from: EngagementState | None
+    pathway: Pathway
+    path: list[EngagementState] = Field(description="The pathway's stages, in order")
     hospital_accepted_at: datetime | None
     lead_accepted_at: datetime | None
     end_reason: str | None

@@ -44,7 +44,7 @@ from app.models import Engagement, EngagementTransition, MatchFeedback, MatchRec
 from app.models.enums import NeedStatus, Region, Role, Track
 from app.policy import Actor, require_role
 from app.workflow import time_in_states
-from app.workflow.states import FINAL, PATH
+from app.workflow.states import FINAL, PATH, STAGE_EQUIVALENT
 from app.workflow.states import EngagementState as S
 
 JIANGSU = ("nanjing", "wuxi", "changzhou", "suzhou", "nantong", "zhenjiang", "taizhou")
@@ -55,6 +55,9 @@ FUNNEL = ("filed", "matched", "interested") + tuple(s.value for s in PATH[1:])
 ENGAGEMENT_STEPS = tuple(s.value for s in PATH)
 DIMENSIONS = ("track", "hospital", "department", "partner", "region", "partner_region", "month")
 _RANK = {s.value: i for i, s in enumerate(PATH)}  # proposed 0 … clinical_use 7
+# other pathways' stages count as the device-path stage they stand in for (an IVD's clinical performance
+# evaluation as clinical evaluation, a Class I filing or a hospital admission as registration)
+_RANK.update({s.value: _RANK[eq.value] for s, eq in STAGE_EQUIVALENT.items()})
 DAY = 86400.0
 
 
@@ -293,7 +296,7 @@ def stage_durations(snap: Snapshot) -> list[dict[str, Any]]:
         for state, secs in time_in_states(e.steps[:-1], e.steps[-1][1]).items():
             per[state].append(secs)
     out = []
-    for state in [s.value for s in PATH[:-1]] + [S.on_hold.value]:
+    for state in [s.value for s in PATH[:-1]] + [s.value for s in STAGE_EQUIVALENT] + [S.on_hold.value]:
         xs = per.get(state, [])
         out.append({"stage": state, "n": len(xs), "median_days": _days(percentile(xs, 50)),
                     "p90_days": _days(percentile(xs, 90))})

@@ -67,7 +67,15 @@ from app.services import audit, capabilities, events, needs
 from app.services.common import check_version, compare_and_swap, org_ref
 from app.services.listing import PageParams, json_list_contains, paginate
 from app.workflow import EngagementFacts, EngagementState, Position, allowed_targets, apply_transition, time_in_states
-from app.workflow.states import FINAL, REASON_REQUIRED, TAKEN_BY, counts_as_partnership
+from app.workflow.states import (
+    FINAL,
+    PATHS,
+    PATHWAY_CHOSEN_BY,
+    REASON_REQUIRED,
+    TAKEN_BY,
+    Pathway,
+    counts_as_partnership,
+)
 from app.workflow.vocab import EVIDENCE_OWNER, OWNER_NAMES, Owner, ParticipantRole
 
 ENTITY = "engagement"
@@ -143,7 +151,7 @@ def to_public(session: Session, actor: Actor, eng: Engagement, shown: bool | Non
     return EngagementPublic.model_validate({
         **eng.model_dump(), "need_title": need.title, "hospital_hidden": not d.shows(eng.hospital_id),
         "hospital": org_ref(get(Organisation, eng.hospital_id)) if d.shows(eng.hospital_id) else None,
-        "lead": org_ref(get(Organisation, eng.lead_org_id)),
+        "lead": org_ref(get(Organisation, eng.lead_org_id)), "path": list(PATHS[Pathway(eng.pathway)]),
         "proposed_by_org_id": d.org(eng.proposed_by_org_id), "proposed_by": side_of(eng, eng.proposed_by_org_id)})
 
 
@@ -207,7 +215,8 @@ def detail(session: Session, actor: Actor, eng: Engagement) -> EngagementDetail:
     return EngagementDetail.model_validate({
         **to_public(session, actor, eng).model_dump(),
         "allowed_targets": sorted(allowed_targets(EngagementState(eng.state),
-                                                  EngagementState(eng.held_from) if eng.held_from else None)),
+                                                  EngagementState(eng.held_from) if eng.held_from else None,
+                                                  Pathway(eng.pathway))),
         "participants": participants,
         "milestones": milestones_public(session, actor, eng),
         "history": history_public(session, actor, eng, rows),
@@ -337,7 +346,7 @@ def create_engagement(session: Session, actor: Actor, data: EngagementCreate) ->
     now = utcnow()
     by_hospital = actor.role == Role.hospital_staff
     eng = Engagement(need_id=need.id, hospital_id=need.hospital_id, lead_org_id=lead.id, capability_id=cap.id,
-                     proposed_by_org_id=actor.organisation_id,
+                     proposed_by_org_id=actor.organisation_id, pathway=data.pathway,
                      hospital_accepted_at=now if by_hospital else None,
                      hospital_accepted_by_id=actor.user_id if by_hospital else None,
                      lead_accepted_at=None if by_hospital else now,
@@ -484,12 +493,19 @@ def transition(session: Session, actor: Actor, engagement_id: int, data: Transit
     side = require_engagement_side(actor, eng)
     check_version(eng, expected)
     frm = EngagementState(eng.state)
-    pos = Position(frm, EngagementState(eng.held_from) if eng.held_from else None)
+    pathway = Pathway(eng.pathway)
+    if data.pathway is not None:  # chosen at intent, from the product's class; fixed after
+        if EngagementState(data.target) != PATHWAY_CHOSEN_BY:
+            raise Invalid("pathway", f"The pathway is chosen with the step into '{PATHWAY_CHOSEN_BY}'; it is "
+                                     f"'{pathway}' now.")
+        pathway = data.pathway
+    pos = Position(frm, EngagementState(eng.held_from) if eng.held_from else None, pathway)
     comment = data.comment.strip()
     new = apply_transition(pos, data.target, gather_facts(session, eng, documents_required), comment)
     may_take_step(side, new.state.value, TAKEN_BY.get(new.state))
     occurred = _occurred_at(session, eng, data.occurred_at)
-    values = {"state": new.state.value, "held_from": new.held_from.value if new.held_from else None}
+    values = {"state": new.state.value, "held_from": new.held_from.value if new.held_from else None,
+              "pathway": pathway.value}
     if new.state in REASON_REQUIRED:
         values["end_reason"] = comment
     compare_and_swap(session, Engagement, eng, expected, values)

@@ -55,12 +55,22 @@ _W: dict[str, tuple[str, str]] = {
     "clinical_ethics_approval": ("临床伦理批准", "Clinical ethics approval"),
     "clinical_evaluation_report": ("临床评价报告", "Clinical evaluation report"),
     "type_testing": ("注册检验", "Type testing"), "registration_certificate": ("注册证", "Registration certificate"),
+    "filing_record": ("第一类备案凭证", "Class I filing"), "admission_approval": ("医院准入批准", "Hospital admission approval"),
+    # sides and participation
+    "participant": ("参与方", "Participant"), "invited": ("已邀请（待接受）", "Invited (pending)"),
+    "active": ("参与中", "Active"), "declined": ("已谢绝", "Declined"),
+    # pathways
+    "device": ("二/三类医疗器械", "Class II/III device"), "samd": ("软件/AI 医疗器械", "Software / AI device"),
+    "ivd": ("体外诊断试剂", "IVD reagent"), "class_i": ("一类器械备案", "Class I filing"),
+    "registered": ("已注册产品入院", "Registered product"),
     # funnel steps and states
     "filed": ("需求发布", "Needs filed"), "matched": ("获得匹配", "Matched"), "interested": ("企业有意向", "Interested"),
     "proposed": ("提出合作", "Proposed"), "intent_signed": ("达成合作意向", "Intent signed"),
     "training_observation": ("培训与临床观摩", "Training & observation"), "rnd": ("研发", "R&D"),
     "animal_trial": ("动物实验", "Animal trials"), "clinical_evaluation": ("临床评价", "Clinical evaluation"),
     "registration": ("注册", "Registration"), "clinical_use": ("临床应用", "Clinical use"),
+    "clinical_performance": ("临床性能评价", "Clinical performance evaluation"), "filing": ("备案", "Filing"),
+    "hospital_admission": ("医院准入（入院）", "Hospital admission"),
     "on_hold": ("暂停", "On hold"), "withdrawn": ("撤回", "Withdrawn"), "terminated": ("终止", "Terminated"),
     # tracks
     "interventional_implant": ("微创介入与植入", "Interventional & implant"), "imaging": ("医学影像", "Imaging"),

@@ -1,7 +1,7 @@
 """Guards from the real path: one function per rule, each over the facts the service gathers.
 
-A guard returns what is missing (a sentence) or None. ``GUARDS`` maps a target state to the guards that must pass
-before an engagement may enter it; nothing else in the code base decides these preconditions.
+A guard returns what is missing (a sentence) or None. ``GUARDS_BY`` maps a pathway's target state to the guards that
+must pass before an engagement may enter it; nothing else in the code base decides these preconditions.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from app.errors import Conflict
 from app.workflow.states import EngagementState as S
-from app.workflow.vocab import NMPA_CERTIFICATE
+from app.workflow.states import Pathway
+from app.workflow.vocab import NMPA_CERTIFICATE, NMPA_FILING
 from app.workflow.vocab import MilestoneKind as K
 
 
@@ -84,18 +85,55 @@ def registration_certified(f: EngagementFacts) -> str | None:
     return "an NMPA registration certificate number (milestone 'registration_certificate', e.g. 国械注准20243070001)"
 
 
-GUARDS: dict[S, tuple[Guard, ...]] = {
-    S.intent_signed: (both_parties_accepted,),
-    S.animal_trial: (animal_protocol_approved, animal_facility_participates),
-    S.clinical_evaluation: (animal_trial_reported, clinical_ethics_approved),
-    S.registration: (clinical_evaluation_reported,),
-    S.clinical_use: (registration_certified,),
+def filing_recorded(f: EngagementFacts) -> str | None:
+    refs = f.milestones.get(K.filing_record.value, ())
+    if any(NMPA_FILING.match(r.strip()) for r in refs):
+        return None
+    return "an NMPA Class I filing number (milestone 'filing_record', e.g. 沪械备20240012号)"
+
+
+def admission_approved(f: EngagementFacts) -> str | None:
+    return None if f.has(K.admission_approval) else (
+        "the hospital's admission approval (milestone 'admission_approval': procurement or device committee)")
+
+
+# Each pathway's guards: target state -> the guards that must pass before entering it.
+GUARDS_BY: dict[Pathway, dict[S, tuple[Guard, ...]]] = {
+    Pathway.device: {
+        S.intent_signed: (both_parties_accepted,),
+        S.animal_trial: (animal_protocol_approved, animal_facility_participates),
+        S.clinical_evaluation: (animal_trial_reported, clinical_ethics_approved),
+        S.registration: (clinical_evaluation_reported,),
+        S.clinical_use: (registration_certified,),
+    },
+    Pathway.samd: {
+        S.intent_signed: (both_parties_accepted,),
+        S.clinical_evaluation: (clinical_ethics_approved,),
+        S.registration: (clinical_evaluation_reported,),
+        S.clinical_use: (registration_certified,),
+    },
+    Pathway.ivd: {
+        S.intent_signed: (both_parties_accepted,),
+        S.clinical_performance: (clinical_ethics_approved,),
+        S.registration: (clinical_evaluation_reported,),
+        S.clinical_use: (registration_certified,),
+    },
+    Pathway.class_i: {
+        S.intent_signed: (both_parties_accepted,),
+        S.clinical_use: (filing_recorded,),
+    },
+    Pathway.registered: {
+        S.intent_signed: (both_parties_accepted,),
+        S.hospital_admission: (registration_certified,),
+        S.clinical_use: (admission_approved,),
+    },
 }
+GUARDS = GUARDS_BY[Pathway.device]
 
 
-def unmet(target: S, facts: EngagementFacts) -> list[str]:
-    """The preconditions of entering ``target`` that ``facts`` do not meet (empty: all met)."""
-    missing = [m for g in GUARDS.get(S(target), ()) if (m := g(facts))]
+def unmet(target: S, facts: EngagementFacts, pathway: Pathway = Pathway.device) -> list[str]:
+    """The preconditions of entering ``target`` on ``pathway`` that ``facts`` do not meet (empty: all met)."""
+    missing = [m for g in GUARDS_BY[Pathway(pathway)].get(S(target), ()) if (m := g(facts))]
     if missing and facts.documents_required:
         missing.append("(evidence of kind " + ", ".join(sorted(facts.documents_required))
                        + " counts with its document attached)")

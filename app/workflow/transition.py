@@ -8,20 +8,21 @@ from datetime import datetime
 
 from app.errors import Invalid, InvalidTransition
 from app.workflow.guards import EngagementFacts, GuardFailed, unmet
-from app.workflow.states import REASON_REQUIRED, allowed_targets
+from app.workflow.states import REASON_REQUIRED, Pathway, allowed_targets
 from app.workflow.states import EngagementState as S
 
 
 @dataclass(frozen=True)
 class Position:
-    """Where an engagement is: its state, and the state it left when on hold."""
+    """Where an engagement is: its state, the state it left when on hold, and the pathway it is on."""
 
     state: S
     held_from: S | None = None
+    pathway: Pathway = Pathway.device
 
 
 def check_allowed(pos: Position, target: S) -> None:
-    allowed = allowed_targets(pos.state, pos.held_from)
+    allowed = allowed_targets(pos.state, pos.held_from, pos.pathway)
     if S(target) not in allowed:
         names = sorted(a.value for a in allowed)
         raise InvalidTransition(
@@ -36,27 +37,28 @@ def apply_transition(pos: Position, target: S, facts: EngagementFacts | None, co
     target = S(target)
     check_allowed(pos, target)
     if facts is not None:
-        missing = unmet(target, facts)
+        missing = unmet(target, facts, pos.pathway)
         if missing:
             raise GuardFailed(f"Entering '{target}' needs: " + "; ".join(missing) + ".", current=pos.state.value,
                               target=target.value, missing=missing,
-                              allowed=sorted(a.value for a in allowed_targets(pos.state, pos.held_from)))
+                              allowed=sorted(a.value for a in allowed_targets(pos.state, pos.held_from,
+                                                                              pos.pathway)))
     if target in REASON_REQUIRED and not comment.strip():
         raise Invalid("comment", f"Give the reason for '{target}' in the comment.")
     if target == S.on_hold:
-        return Position(S.on_hold, pos.state)
-    return Position(target, None)
+        return Position(S.on_hold, pos.state, pos.pathway)
+    return Position(target, None, pos.pathway)
 
 
-def replay(steps: Iterable[tuple[str | None, str]]) -> Position:
-    """Fold the history ((from, to) pairs, oldest first; the first is (None, 'proposed')) into the current position,
-    checking each step against the table and that each step starts where the previous one ended."""
+def replay(steps: Iterable[tuple[str | None, str]], pathway: Pathway = Pathway.device) -> Position:
+    """Fold the history ((from, to) pairs, oldest first; the first is (None, 'proposed')) into the current position
+    on ``pathway``, checking each step against its table and that each step starts where the previous one ended."""
     pos: Position | None = None
     for frm, to in steps:
         if pos is None:
             if frm is not None or S(to) != S.proposed:
                 raise ValueError(f"history must start with (None, 'proposed'), not ({frm}, {to})")
-            pos = Position(S.proposed)
+            pos = Position(S.proposed, pathway=Pathway(pathway))
             continue
         if frm is None or S(frm) != pos.state:
             raise ValueError(f"history is broken: a step from '{frm}' follows '{pos.state}'")

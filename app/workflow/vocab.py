@@ -20,12 +20,15 @@ class MilestoneKind(StrEnum):
     clinical_evaluation_report = "clinical_evaluation_report"
     type_testing = "type_testing"                     # 注册检验
     registration_certificate = "registration_certificate"  # NMPA 注册证 (reference: certificate number)
+    filing_record = "filing_record"                   # NMPA Class I 备案凭证 (reference: filing number)
+    admission_approval = "admission_approval"         # the hospital's admission (入院: procurement / device committee)
     other = "other"
 
 
 # Kinds that are a numbered document: the milestone must carry its reference number.
 REFERENCE_REQUIRED = frozenset({MilestoneKind.animal_protocol, MilestoneKind.iacuc_approval,
-                                MilestoneKind.clinical_ethics_approval, MilestoneKind.registration_certificate})
+                                MilestoneKind.clinical_ethics_approval, MilestoneKind.registration_certificate,
+                                MilestoneKind.filing_record})
 
 # Reference numbers of approvals and protocols: letters, digits and separators with at least three digits (an
 # ethics committee's "2023-056", "伦审[2023]第056号", "IACUC-2022-117"), never a placeholder such as "x".
@@ -48,6 +51,8 @@ EVIDENCE_OWNER: dict[MilestoneKind, Owner] = {
     MilestoneKind.animal_trial_report: Owner.animal_facility,
     MilestoneKind.type_testing: Owner.lead,
     MilestoneKind.registration_certificate: Owner.lead,
+    MilestoneKind.filing_record: Owner.lead,
+    MilestoneKind.admission_approval: Owner.hospital,
 }
 OWNER_NAMES = {Owner.hospital: "the hospital", Owner.animal_facility: "the animal facility",
                Owner.lead: "the lead company"}
@@ -56,6 +61,8 @@ OWNER_NAMES = {Owner.hospital: "the hospital", Owner.animal_facility: "the anima
 # NMPA device registration certificate numbers: 国械注准/进/许 (class III, imported, HK/Macau/Taiwan) or a province's
 # 沪械注准 (class II), then year (4), class digit, and a serial: 11 digits in all, e.g. 国械注准20243070001.
 NMPA_CERTIFICATE = re.compile(r"^[\u4e00-\u9fff]械注[准进许]\d{11}$")
+# NMPA Class I filing numbers: a province's or city's abbreviation, 械备, the year and a serial, e.g. 沪械备20240012号.
+NMPA_FILING = re.compile(r"^[\u4e00-\u9fff]{1,3}械备\d{8,12}号?$")
 
 
 class ParticipantRole(StrEnum):

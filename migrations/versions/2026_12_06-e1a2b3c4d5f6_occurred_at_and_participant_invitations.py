@@ -1,8 +1,9 @@
-"""engagement_transitions.occurred_at (when a step happened, beside when it was recorded) and participant
-invitations (status, who answered, when)
+"""engagement_transitions.occurred_at (when a step happened, beside when it was recorded), participant
+invitations (status, who answered, when), engagements.pathway
 
 Existing transitions happened, as far as anyone knows, when they were recorded; existing participants were added
-before invitations existed and take part already.
+before invitations existed and take part already; existing engagements are on the device pathway (the only one
+there was).
 
 Revision ID: e1a2b3c4d5f6
 Revises: d5e9f3a7b2c6
@@ -26,6 +27,8 @@ def upgrade() -> None:
     op.execute("UPDATE engagement_transitions SET occurred_at = at")
     with op.batch_alter_table('engagement_transitions') as batch_op:
         batch_op.alter_column('occurred_at', existing_type=sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False)
+    with op.batch_alter_table('engagements') as batch_op:
+        batch_op.add_column(sa.Column('pathway', sa.String(length=16), nullable=False, server_default='device'))
     with op.batch_alter_table('engagement_participants') as batch_op:
         batch_op.add_column(sa.Column('status', sa.String(length=12), nullable=False, server_default='active'))
         batch_op.add_column(sa.Column('responded_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
@@ -42,5 +45,7 @@ def downgrade() -> None:
         batch_op.drop_column('responded_by_id')
         batch_op.drop_column('responded_at')
         batch_op.drop_column('status')
+    with op.batch_alter_table('engagements') as batch_op:
+        batch_op.drop_column('pathway')
     with op.batch_alter_table('engagement_transitions') as batch_op:
         batch_op.drop_column('occurred_at')

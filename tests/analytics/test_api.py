@@ -57,7 +57,9 @@ def test_stage_durations(client, world, pipeline):
     rows = {r["stage"]: r for r in get(client, world, "/stage-durations")["stage_durations"]}
     expect = {"proposed": (4, 2.5, 7.9), "intent_signed": (3, 10.0, 10.0), "training_observation": (2, 17.0, 27.4),
               "rnd": (2, 35.0, 55.0), "animal_trial": (2, 40.0, 56.0), "clinical_evaluation": (1, 30.0, 30.0),
-              "registration": (1, 30.0, 30.0), "on_hold": (0, None, None)}
+              "registration": (1, 30.0, 30.0), "on_hold": (0, None, None),
+              # the other pathways' stages (none of this world's partnerships took them)
+              "clinical_performance": (0, None, None), "filing": (0, None, None), "hospital_admission": (0, None, None)}
     assert {k: (r["n"], r["median_days"], r["p90_days"]) for k, r in rows.items()} == expect
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.workflow.states import PATH
+from app.workflow.states import PATHS, Pathway
 from app.workflow.vocab import EVIDENCE_OWNER, MilestoneKind, Owner
 from tests.conftest import TODAY
 
@@ -17,6 +17,18 @@ MILESTONES_FOR = {
     "registration": [("clinical_evaluation_report", "CER-2025-01")],
     "clinical_use": [("registration_certificate", "国械注准20253070123")],
 }
+# Where another pathway's guards ask for something else (written out by hand, not read from app.workflow.guards).
+PATHWAY_MILESTONES = {
+    "samd": {"clinical_evaluation": [("clinical_ethics_approval", "PTZX-EC-2024-088")]},
+    "ivd": {"clinical_performance": [("clinical_ethics_approval", "PTZX-EC-2024-089")]},
+    "class_i": {"clinical_use": [("filing_record", "沪械备20240012号")]},
+    "registered": {"hospital_admission": [("registration_certificate", "国械注准20253070123")],
+                   "clinical_use": [("admission_approval", None)]},
+}
+
+
+def milestones_for(pathway: str, state: str) -> list[tuple[str, str | None]]:
+    return PATHWAY_MILESTONES.get(pathway, {}).get(state, MILESTONES_FOR.get(state, []))
 
 
 @pytest.fixture
@@ -49,10 +61,11 @@ class Api:
         return self.client.post(f"/api/v1/engagements/{eid}/accept", json={"version": version},
                                 headers=self.h(persona))
 
-    def move(self, eid: int, target: str, persona: str = "hospital", comment: str = "", version: int | None = None):
+    def move(self, eid: int, target: str, persona: str = "hospital", comment: str = "", version: int | None = None,
+             **extra):
         version = version or self.get(eid)["version"]
         return self.client.post(f"/api/v1/engagements/{eid}/transitions",
-                                json={"target": target, "comment": comment, "version": version},
+                                json={"target": target, "comment": comment, "version": version, **extra},
                                 headers=self.h(persona))
 
     def milestone(self, eid: int, kind: str, reference: str | None = None, persona: str = "hospital", **extra):
@@ -94,8 +107,9 @@ class Api:
         assert r.status_code == 200, r.text
         return r.json()
 
-    def carry_to(self, eid: int, target: str, persona: str = "hospital") -> dict:
-        """Move along the device path to ``target``, recording what each guard needs on the way."""
+    def carry_to(self, eid: int, target: str, persona: str = "hospital", pathway: str | None = None) -> dict:
+        """Move along the engagement's pathway (``pathway``: chosen with the step into intent_signed) to
+        ``target``, recording what each guard needs on the way."""
         current = self.get(eid)["state"]
         if current == "proposed":
             eng = self.get(eid)
@@ -103,15 +117,18 @@ class Api:
                 assert self.accept(eid, "company").status_code == 200
             if eng["hospital_accepted_at"] is None:
                 assert self.accept(eid, "hospital").status_code == 200
-        for state in PATH[PATH.index(current) + 1: PATH.index(target) + 1]:
+        name = pathway or self.get(eid)["pathway"]
+        path = PATHS[Pathway(name)]
+        for state in path[path.index(current) + 1: path.index(target) + 1]:
             if state == "animal_trial" and not any(p["role"] == "animal_facility"
                                                    for p in self.get(eid)["participants"]):
                 r = self.participant(eid, self.world.orgs["lab"], "animal_facility")
                 assert r.status_code == 200, r.text
-            for kind, ref in MILESTONES_FOR.get(state, []):
+            for kind, ref in milestones_for(name, state):
                 r = self.milestone(eid, kind, ref, self.owner(eid, kind))
-                assert r.status_code == 201, r.text
-            r = self.move(eid, state, persona)
+                assert r.status_code == 201, (name, r.text)
+            extra = {"pathway": pathway} if pathway and state == "intent_signed" else {}
+            r = self.move(eid, state, persona, **extra)
             assert r.status_code == 200, r.text
         return self.get(eid)
 

@@ -9,38 +9,58 @@ import pytest
 from app.errors import InvalidTransition
 from app.workflow import EngagementFacts, Position, apply_transition, replay, time_in_states
 from app.workflow import EngagementState as S
-from app.workflow.states import FINAL, PATH
+from app.workflow.states import FINAL, PATH, PATHS
 
 ALL_MET = EngagementFacts(hospital_accepted=True, lead_accepted=True, animal_facility_participant=True,
                           milestones={"animal_protocol": ("AP-1",), "iacuc_approval": ("IACUC-1",),
                                       "animal_trial_report": ("R",), "clinical_ethics_approval": ("EC-1",),
                                       "clinical_evaluation_report": ("C",),
-                                      "registration_certificate": ("国械注准20253070123",)})
+                                      "registration_certificate": ("国械注准20253070123",),
+                                      "filing_record": ("沪械备20240012号",), "admission_approval": ("",)})
 
-# The expected table, written out by hand (independently of app.workflow.states.TRANSITIONS).
-NEXT = dict(pairwise(PATH))
+# The expected tables, written out by hand (independently of app.workflow.states): each pathway's stages in order.
+START = ["proposed", "intent_signed", "training_observation"]
+HAND_PATHS = {
+    "device": START + ["rnd", "animal_trial", "clinical_evaluation", "registration", "clinical_use"],
+    "samd": START + ["rnd", "clinical_evaluation", "registration", "clinical_use"],
+    "ivd": START + ["rnd", "clinical_performance", "registration", "clinical_use"],
+    "class_i": START + ["rnd", "filing", "clinical_use"],
+    "registered": START + ["hospital_admission", "clinical_use"],
+}
+NEXT = {p: {S(a): S(b) for a, b in pairwise(path)} for p, path in HAND_PATHS.items()}
 EXITS = {S.on_hold, S.withdrawn, S.terminated}
 
 
-def expected_allowed(state: S, held_from: S | None) -> set[S]:
+def expected_allowed(state: S, held_from: S | None, pathway: str = "device") -> set[S]:
     if state in (S.clinical_use, S.withdrawn, S.terminated):
         return set()
     if state == S.on_hold:
         return {S.withdrawn, S.terminated, held_from}
-    return {NEXT[state]} | EXITS
+    return {NEXT[pathway][state]} | EXITS
 
 
-HOLDABLE = [s for s in S if s not in FINAL and s != S.on_hold]
-POSITIONS = [Position(s) for s in S if s != S.on_hold] + [Position(S.on_hold, h) for h in HOLDABLE]
+def positions(pathway: str) -> list[Position]:
+    on = [S(x) for x in HAND_PATHS[pathway]] + [S.withdrawn, S.terminated]
+    holdable = [s for s in on if s not in FINAL]
+    return [Position(s, None, pathway) for s in on] + [Position(S.on_hold, h, pathway) for h in holdable]
 
 
-@pytest.mark.parametrize("pos", POSITIONS, ids=lambda p: f"{p.state}" + (f"<{p.held_from}" if p.held_from else ""))
+POSITIONS = [pos for p in HAND_PATHS for pos in positions(p)]
+
+
+def test_the_pathways_are_the_ones_written_by_hand():
+    assert {p.value: [s.value for s in path] for p, path in PATHS.items()} == HAND_PATHS
+    assert [s.value for s in PATH] == HAND_PATHS["device"]
+
+
+@pytest.mark.parametrize("pos", POSITIONS, ids=lambda p: f"{p.pathway}:{p.state}"
+                         + (f"<{p.held_from}" if p.held_from else ""))
 @pytest.mark.parametrize("target", list(S), ids=str)
 def test_every_state_target_pair(pos: Position, target: S):
-    allowed = expected_allowed(pos.state, pos.held_from)
+    allowed = expected_allowed(pos.state, pos.held_from, pos.pathway)
     if target in allowed:
         new = apply_transition(pos, target, ALL_MET, comment="reason")
-        assert new.state == target
+        assert new.state == target and new.pathway == pos.pathway
         assert new.held_from == (pos.state if target == S.on_hold else None)
     else:
         with pytest.raises(InvalidTransition) as e:
@@ -50,11 +70,16 @@ def test_every_state_target_pair(pos: Position, target: S):
         assert str(target) in e.value.detail
 
 
-def test_no_step_of_the_path_can_be_skipped():
-    for i, state in enumerate(PATH[:-1]):
-        for later in PATH[i + 2:]:
+@pytest.mark.parametrize("pathway", list(HAND_PATHS))
+def test_no_step_of_a_path_can_be_skipped_nor_another_pathways_stage_taken(pathway):
+    path = [S(x) for x in HAND_PATHS[pathway]]
+    for i, state in enumerate(path[:-1]):
+        for later in path[i + 2:]:
             with pytest.raises(InvalidTransition):
-                apply_transition(Position(state), later, ALL_MET)
+                apply_transition(Position(state, None, pathway), later, ALL_MET)
+        for foreign in set(S) - set(path) - EXITS:
+            with pytest.raises(InvalidTransition):
+                apply_transition(Position(state, None, pathway), foreign, ALL_MET)
 
 
 def test_withdrawn_and_terminated_need_a_reason():

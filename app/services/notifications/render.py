@@ -15,6 +15,8 @@ STATE_NAMES = {
     "proposed": ("已提议", "proposed"), "intent_signed": ("合作意向", "cooperation intent"),
     "training_observation": ("培训与临床观摩", "training and clinical observation"), "rnd": ("研发", "R&D"),
     "animal_trial": ("动物实验", "animal trial"), "clinical_evaluation": ("上市前临床评价", "pre-market clinical evaluation"),
+    "clinical_performance": ("临床性能评价", "clinical performance evaluation"), "filing": ("备案", "filing"),
+    "hospital_admission": ("医院准入", "hospital admission"),
     "registration": ("注册", "registration"), "clinical_use": ("临床应用", "clinical use"),
     "on_hold": ("暂停", "on hold"), "withdrawn": ("撤回", "withdrawn"), "terminated": ("终止", "terminated"),
 }
