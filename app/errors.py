@@ -195,9 +195,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException):
-        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        code = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(exc.status_code,
+                                                                                          "http-error")
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
-        return problem(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
+        return problem(exc.status_code, code, detail, headers=getattr(exc, "headers", None),
+                       **getattr(exc, "extra", {}))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception):  # pragma: no cover - last resort

@@ -9,7 +9,7 @@ from pydantic import field_validator, model_validator
 from sqlalchemy import Column, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
-from app.models.common import DbInt, created_at_field, updated_at_field
+from app.models.common import DbInt, Input, created_at_field, updated_at_field
 from app.models.need import OrgRef
 from app.workflow.states import EngagementState
 from app.workflow.vocab import NMPA_CERTIFICATE, REFERENCE_REQUIRED, MilestoneKind, ParticipantRole
@@ -109,7 +109,7 @@ class Document(SQLModel, table=True):
 
 # --- API schemas -------------------------------------------------------------------------------------------------
 
-class ParticipantCreate(SQLModel):
+class ParticipantCreate(Input):
     organisation_id: DbInt = Field(ge=1)
     role: ParticipantRole
 
@@ -118,24 +118,24 @@ class ParticipantAdd(ParticipantCreate):
     version: int | None = Field(default=None, ge=1, description="The engagement version read; or send If-Match.")
 
 
-class EngagementCreate(SQLModel):
+class EngagementCreate(Input):
     need_id: DbInt = Field(ge=1)
     capability_id: DbInt = Field(ge=1, description="The matched capability; its organisation leads")
     participants: list[ParticipantCreate] = Field(default_factory=list, max_length=20)
     comment: str = Field(default="", max_length=4000)
 
 
-class VersionBody(SQLModel):
+class VersionBody(Input):
     version: int | None = Field(default=None, ge=1, description="The engagement version read; or send If-Match.")
 
 
-class TransitionCreate(SQLModel):
+class TransitionCreate(Input):
     target: EngagementState
     comment: str = Field(default="", max_length=4000, description="Required (the reason) for withdrawn, terminated")
     version: int | None = Field(default=None, ge=1, description="The engagement version read; or send If-Match.")
 
 
-class MilestoneCreate(SQLModel):
+class MilestoneCreate(Input):
     kind: MilestoneKind
     title: str = Field(min_length=1, max_length=300)
     occurred_on: date
