@@ -61,7 +61,8 @@ class Receiver:
                 status = rec.status if verified else 401
                 with rec._lock:
                     rec.received.append({"id": headers.get("webhook-id"), "verified": verified,
-                                         "body": json.loads(body), "signature": headers.get("webhook-signature")})
+                                         "body": json.loads(body), "signature": headers.get("webhook-signature"),
+                                         "host": headers.get("host")})
                     if 200 <= status < 300:
                         rec.accepted[headers["webhook-id"]] = rec.accepted.get(headers["webhook-id"], 0) + 1
                 self.send_response(status)

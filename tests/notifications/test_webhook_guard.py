@@ -142,3 +142,23 @@ def test_redirects_are_not_followed(app, client, world, loopback, receiver):
         assert dead["last_error"] == "HTTP 307 Temporary Redirect"
     finally:
         inside.stop()
+
+
+def test_a_name_is_resolved_checked_and_connected_to_with_its_host_header(app, client, world, receiver):
+    """An allow-listed name: the worker connects to the address it checked, and the request still names the host."""
+    app.state.settings.webhook_allow_http = True
+    app.state.settings.webhook_allow_hosts = "localhost"
+    from app.services.notifications.worker import Worker
+
+    set_prefs(client, world["company"], channels=["webhook"])
+    r = client.post("/api/v1/webhooks", json={"url": f"http://localhost:{receiver.port}/hook"},
+                    headers=world["company"].headers)
+    assert r.status_code == 201, r.text
+    receiver.secrets.append(r.json()["secret"])
+    w = Worker(app.state.engine, app.state.settings)
+    try:
+        (key,) = _queue(app, world["company"].org_id, 1)
+        _drain(w, lambda: _statuses(app)[key] == "delivered")
+    finally:
+        w._client.close()
+    assert [x["host"] for x in receiver.received] == [f"localhost:{receiver.port}"]
