@@ -99,6 +99,10 @@ def problem(status: int, code: str, detail: str, *, errors=None, headers=None, *
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+# Clearer words than pydantic's for some errors (by error type).
+_MESSAGES = {"extra_forbidden": "Unknown field: this request body does not accept it (check the spelling)."}
+
+
 def _field_path(loc: tuple | list) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
     return ".".join(parts) or str(loc[0] if loc else "")
@@ -188,8 +192,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError):
         errors = []
         for e in exc.errors():
+            msg = _MESSAGES.get(e.get("type"), e.get("msg", "invalid"))
             errors.append({"field": _field_path(e.get("loc", ())), "in": (e.get("loc") or ["body"])[0],
-                           "message": e.get("msg", "invalid"), "type": e.get("type")})
+                           "message": msg, "type": e.get("type")})
         fields = ", ".join(sorted({e["field"] for e in errors})) or "request"
         return problem(422, "invalid-input", f"Invalid input: {fields}", errors=errors)
 

@@ -113,7 +113,7 @@ def test_every_request_body_refuses_unknown_fields(app, client, world):
     assert r.status_code == 422 and _fields(r) == {"items.1.colour"}, r.text
     r = client.post("/api/v1/needs", json={**TSP_NEED, "titel": "typo"}, headers=world["hospital"].headers)
     assert r.status_code == 422 and _fields(r) == {"titel"}
-    assert "Extra inputs are not permitted" in r.json()["errors"][0]["message"]
+    assert r.json()["errors"][0]["message"].startswith("Unknown field")
 
 
 def test_request_bodies_forbid_extras_and_responses_do_not(app):
