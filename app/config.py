@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # Evidence of these milestone kinds (e.g. ["clinical_ethics_approval", "iacuc_approval"]) counts for a stage's
     # guard only with a document attached to it (env: a JSON list).
     evidence_documents_required: list[str] = Field(default_factory=list)
+    # Any other request body (JSON, forms) larger than this is refused with 413 before it is read.
+    max_json_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Token prefix: helps secret scanners recognise leaked clinmatch tokens.
     token_prefix: str = "cm_"
     # Signs the dashboard's session cookie (env CLINMATCH_SECRET_KEY). Unset: a random key per process (sessions do
@@ -73,6 +75,11 @@ class Settings(BaseSettings):
     delivery_backoff_base_seconds: float = 30.0
     delivery_backoff_max_seconds: float = 6 * 3600.0
     webhook_timeout_seconds: float = 10.0
+    # Where webhooks may go (app/services/notifications/netguard.py): https only, and only to public addresses.
+    # Development and tests: http too, and receivers named here (comma-separated host names, IP addresses or
+    # networks, e.g. "127.0.0.1"), checked at registration and at every send. Both off by default.
+    webhook_allow_http: bool = False
+    webhook_allow_hosts: str = ""
     # E-mail through SMTP; unset host = no e-mail is sent (the inbox and webhooks still are).
     smtp_host: str | None = None
     smtp_port: int = 25

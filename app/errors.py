@@ -99,6 +99,10 @@ def problem(status: int, code: str, detail: str, *, errors=None, headers=None, *
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+# Clearer words than pydantic's for some errors (by error type).
+_MESSAGES = {"extra_forbidden": "Unknown field: this request body does not accept it (check the spelling)."}
+
+
 def _field_path(loc: tuple | list) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
     return ".".join(parts) or str(loc[0] if loc else "")
@@ -188,16 +192,19 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError):
         errors = []
         for e in exc.errors():
+            msg = _MESSAGES.get(e.get("type"), e.get("msg", "invalid"))
             errors.append({"field": _field_path(e.get("loc", ())), "in": (e.get("loc") or ["body"])[0],
-                           "message": e.get("msg", "invalid"), "type": e.get("type")})
+                           "message": msg, "type": e.get("type")})
         fields = ", ".join(sorted({e["field"] for e in errors})) or "request"
         return problem(422, "invalid-input", f"Invalid input: {fields}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException):
-        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        code = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(exc.status_code,
+                                                                                          "http-error")
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
-        return problem(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
+        return problem(exc.status_code, code, detail, headers=getattr(exc, "headers", None),
+                       **getattr(exc, "extra", {}))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception):  # pragma: no cover - last resort

@@ -14,6 +14,7 @@ from app.api import api_router, health
 from app.config import Settings, get_settings
 from app.db import PG_POOL_CAPACITY, make_engine
 from app.errors import install_error_handlers
+from app.limits import RequestLimits
 from app.write_queue import Admission
 from app.web import install_web
 
@@ -78,6 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # SQLite: writers take turns; PostgreSQL: no more requests inside than the pool serves (app/write_queue.py)
     app.add_middleware(Admission, limit=1 if settings.is_sqlite else PG_POOL_CAPACITY // 2,
                        writes_only=settings.is_sqlite)
+    # Outside the admission queue: an oversized body or a NUL in the query is refused without taking a turn
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_json_bytes,
+                       max_multipart_bytes=settings.max_attachment_bytes)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     install_error_handlers(app)
     app.include_router(health.router)

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
+from pydantic import AfterValidator
 
 from app.deps import CurrentActor, SessionDep
 from app.models.enums import Track
@@ -27,8 +28,13 @@ JSON_OR_CSV = {200: {"content": {"application/json": {"schema": {"type": "object
 CSV_ONLY = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 
-def filters(date_from: Annotated[date | None, Query(description="Needs published on or after")] = None,
-            date_to: Annotated[date | None, Query(description="Needs published on or before")] = None,
+# A filter date outside analytics.DATE_MIN..DATE_MAX is a 422 naming it.
+FilterDate = Annotated[date | None, AfterValidator(analytics.date_in_range)]
+_RANGE = f" ({analytics.DATE_MIN.isoformat()} to {analytics.DATE_MAX.isoformat()})"
+
+
+def filters(date_from: Annotated[FilterDate, Query(description="Needs published on or after" + _RANGE)] = None,
+            date_to: Annotated[FilterDate, Query(description="Needs published on or before" + _RANGE)] = None,
             track: Track | None = None,
             region: Annotated[RegionFilter | None, Query(description="Hospital's or lead partner's region; "
                                                                      "'jiangsu' = the seven corridor cities")] = None,

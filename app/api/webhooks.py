@@ -18,9 +18,9 @@ def list_endpoints(session: SessionDep, actor: CurrentActor, page: PageDep) -> P
 
 @router.post("/webhooks", status_code=201,
              summary="Add an endpoint; its signing secret (Standard Webhooks, whsec_…) is shown in this answer only")
-def create_endpoint(session: SessionDep, actor: CurrentActor, body: WebhookCreate,
+def create_endpoint(session: SessionDep, actor: CurrentActor, settings: SettingsDep, body: WebhookCreate,
                     response: Response) -> WebhookWithSecret:
-    ep = webhooks.create(session, actor, body)
+    ep = webhooks.create(session, actor, settings, body)
     response.headers["Location"] = f"/api/v1/webhooks/{ep.id}"
     return ep
 
@@ -33,9 +33,9 @@ def get_endpoint(session: SessionDep, actor: CurrentActor, endpoint_id: DbInt, r
 
 
 @router.patch("/webhooks/{endpoint_id}", summary="Change the URL or description, or disable / enable the endpoint")
-def update_endpoint(session: SessionDep, actor: CurrentActor, endpoint_id: DbInt, body: WebhookUpdate,
-                    response: Response, if_match: IfMatch = None) -> WebhookPublic:
-    ep = webhooks.update(session, actor, endpoint_id, body, expected_version(body.version, if_match))
+def update_endpoint(session: SessionDep, actor: CurrentActor, settings: SettingsDep, endpoint_id: DbInt,
+                    body: WebhookUpdate, response: Response, if_match: IfMatch = None) -> WebhookPublic:
+    ep = webhooks.update(session, actor, settings, endpoint_id, body, expected_version(body.version, if_match))
     response.headers["ETag"] = f'"{ep.version}"'
     return ep
 

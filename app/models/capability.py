@@ -7,7 +7,7 @@ from sqlmodel import Field, SQLModel
 
 from app.db import json_list_index
 
-from app.models.common import Certifications, NonBlank, created_at_field, json_list_field, updated_at_field
+from app.models.common import Certifications, Input, NonBlank, created_at_field, json_list_field, updated_at_field
 from app.models.enums import CapabilityKind, CapabilityStatus, Language, Region, Stage, Track
 from app.models.need import OrgRef, Stages, Tracks
 
@@ -50,19 +50,19 @@ class Capability(SQLModel, table=True):
     updated_at: datetime = updated_at_field()
 
 
-class CapabilityCreate(CapabilityFields):
+class CapabilityCreate(CapabilityFields, Input):
     pass
 
 
 MAX_BATCH = 100
 
 
-class CapabilityBatchCreate(SQLModel):
+class CapabilityBatchCreate(Input):
     items: list[CapabilityCreate] = Field(min_length=1, max_length=MAX_BATCH,
                                           description=f"Up to {MAX_BATCH} capabilities, registered all or none.")
 
 
-class CapabilityUpdate(SQLModel):
+class CapabilityUpdate(Input):
     version: int | None = Field(default=None, ge=1, description="The version read; or send If-Match.")
     kind: CapabilityKind | None = None
     title: NonBlank | None = Field(default=None, min_length=1, max_length=300)

@@ -7,9 +7,9 @@ from typing import Annotated, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from annotated_types import Interval
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 from sqlalchemy import Column
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from app.db import JSONList
@@ -46,6 +46,37 @@ def _certs(values: list[str]) -> list[str]:
 NonBlank = Annotated[str, AfterValidator(_not_blank)]
 UniqueList = AfterValidator(_unique)
 Certifications = Annotated[list[str], AfterValidator(_certs)]
+
+
+NUL_MESSAGE = "must not contain NUL characters (U+0000)"
+
+
+def _no_nul(value):
+    """Refuse a NUL anywhere in a value (strings in lists and objects included): PostgreSQL cannot store one in
+    text (a 500 otherwise), and SQLite would keep what PostgreSQL refuses."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(NUL_MESSAGE)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _no_nul(k)
+            _no_nul(v)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for v in value:
+            _no_nul(v)
+    return value
+
+
+class Input(SQLModel):
+    """The base of every request body model (never of a response or table model): an unknown field is a 422 that
+    names it instead of being silently dropped, and no string in any field may hold a NUL character."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_nul(cls, value):
+        return _no_nul(value)
 
 
 def utcnow() -> datetime:

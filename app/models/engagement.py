@@ -11,7 +11,7 @@ from sqlalchemy import Column, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from app.models.common import DbInt, created_at_field, updated_at_field, utcnow
+from app.models.common import DbInt, Input, created_at_field, updated_at_field, utcnow
 from app.models.need import OrgRef
 from app.workflow.states import EngagementState, Pathway
 from app.workflow.vocab import (
@@ -125,7 +125,7 @@ class Document(SQLModel, table=True):
 
 # --- API schemas -------------------------------------------------------------------------------------------------
 
-class ParticipantCreate(SQLModel):
+class ParticipantCreate(Input):
     organisation_id: DbInt = Field(ge=1)
     role: ParticipantRole
 
@@ -141,7 +141,7 @@ OCCURRED_AT = ("When it happened (default: now), for steps recorded after the fa
                "offset in Shanghai time. Not in the future, not before the previous step.")
 
 
-class EngagementCreate(SQLModel):
+class EngagementCreate(Input):
     need_id: DbInt = Field(ge=1)
     capability_id: DbInt = Field(ge=1, description="The matched capability; its organisation leads")
     participants: list[ParticipantCreate] = Field(default_factory=list, max_length=20,
@@ -151,11 +151,11 @@ class EngagementCreate(SQLModel):
     pathway: Pathway = Field(default=Pathway.device, description=PATHWAY)
 
 
-class VersionBody(SQLModel):
+class VersionBody(Input):
     version: int | None = Field(default=None, ge=1, description="The engagement version read; or send If-Match.")
 
 
-class TransitionCreate(SQLModel):
+class TransitionCreate(Input):
     target: EngagementState
     comment: str = Field(default="", max_length=4000, description="Required (the reason) for withdrawn, terminated")
     version: int | None = Field(default=None, ge=1, description="The engagement version read; or send If-Match.")
@@ -164,7 +164,7 @@ class TransitionCreate(SQLModel):
                                                                "pathway from the product's class. " + PATHWAY)
 
 
-class MilestoneCreate(SQLModel):
+class MilestoneCreate(Input):
     kind: MilestoneKind
     title: str = Field(min_length=1, max_length=300)
     occurred_on: date

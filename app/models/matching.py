@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Column, Float, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models.capability import CapabilityPublic
-from app.models.common import DbInt, created_at_field, updated_at_field
+from app.models.common import DbInt, Input, created_at_field, updated_at_field
 from app.models.need import NeedPublic
 
 
@@ -106,7 +106,7 @@ class MatchFeedback(SQLModel, table=True):
     updated_at: datetime = updated_at_field()
 
 
-class FeedbackCreate(SQLModel):
+class FeedbackCreate(Input):
     need_id: DbInt = Field(ge=1)
     capability_id: DbInt = Field(ge=1)
     verdict: Verdict

@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from app.db import json_list_index
 
-from app.models.common import (Certifications, NonBlank, UniqueList, created_at_field, json_list_field,
+from app.models.common import (Certifications, Input, NonBlank, UniqueList, created_at_field, json_list_field,
                                updated_at_field)
 from app.models.enums import Confidentiality, Language, NeedStatus, PartnerType, Region, Stage, Track
 
@@ -81,7 +81,7 @@ class Need(SQLModel, table=True):
     closed_at: datetime | None = None
 
 
-class NeedCreate(NeedFields):
+class NeedCreate(NeedFields, Input):
     status: NeedStatus = NeedStatus.draft
 
     @field_validator("status")
@@ -92,7 +92,7 @@ class NeedCreate(NeedFields):
         return v
 
 
-class NeedUpdate(SQLModel):
+class NeedUpdate(Input):
     version: int | None = Field(default=None, ge=1, description="The version read; or send If-Match.")
     title: NonBlank | None = Field(default=None, min_length=1, max_length=300)
     description: NonBlank | None = Field(default=None, min_length=1, max_length=_TEXT)

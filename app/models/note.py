@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from app.models.common import created_at_field
+from app.models.common import Input, created_at_field
 
 
 class NoteTarget(StrEnum):
@@ -15,7 +15,7 @@ class NoteTarget(StrEnum):
     organisation = "organisation"
 
 
-class NoteCreate(SQLModel):
+class NoteCreate(Input):
     entity: NoteTarget
     entity_id: int = Field(ge=1, le=2**63 - 1)
     body: str = Field(min_length=1, max_length=4000)

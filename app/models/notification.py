@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from app.models.common import DbInt, UniqueList, created_at_field, json_list_field, updated_at_field
+from app.models.common import DbInt, Input, UniqueList, created_at_field, json_list_field, updated_at_field
 from app.models.enums import Language, Region, Track
 
 
@@ -81,7 +81,7 @@ class NotificationPreference(SQLModel, table=True):
     updated_at: datetime = updated_at_field()
 
 
-class PreferenceUpdate(SQLModel):
+class PreferenceUpdate(Input):
     channels: Channels | None = Field(default=None, max_length=3)
     rhythm: Rhythm | None = None
     min_score: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -110,7 +110,7 @@ class UserNotificationPreference(SQLModel, table=True):
     updated_at: datetime = updated_at_field()
 
 
-class UserPreferenceUpdate(SQLModel):
+class UserPreferenceUpdate(Input):
     email: bool | None = None
     language: Language | None = None
     version: DbInt | None = Field(default=None, ge=0, description="The version read (0: the defaults); or If-Match")
@@ -149,14 +149,14 @@ def _http_url(v: AnyHttpUrl | None) -> AnyHttpUrl | None:
     return v
 
 
-class WebhookCreate(SQLModel):
+class WebhookCreate(Input):
     url: AnyHttpUrl
     description: str = Field(default="", max_length=200)
 
     _url = field_validator("url")(_http_url)
 
 
-class WebhookUpdate(SQLModel):
+class WebhookUpdate(Input):
     url: AnyHttpUrl | None = None
     description: str | None = Field(default=None, max_length=200)
     is_active: bool | None = None
@@ -181,7 +181,7 @@ class WebhookWithSecret(WebhookPublic):
     secret: str = Field(description="whsec_…: shown when the endpoint is made and when the secret is rotated")
 
 
-class SecretRotation(SQLModel):
+class SecretRotation(Input):
     grace_hours: float = Field(default=24.0, ge=0.0, le=24 * 7,
                                description="How long the old secret keeps signing beside the new one")
 
@@ -225,7 +225,7 @@ class UnreadCount(SQLModel):
     unread: int
 
 
-class MarkRead(SQLModel):
+class MarkRead(Input):
     ids: list[DbInt] | None = Field(default=None, max_length=1000, description="These; none = every unread one")
 
 

@@ -6,7 +6,7 @@ from pydantic import EmailStr, model_validator
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from app.models.common import created_at_field, updated_at_field
+from app.models.common import Input, created_at_field, updated_at_field
 from app.models.enums import OrgKind, Region
 
 
@@ -36,7 +36,7 @@ class Organisation(OrganisationBase, table=True):
         return self.name_zh or self.name_en or f"#{self.id}"
 
 
-class OrganisationCreate(OrganisationBase):
+class OrganisationCreate(OrganisationBase, Input):
     name_zh: str | None = Field(default=None, min_length=1, max_length=200)
     name_en: str | None = Field(default=None, min_length=1, max_length=200)
 
@@ -47,7 +47,7 @@ class OrganisationCreate(OrganisationBase):
         return self
 
 
-class OrganisationUpdate(SQLModel):
+class OrganisationUpdate(Input):
     name_zh: str | None = Field(default=None, min_length=1, max_length=200)
     name_en: str | None = Field(default=None, min_length=1, max_length=200)
     region: Region | None = None

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from pydantic import AwareDatetime, EmailStr, field_validator
 from sqlmodel import Field, SQLModel
 
-from app.models.common import DbInt, created_at_field
+from app.models.common import DbInt, Input, created_at_field
 from app.models.enums import Role
 
 
@@ -25,11 +25,11 @@ class User(UserBase, table=True):
     created_at: datetime = created_at_field()
 
 
-class UserCreate(UserBase):
+class UserCreate(UserBase, Input):
     organisation_id: DbInt
 
 
-class UserUpdate(SQLModel):
+class UserUpdate(Input):
     full_name: str | None = Field(default=None, max_length=200)
     is_active: bool | None = None
 
@@ -56,7 +56,7 @@ class ApiToken(SQLModel, table=True):
     expires_at: datetime | None = None
 
 
-class TokenCreate(SQLModel):
+class TokenCreate(Input):
     name: str = Field(default="", max_length=100)
     expires_at: AwareDatetime | None = Field(default=None, description="With a UTC offset; stored in UTC.")
 

@@ -61,6 +61,17 @@ _RANK.update({s.value: _RANK[eq.value] for s, eq in STAGE_EQUIVALENT.items()})
 DAY = 86400.0
 
 
+# The dates a filter may name: wide enough for any real publication date, narrow enough that a day added or a
+# datetime built from it never overflows (9999-12-31 + 1 day did: a 500).
+DATE_MIN, DATE_MAX = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def date_in_range(d: date | None) -> date | None:
+    if d is not None and not DATE_MIN <= d <= DATE_MAX:
+        raise ValueError(f"must be between {DATE_MIN.isoformat()} and {DATE_MAX.isoformat()}")
+    return d
+
+
 @dataclass(frozen=True)
 class Filters:
     date_from: date | None = None

@@ -572,6 +572,8 @@ def get_milestone(session: Session, eng: Engagement, milestone_id: int) -> Miles
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ALLOWED_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", DOCX, "application/zip", "text/plain"})
 _SAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+# Bidirectional controls, dropped: "invoice\u202eFDP.exe" would read as "invoiceexe.PDF" in a listing.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 
 
 def sniff(data: bytes) -> str | None:
@@ -637,7 +639,7 @@ def attach_document(session: Session, actor: Actor, engagement_id: int, mileston
     if declared and declared not in ("application/octet-stream", kind) and not (
             kind == DOCX and declared == "application/zip"):
         raise UnsupportedMediaType(f"The file is {kind}, not {declared}.", detected=kind)
-    name = _SAFE_NAME.sub("_", os.path.basename(filename or "").strip())[:255] or "attachment"
+    name = _SAFE_NAME.sub("_", _BIDI.sub("", os.path.basename(filename or "")).strip())[:255] or "attachment"
     digest = hashlib.sha256(data).hexdigest()
     _store(folder, digest, data)
     doc = Document(engagement_id=eng.id, milestone_id=m.id, filename=name, content_type=kind, size=len(data),

@@ -126,8 +126,8 @@ def _parse(request: Request) -> analytics.Filters:
 
     def day(name: str) -> date | None:
         try:
-            return date.fromisoformat(q[name]) if q.get(name) else None
-        except ValueError:
+            return analytics.date_in_range(date.fromisoformat(q[name])) if q.get(name) else None
+        except ValueError:  # malformed or out of range (9999-12-31 overflowed the query: a 500)
             return None
 
     try:

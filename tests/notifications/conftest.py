@@ -13,6 +13,10 @@ import pytest
 
 from tests.conftest import free_port
 
+# The settings that let webhooks reach the loopback receivers below (off by default: see netguard).
+LOOPBACK_RECEIVERS = {"webhook_allow_http": True, "webhook_allow_hosts": "127.0.0.1"}
+LOOPBACK_ENV = {"CLINMATCH_WEBHOOK_ALLOW_HTTP": "true", "CLINMATCH_WEBHOOK_ALLOW_HOSTS": "127.0.0.1"}
+
 
 class Receiver:
     """Records every webhook it is sent; answers ``status`` (200 unless told otherwise) after ``delay`` seconds."""
@@ -22,6 +26,8 @@ class Receiver:
         self.secrets: list[str] = []
         self.status = 200
         self.delay = 0.0
+        self.reply = b""  # the body of every answer
+        self.reply_headers: dict[str, str] = {}
         self.received: list[dict] = []  # every request: id, verified, body, signature header
         self.accepted: dict[str, int] = {}  # webhook-id -> times answered 2xx
         self._lock = threading.Lock()
@@ -55,12 +61,16 @@ class Receiver:
                 status = rec.status if verified else 401
                 with rec._lock:
                     rec.received.append({"id": headers.get("webhook-id"), "verified": verified,
-                                         "body": json.loads(body), "signature": headers.get("webhook-signature")})
+                                         "body": json.loads(body), "signature": headers.get("webhook-signature"),
+                                         "host": headers.get("host")})
                     if 200 <= status < 300:
                         rec.accepted[headers["webhook-id"]] = rec.accepted.get(headers["webhook-id"], 0) + 1
                 self.send_response(status)
-                self.send_header("content-length", "0")
+                for k, v in rec.reply_headers.items():
+                    self.send_header(k, v)
+                self.send_header("content-length", str(len(rec.reply)))
                 self.end_headers()
+                self.wfile.write(rec.reply)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -105,12 +115,14 @@ def smtp_server():
 
 @pytest.fixture
 def settings(db_url, smtp_server):
-    """Fast retries, a real SMTP server, and the worker driven by the test."""
+    """Fast retries, a real SMTP server, the worker driven by the test, and webhooks allowed to the loopback
+    receivers (plain http to 127.0.0.1 only: every other internal address stays refused)."""
     from app.config import Settings
 
     return Settings(database_url=db_url, embedder="hashing", model_dir=Path("var/models"), worker_in_process=False,
                     smtp_host="127.0.0.1", smtp_port=smtp_server.port, delivery_backoff_base_seconds=0.05,
-                    delivery_backoff_max_seconds=0.2, delivery_max_attempts=4, webhook_timeout_seconds=2)
+                    delivery_backoff_max_seconds=0.2, delivery_max_attempts=4, webhook_timeout_seconds=2,
+                    **LOOPBACK_RECEIVERS)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import time
 from sqlmodel import Session, select
 
 from app.models import Delivery
-from tests.notifications.conftest import Receiver, add_endpoint, set_prefs
+from tests.notifications.conftest import LOOPBACK_ENV, Receiver, add_endpoint, set_prefs
 
 
 def _queue(app, org_id: int, n: int) -> list[str]:
@@ -111,7 +111,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(app, client, world, db_url):
         keys = _queue(app, world["company"].org_id, 40)
         env = {**os.environ, "DATABASE_URL": db_url, "CLINMATCH_WORKER_LEASE_SECONDS": "2",
                "CLINMATCH_WORKER_BATCH_SIZE": "10", "CLINMATCH_WORKER_POLL_SECONDS": "0.1",
-               "CLINMATCH_EMBEDDER": "hashing"}
+               "CLINMATCH_EMBEDDER": "hashing", **LOOPBACK_ENV}
         cmd = [sys.executable, "-c", "from app.cli import main; main()", "worker"]
         first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 30

@@ -17,7 +17,7 @@ from standardwebhooks.webhooks import Webhook
 
 from app.config import Settings
 from app.models import Notification, WebhookEndpoint
-from app.services.notifications import render
+from app.services.notifications import netguard, render
 
 USER_AGENT = "clinmatch-webhooks/1"
 
@@ -50,15 +50,38 @@ def webhook_request(endpoint: WebhookEndpoint, n: Notification, msg_id: str, now
     return headers, body
 
 
-def send_webhook(client: httpx.Client, endpoint: WebhookEndpoint, n: Notification, msg_id: str) -> int:
+def _reason(e: httpx.HTTPError) -> str:
+    """A short, fixed reason for a failed request: never what the receiver (or an address behind it) said."""
+    if isinstance(e, httpx.TimeoutException):
+        return "timed out"
+    text = str(e).lower()
+    if isinstance(e, httpx.ConnectError):
+        if "refused" in text:
+            return "connection refused"
+        if "ssl" in text or "certificate" in text or "tls" in text:
+            return "TLS handshake failed"
+        return "connection failed"
+    if isinstance(e, httpx.RemoteProtocolError | httpx.LocalProtocolError):
+        return "HTTP protocol error"
+    return "request failed"
+
+
+def send_webhook(client: httpx.Client, settings: Settings, endpoint: WebhookEndpoint, n: Notification,
+                 msg_id: str) -> int:
+    """POST the signed message; the URL is checked again here (scheme, credentials), its address by the client's
+    transport (netguard.GuardedTransport). Only the status and a short reason are kept, never the reply's body."""
     headers, body = webhook_request(endpoint, n, msg_id, datetime.now(UTC))
     try:
-        r = client.post(endpoint.url, content=body.encode(), headers=headers)
+        netguard.check_url_form(endpoint.url, netguard.Rules.from_settings(settings))
+        with client.stream("POST", endpoint.url, content=body.encode(), headers=headers) as r:
+            code = r.status_code  # the body is never read: closing the stream drops it
+    except netguard.Blocked as e:
+        raise SendError(str(e)[:500]) from e
     except httpx.HTTPError as e:
-        raise SendError(f"{type(e).__name__}: {e}"[:500]) from e
-    if not 200 <= r.status_code < 300:
-        raise SendError(f"HTTP {r.status_code}: {r.text[:200]}", r.status_code)
-    return r.status_code
+        raise SendError(_reason(e)) from e
+    if not 200 <= code < 300:
+        raise SendError(f"HTTP {code} {httpx.codes.get_reason_phrase(code)}".strip(), code)
+    return code
 
 
 def email_message(settings: Settings, n: Notification, to: str, language: str, msg_id: str) -> EmailMessage:

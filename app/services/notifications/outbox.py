@@ -29,7 +29,7 @@ from app.models.notification import Channel, DeliveryStatus
 from app.models.enums import Role
 from app.policy import Actor, require_role
 from app.services import audit
-from app.services.notifications import channels, compose
+from app.services.notifications import channels, compose, netguard
 
 log = logging.getLogger("clinmatch.notifications")
 
@@ -122,7 +122,7 @@ def deliver_due(engine: Engine, settings: Settings, client: httpx.Client | None 
     if not ids:
         return run
     own = client is None
-    client = client or httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
+    client = client or netguard.client(settings)
     try:
         for d_id in ids:
             _deliver_one(engine, settings, client, d_id, token, run)
@@ -144,7 +144,7 @@ def _deliver_one(engine: Engine, settings: Settings, client: httpx.Client, d_id:
         if d.channel == Channel.webhook:
             if ep is None or not ep.is_active:
                 raise channels.SendError("the endpoint was disabled or removed")
-            code = channels.send_webhook(client, ep, n, d.idempotency_key)
+            code = channels.send_webhook(client, settings, ep, n, d.idempotency_key)
         elif d.channel == Channel.email:
             if not settings.smtp_host:
                 raise channels.SendError("no SMTP server is configured (CLINMATCH_SMTP_HOST)")
@@ -161,7 +161,8 @@ def _deliver_one(engine: Engine, settings: Settings, client: httpx.Client, d_id:
     elif attempts >= settings.delivery_max_attempts:
         values = {"status": DeliveryStatus.dead, "last_error": error}
         run.dead += 1
-        log.warning("delivery %s to %s is dead after %d tries: %s", d.id, d.recipient, attempts, error)
+        log.warning("delivery %s to %s is dead after %d tries: %s", d.id, netguard.redact(d.recipient), attempts,
+                    error)
     else:
         values = {"next_attempt_at": now + timedelta(seconds=backoff(settings, attempts)), "last_error": error}
         run.failed += 1

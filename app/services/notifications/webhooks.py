@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from app.config import Settings
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, Invalid, NotFound
 from app.models import Delivery, Notification, WebhookEndpoint
 from app.models.common import utcnow
 from app.models.notification import (Channel, NotificationKind, SecretRotation, WebhookCreate, WebhookUpdate)
@@ -16,7 +16,7 @@ from app.policy import Actor, require_role
 from app.services import audit
 from app.services.common import check_version, compare_and_swap
 from app.services.listing import PageParams, paginate
-from app.services.notifications import channels, compose
+from app.services.notifications import channels, compose, netguard
 
 ENTITY = "webhook_endpoint"
 
@@ -47,9 +47,19 @@ def get_own(session: Session, actor: Actor, endpoint_id: int) -> WebhookEndpoint
     return ep
 
 
-def create(session: Session, actor: Actor, data: WebhookCreate) -> WebhookEndpoint:
+def check_url(settings: Settings, url: str) -> str:
+    """The URL, if webhooks may go there (netguard's rule); else a 422 naming ``url``."""
+    try:
+        netguard.check_url(url, netguard.Rules.from_settings(settings))
+    except netguard.Blocked as e:
+        raise Invalid("url", f"This webhook URL is not accepted: {e}.") from e
+    return url
+
+
+def create(session: Session, actor: Actor, settings: Settings, data: WebhookCreate) -> WebhookEndpoint:
     _member(actor)
-    ep = WebhookEndpoint(organisation_id=actor.organisation_id, url=str(data.url), description=data.description,
+    url = check_url(settings, str(data.url))
+    ep = WebhookEndpoint(organisation_id=actor.organisation_id, url=url, description=data.description,
                          secret=channels.new_secret())
     session.add(ep)
     session.flush()
@@ -57,10 +67,13 @@ def create(session: Session, actor: Actor, data: WebhookCreate) -> WebhookEndpoi
     return ep
 
 
-def update(session: Session, actor: Actor, endpoint_id: int, data: WebhookUpdate, expected: int) -> WebhookEndpoint:
+def update(session: Session, actor: Actor, settings: Settings, endpoint_id: int, data: WebhookUpdate,
+           expected: int) -> WebhookEndpoint:
     ep = get_own(session, actor, endpoint_id)
     values = {k: (str(v) if k == "url" else v) for k, v in data.model_dump(exclude_unset=True, exclude={"version"})
               .items() if v is not None}
+    if "url" in values:
+        check_url(settings, values["url"])
     changes = audit.diff(ep.model_dump(), values)
     if not changes:
         check_version(ep, expected)

@@ -13,11 +13,10 @@ import threading
 import time
 from dataclasses import dataclass
 
-import httpx
 from sqlalchemy.engine import Engine
 
 from app.config import Settings
-from app.services.notifications import outbox, scheduler
+from app.services.notifications import netguard, outbox, scheduler
 
 log = logging.getLogger("clinmatch.worker")
 
@@ -44,7 +43,7 @@ class Worker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_clock = 0.0
-        self._client = httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
+        self._client = netguard.client(settings)
 
     def run_once(self, clock: bool | None = None) -> Tick:
         """One round. ``clock``: run digests and reminders (default: when a minute has passed since the last)."""
