@@ -15,7 +15,8 @@ from app.config import get_settings
 from app.db import make_engine, session_scope
 
 cli = typer.Typer(help="clinmatch: clinical-need matchmaking for Putuo and the Jiangsu corridor.", no_args_is_help=True)
-users_cli = typer.Typer(help="Create users (the first admin, too).", no_args_is_help=True)
+users_cli = typer.Typer(help="Create users (the first admin, too); revoke all of a user's access.",
+                        no_args_is_help=True)
 tokens_cli = typer.Typer(help="Issue and revoke API tokens.", no_args_is_help=True)
 cli.add_typer(users_cli, name="users")
 cli.add_typer(tokens_cli, name="tokens")
@@ -194,17 +195,30 @@ def tokens_create(email: str, name: str = "cli") -> None:
 
 @tokens_cli.command("revoke")
 def tokens_revoke(token_id: int) -> None:
-    """Revoke a token by id."""
-    from app.models import ApiToken
-    from app.models.common import utcnow
+    """Revoke a token by id (and the dashboard sessions opened with it)."""
+    from app.errors import AppError
+    from app.services import users
+
+    try:
+        with session_scope(_engine()) as session:
+            users.revoke_token(session, None, token_id)
+    except AppError:
+        _fail(f"no token {token_id}")
+    typer.echo(f"token {token_id} revoked")
+
+
+@users_cli.command("revoke-sessions")
+def users_revoke_sessions(email: str) -> None:
+    """Revoke all of a user's tokens and dashboard sessions."""
+    from app.models import User
+    from app.services import users
 
     with session_scope(_engine()) as session:
-        tok = session.get(ApiToken, token_id)
-        if tok is None:
-            _fail(f"no token {token_id}")
-        tok.revoked_at = tok.revoked_at or utcnow()
-        session.add(tok)
-    typer.echo(f"token {token_id} revoked")
+        user = session.exec(select(User).where(User.email == email.lower())).first()
+        if user is None:
+            _fail(f"no user {email}")
+        tokens, ended = users.revoke_everything(session, None, user.id)
+    typer.echo(f"{email}: {tokens} token(s) and {ended} dashboard session(s) revoked")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -56,9 +56,18 @@ class Settings(BaseSettings):
     max_json_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Token prefix: helps secret scanners recognise leaked clinmatch tokens.
     token_prefix: str = "cm_"
-    # Signs the dashboard's session cookie (env CLINMATCH_SECRET_KEY). Unset: a random key per process (sessions do
-    # not survive a restart nor span workers) and a warning at start-up.
+    # Signs the dashboard sign-in form's CSRF cookie (env CLINMATCH_SECRET_KEY). Unset: a random key per process (a
+    # sign-in form opened before a restart, or served by another worker, must be reloaded) and a warning at start-up.
     secret_key: str | None = None
+    # Dashboard sessions (server-side, table web_sessions): they end after this long without a request, and in any
+    # case this long after sign-in.
+    session_idle_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    session_lifetime_hours: float = Field(default=8.0, gt=0, le=30 * 24)
+    # Authentication failures (bad, revoked or expired tokens; failed dashboard sign-ins) allowed per client address
+    # in a moving window; past that the address gets 429 with Retry-After, except for credentials that authenticated
+    # recently (kept per process, like the counts).
+    auth_failure_limit: int = Field(default=20, ge=1, le=1_000_000)
+    auth_failure_window_seconds: int = Field(default=300, ge=1, le=86_400)
 
     # --- notifications -------------------------------------------------------------------------------------------
     # The delivery worker runs inside `clinmatch serve` (a thread per server process) unless this is off; docker

@@ -14,6 +14,7 @@ from app.config import Settings
 from app.db import session_scope
 from app.errors import Conflict, Unauthorized
 from app.policy import Actor
+from app.security import client_address, client_request_id
 from app.services import users
 from app.services.listing import PageParams
 from app.services.matching import MatchIndex
@@ -43,13 +44,28 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def get_actor(session: SessionDep, authorization: Annotated[str | None, Header()] = None) -> Actor:
+def authenticate_bearer(request: Request, session: Session, secret: str) -> Actor:
+    """A bearer token → its user, through the failed-authentication throttle (429 once an address has failed too
+    often; only failures count)."""
+    throttle = request.app.state.auth_throttle
+    address = client_address(request)
+    throttle.check(address, secret)
+    try:
+        actor = users.authenticate(session, secret, correlation_id.get(), client_request_id.get())
+    except Unauthorized:
+        throttle.failed(address)
+        raise
+    throttle.succeeded(secret)
+    return actor
+
+
+def get_actor(request: Request, session: SessionDep, authorization: Annotated[str | None, Header()] = None) -> Actor:
     if not authorization:
         raise Unauthorized("Send 'Authorization: Bearer <token>'.")
     scheme, _, secret = authorization.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("Send 'Authorization: Bearer <token>'.")
-    actor = users.authenticate(session, secret.strip(), correlation_id.get())
+    actor = authenticate_bearer(request, session, secret.strip())
     # Keeps last_used_at even when the request itself fails later, and gives the connection back to the pool while
     # the request waits for its next worker thread: otherwise every request in flight holds one, and a bounded pool
     # deadlocks under load (the threads wait for connections, the connections' requests for threads).

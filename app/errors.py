@@ -74,6 +74,16 @@ class InvalidTransition(Conflict):
     code = "invalid-transition"
 
 
+class TooManyRequests(AppError):
+    """Too many failed authentications from one address: try again after ``retry_after`` seconds."""
+
+    status, code = 429, "too-many-requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class Invalid(AppError):
     """Input that is well-formed but breaks a business rule; names the field."""
 
@@ -185,7 +195,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError):
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else getattr(exc, "headers", None)
         return problem(exc.status, exc.code, exc.detail, errors=exc.errors, headers=headers, **exc.extra)
 
     @app.exception_handler(RequestValidationError)

@@ -15,8 +15,9 @@ from app.config import Settings, get_settings
 from app.db import PG_POOL_CAPACITY, make_engine
 from app.errors import install_error_handlers
 from app.limits import RequestLimits
-from app.write_queue import Admission
+from app.security import AuthThrottle, SecurityMiddleware, install_docs
 from app.web import install_web
+from app.write_queue import Admission
 
 DESCRIPTION = """
 clinmatch matches hospital departments' clinical needs with the enterprises, university labs and shared platforms
@@ -70,8 +71,11 @@ async def lifespan(app: FastAPI):
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    app = FastAPI(title="clinmatch", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # docs_url/redoc_url None: install_docs serves both from the vendored assets (FastAPI's own load from a CDN)
+    app = FastAPI(title="clinmatch", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.settings = settings
+    app.state.auth_throttle = AuthThrottle(settings.auth_failure_limit, settings.auth_failure_window_seconds)
     if settings.dense_search != "memory" and settings.is_sqlite:  # refused at start-up, not at the first request
         raise RuntimeError(f"CLINMATCH_DENSE_SEARCH={settings.dense_search} needs PostgreSQL with pgvector; "
                            "the database is SQLite: use CLINMATCH_DENSE_SEARCH=memory (the default)")
@@ -83,8 +87,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_json_bytes,
                        max_multipart_bytes=settings.max_attachment_bytes)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    app.add_middleware(SecurityMiddleware)  # outermost: sets the caller's X-Request-ID aside before the line above
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router)
+    install_docs(app)
     install_web(app)
     return app

@@ -24,7 +24,8 @@ class Actor:
     organisation_id: int
     org_kind: OrgKind
     role: Role
-    request_id: str | None = None
+    request_id: str | None = None  # the server's id of the request
+    client_request_id: str | None = None  # the X-Request-ID the caller sent, kept beside ours (audit trail)
 
     @property
     def reads_everything(self) -> bool:

@@ -3,7 +3,7 @@ from fastapi import APIRouter, Response
 from app.deps import CurrentActor, PageDep, SessionDep
 from app.models.common import DbInt, Page
 from app.models.enums import Role
-from app.models.user import TokenCreate, TokenCreated, TokenPublic, UserCreate, UserPublic, UserUpdate
+from app.models.user import SessionsRevoked, TokenCreate, TokenCreated, TokenPublic, UserCreate, UserPublic, UserUpdate
 from app.services import users
 
 router = APIRouter(tags=["users"])
@@ -26,7 +26,8 @@ def get_user(session: SessionDep, actor: CurrentActor, user_id: DbInt) -> UserPu
     return users.read_user(session, actor, user_id)
 
 
-@router.patch("/users/{user_id}", summary="Update or deactivate a user (admin)")
+@router.patch("/users/{user_id}", summary="Update or deactivate a user (admin); deactivating ends all of the user's "
+                                          "tokens and dashboard sessions")
 def update_user(session: SessionDep, actor: CurrentActor, user_id: DbInt, body: UserUpdate) -> UserPublic:
     return users.update_user(session, actor, user_id, body)
 
@@ -37,7 +38,7 @@ def list_tokens(session: SessionDep, actor: CurrentActor, user_id: DbInt) -> lis
 
 
 @router.post("/users/{user_id}/tokens", status_code=201,
-             summary="Issue a token (admin, or the user for themselves); the secret is returned once")
+             summary="Issue a token (admin); the secret is returned once; expires_at, if given, in the future")
 def create_token(session: SessionDep, actor: CurrentActor, user_id: DbInt, body: TokenCreate) -> TokenCreated:
     tok, secret = users.issue_token(session, actor, user_id, body)
     return TokenCreated(**TokenPublic.model_validate(tok).model_dump(), token=secret)
@@ -47,3 +48,9 @@ def create_token(session: SessionDep, actor: CurrentActor, user_id: DbInt, body:
 def revoke_token(session: SessionDep, actor: CurrentActor, token_id: DbInt) -> Response:
     users.revoke_token(session, actor, token_id)
     return Response(status_code=204)
+
+
+@router.post("/users/{user_id}/revoke-sessions", summary="Revoke all of a user's tokens and dashboard sessions (admin)")
+def revoke_sessions(session: SessionDep, actor: CurrentActor, user_id: DbInt) -> SessionsRevoked:
+    tokens, sessions = users.revoke_everything(session, actor, user_id)
+    return SessionsRevoked(tokens_revoked=tokens, sessions_revoked=sessions)

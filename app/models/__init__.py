@@ -10,9 +10,9 @@ from app.models.note import Note
 from app.models.notification import (Delivery, MatchNotice, Notification, NotificationItem, NotificationPreference,
                                      UserNotificationPreference, WebhookEndpoint)
 from app.models.organisation import Organisation
-from app.models.user import ApiToken, User
+from app.models.user import ApiToken, User, WebSession
 
 __all__ = ["ApiToken", "AuditEvent", "Capability", "Document", "DomainEvent", "Engagement", "EngagementParticipant",
            "EngagementTransition", "Milestone", "Embedding", "MatchFeedback", "MatchRecord", "Need", "Note", "Organisation", "User",
            "Delivery", "MatchNotice", "Notification", "NotificationItem", "NotificationPreference",
-           "UserNotificationPreference", "WebhookEndpoint"]
+           "UserNotificationPreference", "WebhookEndpoint", "WebSession"]

@@ -82,3 +82,27 @@ class TokenPublic(SQLModel):
 
 class TokenCreated(TokenPublic):
     token: str  # the secret, returned once
+
+
+class WebSession(SQLModel, table=True):
+    """A browser (dashboard) session: the cookie holds a random id, the table only its SHA-256.
+
+    It belongs to a user, whatever signed it in: ``token_id`` names the API token it was opened with (its
+    revocation ends the session too), and stays empty for sign-ins that use no token (e.g. a password, later).
+    """
+
+    __tablename__ = "web_sessions"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    id_hash: str = Field(max_length=64, unique=True)
+    method: str = Field(default="token", max_length=20)  # how the user signed in
+    token_id: int | None = Field(default=None, foreign_key="api_tokens.id", index=True)
+    created_at: datetime = created_at_field()
+    last_seen_at: datetime
+    expires_at: datetime  # absolute end, whatever the activity
+    revoked_at: datetime | None = None
+
+
+class SessionsRevoked(SQLModel):
+    tokens_revoked: int
+    sessions_revoked: int

@@ -40,6 +40,7 @@ def record(session: Session, actor: Actor | None, entity: str, entity_id: int | 
         entity=entity, entity_id=entity_id, action=action,
         changes={k: _plain(v) for k, v in (changes or {}).items()},
         request_id=actor.request_id if actor else None,
+        client_request_id=actor.client_request_id if actor else None,
     )
     session.add(ev)
     return ev

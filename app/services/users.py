@@ -6,16 +6,17 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.errors import Conflict, Invalid, NotFound, Unauthorized
-from app.models import ApiToken, Organisation, User
+from app.models import ApiToken, Organisation, User, WebSession
 from app.models.common import utcnow
 from app.models.enums import ROLE_ORG_KINDS, OrgKind, Role
 from app.models.user import TokenCreate, UserCreate, UserUpdate
 from app.policy import Actor, require_role
-from app.services import audit
+from app.services import audit, sessions
 from app.services.listing import PageParams, paginate
 
 TOKEN_PREFIX = "cm_"
@@ -84,16 +85,24 @@ def update_user(session: Session, actor: Actor, user_id: int, data: UserUpdate) 
     if changes:
         session.add(user)
         audit.record(session, actor, "user", user.id, "update", changes)
+    if values.get("is_active") is False:  # a deactivated user's tokens and sessions end for good (not on hold)
+        revoke_everything(session, actor, user_id)
     return user
 
 
 # --- tokens ------------------------------------------------------------------------------------------------------
 
 def issue_token(session: Session, actor: Actor | None, user_id: int, data: TokenCreate) -> tuple[ApiToken, str]:
-    """Create a token for a user; returns the row and the secret (shown once)."""
-    if actor is not None and actor.user_id != user_id:
+    """Create a token for a user; returns the row and the secret (shown once).
+
+    Only an admin (or the operator's CLI, ``actor`` None) issues tokens: a token that could mint tokens would turn
+    one stolen token into a permanent one, surviving its own revocation.
+    """
+    if actor is not None:
         require_role(actor, Role.admin)
     get_user(session, user_id)
+    if data.expires_at is not None and _aware(data.expires_at) <= utcnow():
+        raise Invalid("expires_at", "expires_at must be in the future.")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     tok = ApiToken(user_id=user_id, name=data.name, token_hash=hash_token(secret), prefix=secret[:10],
                    expires_at=data.expires_at)
@@ -110,23 +119,47 @@ def list_tokens(session: Session, actor: Actor, user_id: int) -> list[ApiToken]:
     return list(session.exec(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)).all())
 
 
-def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
+def revoke_token(session: Session, actor: Actor | None, token_id: int) -> ApiToken:
+    """Revoke a token (admin, its owner, or the CLI with ``actor`` None) and the dashboard sessions opened with it."""
     tok = session.get(ApiToken, token_id)
-    if tok is None or (tok.user_id != actor.user_id and actor.role != Role.admin):
+    if tok is None or (actor is not None and tok.user_id != actor.user_id and actor.role != Role.admin):
         raise NotFound(f"Token {token_id} not found.")
     if tok.revoked_at is None:
         tok.revoked_at = utcnow()
         session.add(tok)
         audit.record(session, actor, "token", tok.id, "revoke", {"revoked_at": [None, tok.revoked_at]})
+    sessions.revoke(session, WebSession.token_id == tok.id)
     return tok
+
+
+def revoke_everything(session: Session, actor: Actor | None, user_id: int) -> tuple[int, int]:
+    """End all of a user's tokens and dashboard sessions at once (admin, or the CLI with ``actor`` None); returns
+    how many of each were still live. Takes effect at the next request: both are checked on every request."""
+    if actor is not None:
+        require_role(actor, Role.admin)
+    get_user(session, user_id)
+    now = utcnow()
+    tokens = session.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+                             .values(revoked_at=now)).rowcount
+    ended = sessions.revoke(session, WebSession.user_id == user_id)
+    audit.record(session, actor, "user", user_id, "revoke-sessions",
+                 {"tokens_revoked": [None, tokens], "sessions_revoked": [None, ended]})
+    return tokens, ended
 
 
 def _aware(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
 
 
-def authenticate(session: Session, secret: str, request_id: str | None = None) -> Actor:
+def authenticate(session: Session, secret: str, request_id: str | None = None,
+                 client_request_id: str | None = None) -> Actor:
     """Bearer token → the acting user; 401 for anything unknown, revoked, expired or inactive."""
+    return authenticate_token(session, secret, request_id, client_request_id)[0]
+
+
+def authenticate_token(session: Session, secret: str, request_id: str | None = None,
+                       client_request_id: str | None = None) -> tuple[Actor, ApiToken]:
+    """``authenticate``, with the token's row (the dashboard's sign-in ties its session to it)."""
     row = session.exec(select(ApiToken, User, Organisation)  # one query: this runs on every request
                        .join(User, User.id == ApiToken.user_id)
                        .join(Organisation, Organisation.id == User.organisation_id)
@@ -142,4 +175,4 @@ def authenticate(session: Session, secret: str, request_id: str | None = None) -
         tok.last_used_at = now
         session.add(tok)
     return Actor(user_id=user.id, organisation_id=org.id, org_kind=OrgKind(org.kind), role=Role(user.role),
-                 request_id=request_id)
+                 request_id=request_id, client_request_id=client_request_id), tok

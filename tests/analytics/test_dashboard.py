@@ -1,14 +1,40 @@
-"""The dashboard pages over HTTP (no browser): sign-in, who gets in, the same figures as the API, exports."""
+"""The dashboard pages over HTTP (no browser): sign-in, server-side sessions, CSRF, who gets in, the same figures as
+the API, exports."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from app.models import WebSession
 
 A = "/api/v1/analytics"
 
 
+def form_csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]*)"', html)[1]
+
+
 def signin(client, token: str):
-    return client.post("/dashboard/signin", data={"token": token}, follow_redirects=False)
+    csrf = form_csrf(client.get("/dashboard/signin").text)
+    return client.post("/dashboard/signin", data={"token": token, "csrf_token": csrf}, follow_redirects=False)
+
+
+def session_cookie(response) -> str:
+    """The session cookie's value from the response's Set-Cookie headers."""
+    for header in response.headers.get_list("set-cookie"):
+        if header.startswith("clinmatch_session="):
+            return header.split(";")[0].split("=", 1)[1]
+    raise AssertionError("no session cookie set")
+
+
+def sessions_of(app, user_id: int) -> list[WebSession]:
+    with Session(app.state.engine) as s:
+        return list(s.exec(select(WebSession).where(WebSession.user_id == user_id).order_by(WebSession.id)).all())
 
 
 def funnel_cells(html: str) -> dict[str, int]:
@@ -23,18 +49,105 @@ def test_anonymous_is_sent_to_signin(client):
     assert page.status_code == 200 and "访问令牌" in page.text  # Chinese by default
 
 
-def test_signin_sets_a_strict_httponly_session(client, world, pipeline):
+def test_signin_sets_a_strict_httponly_session(app, client, world, pipeline):
     r = signin(client, world["commission"].token)
     assert r.status_code == 303 and r.headers["location"] == "/dashboard"
-    cookie = r.headers["set-cookie"]
+    cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith("clinmatch_session="))
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/dashboard" in cookie
-    assert world["commission"].token not in cookie  # signed and encoded, not the bare token
     page = client.get("/dashboard")
     assert page.status_code == 200
     api = client.get(A + "/funnel", headers=world["commission"].headers).json()["funnel"]
     assert funnel_cells(page.text) == {r["step"]: r["count"] for r in api}
-    assert client.post("/dashboard/signout", follow_redirects=False).status_code == 303
+    csrf = form_csrf(page.text)
+    assert client.post("/dashboard/signout", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
     assert client.get("/dashboard", follow_redirects=False).status_code == 303
+
+
+def test_the_cookie_is_an_opaque_session_id_not_the_token(app, client, world):
+    commission = world["commission"]
+    value = session_cookie(signin(client, commission.token))
+    decoded = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    for part in [value, decoded.decode("latin-1")] + [p + "=" * (-len(p) % 4) for p in value.split(".")]:
+        assert commission.token not in part and commission.token[3:] not in part
+    [row] = sessions_of(app, commission.user_id)
+    assert row.id_hash == hashlib.sha256(value.encode()).hexdigest() and value not in row.id_hash
+    assert row.method == "token" and row.token_id is not None and row.revoked_at is None
+    assert row.last_seen_at is not None and row.expires_at > row.created_at
+
+
+def test_forms_refuse_a_post_without_their_csrf_token(app, client, world):
+    token = world["commission"].token
+    # sign-in: no token, a wrong one, or the right form value without its cookie (another site's form)
+    csrf = form_csrf(client.get("/dashboard/signin").text)
+    for data in ({"token": token}, {"token": token, "csrf_token": "x" * 64}):
+        r = client.post("/dashboard/signin", data=data, follow_redirects=False)
+        assert r.status_code == 403 and 'id="csrf-failed"' in r.text and "clinmatch_session" not in str(r.headers)
+    client.cookies.delete("clinmatch_csrf", path="/dashboard")
+    r = client.post("/dashboard/signin", data={"token": token, "csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 403
+    assert sessions_of(app, world["commission"].user_id) == []
+    # with the form's token: accepted
+    assert signin(client, token).status_code == 303
+    page = client.get("/dashboard")
+    # sign-out without the session's token, or with the sign-in form's: refused, the session goes on
+    for data in ({}, {"csrf_token": csrf}):
+        assert client.post("/dashboard/signout", data=data, follow_redirects=False).status_code == 403
+        assert client.get("/dashboard", follow_redirects=False).status_code == 200
+    r = client.post("/dashboard/signout", data={"csrf_token": form_csrf(page.text)}, follow_redirects=False)
+    assert r.status_code == 303
+    [row] = sessions_of(app, world["commission"].user_id)
+    assert row.revoked_at is not None
+
+
+def test_revoking_all_access_ends_the_dashboard_session_at_once(app, client, world):
+    commission, admin = world["commission"], world["admin"].headers
+    cookie = session_cookie(signin(client, commission.token))
+    assert client.get("/dashboard").status_code == 200
+    r = client.post(f"/api/v1/users/{commission.user_id}/revoke-sessions", headers=admin)
+    assert r.json() == {"tokens_revoked": 1, "sessions_revoked": 1}
+    client.cookies.set("clinmatch_session", cookie, path="/dashboard")
+    assert client.get("/dashboard", follow_redirects=False).headers["location"] == "/dashboard/signin"
+    assert client.get("/api/v1/me", headers=commission.headers).status_code == 401
+
+
+def test_deactivating_the_user_ends_its_sessions(app, client, world):
+    commission = world["commission"]
+    cookie = session_cookie(signin(client, commission.token))
+    assert client.get("/dashboard").status_code == 200
+    r = client.patch(f"/api/v1/users/{commission.user_id}", json={"is_active": False}, headers=world["admin"].headers)
+    assert r.status_code == 200
+    client.cookies.set("clinmatch_session", cookie, path="/dashboard")
+    assert client.get("/dashboard", follow_redirects=False).status_code == 303
+    assert sessions_of(app, commission.user_id)[0].revoked_at is not None
+
+
+def test_idle_and_absolute_expiry_end_a_session(app, client, world):
+    settings = app.state.settings
+    cookie = session_cookie(signin(client, world["commission"].token))
+    assert client.get("/dashboard").status_code == 200
+    [row] = sessions_of(app, world["commission"].user_id)
+    lifetime = row.expires_at - row.created_at
+    assert abs(lifetime - timedelta(hours=settings.session_lifetime_hours)) < timedelta(seconds=5)
+
+    def age(**changes):
+        with Session(app.state.engine) as s:
+            r = s.get(WebSession, row.id)
+            for k, v in changes.items():
+                setattr(r, k, v)
+            s.add(r)
+            s.commit()
+
+    now = datetime.now(UTC)
+    age(last_seen_at=now - timedelta(minutes=settings.session_idle_minutes - 1))
+    assert client.get("/dashboard").status_code == 200  # still within the idle limit
+    age(last_seen_at=now - timedelta(minutes=settings.session_idle_minutes + 1))
+    assert client.get("/dashboard", follow_redirects=False).status_code == 303
+    age(last_seen_at=now, expires_at=now - timedelta(seconds=1))
+    client.cookies.set("clinmatch_session", cookie, path="/dashboard")
+    assert client.get("/dashboard", follow_redirects=False).status_code == 303
+    age(expires_at=now + timedelta(hours=1))
+    client.cookies.set("clinmatch_session", cookie, path="/dashboard")
+    assert client.get("/dashboard").status_code == 200
 
 
 def test_admin_gets_in_and_others_are_refused(client, world):
@@ -50,7 +163,7 @@ def test_admin_gets_in_and_others_are_refused(client, world):
 
 
 def test_tampered_or_revoked_session_is_refused(client, world):
-    client.cookies.set("clinmatch_session", "forged.value.sig", path="/dashboard")
+    client.cookies.set("clinmatch_session", "forged-session-id", path="/dashboard")
     assert client.get("/dashboard", follow_redirects=False).status_code == 303
     client.cookies.clear()
     tok = client.post(f"/api/v1/users/{world['commission'].user_id}/tokens", json={"name": "dash"},

@@ -7,13 +7,17 @@ def test_writes_are_audited_with_fields_and_request_id(client, world, make_need)
     h = {**world["hospital"].headers, "X-Request-ID": "3f2c1b0a9e8d4c7b8a6f5e4d3c2b1a09"}
     need = client.post("/api/v1/needs", json={"title": "审计", "description": "描述", "tracks": ["imaging"]},
                        headers=h).json()
-    client.patch(f"/api/v1/needs/{need['id']}", json={"title": "审计 2", "status": "open", "version": 1}, headers=h)
+    r = client.patch(f"/api/v1/needs/{need['id']}", json={"title": "审计 2", "status": "open", "version": 1},
+                     headers=h)
+    server_id = r.headers["x-request-id"]
     events = client.get("/api/v1/audit", params={"entity": "need", "entity_id": need["id"]},
                         headers=world["commission"].headers).json()["items"]
     assert [e["action"] for e in events] == ["status:open", "create"]
     upd, created = events
     assert upd["user_id"] == world["hospital"].user_id and upd["organisation_id"] == world["hospital"].org_id
-    assert upd["request_id"] == "3f2c1b0a9e8d4c7b8a6f5e4d3c2b1a09"
+    # the request id is the server's own; the one the caller sent is kept beside it, never instead of it
+    assert upd["request_id"] == server_id != "3f2c1b0a9e8d4c7b8a6f5e4d3c2b1a09"
+    assert upd["client_request_id"] == "3f2c1b0a9e8d4c7b8a6f5e4d3c2b1a09"
     assert upd["changes"]["title"] == ["审计", "审计 2"] and upd["changes"]["status"] == ["draft", "open"]
     assert created["changes"]["title"] == [None, "审计"]
 

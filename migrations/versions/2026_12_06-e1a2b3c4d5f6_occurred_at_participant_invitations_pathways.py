@@ -6,7 +6,7 @@ before invitations existed and take part already; existing engagements are on th
 there was).
 
 Revision ID: e1a2b3c4d5f6
-Revises: d5e9f3a7b2c6
+Revises: e7a1c3b5d9f2
 Create Date: 2026-12-06 17:10:00
 """
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = 'e1a2b3c4d5f6'
-down_revision: str | None = 'd5e9f3a7b2c6'
+down_revision: str | None = 'e7a1c3b5d9f2'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
