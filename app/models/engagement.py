@@ -266,6 +266,10 @@ class MilestonePublic(SQLModel):
     responsible_party: Side
     recorded_by_org_id: int | None = Field(description="null when the recording party is anonymous to the caller")
     recorded_by_party: Side
+    evidence_owner: str | None = Field(default=None, description="Whose evidence this kind is (hospital, "
+                                       "animal_facility, lead); null: any party's record")
+    confirmed: bool | None = Field(default=None, description="Evidence recorded by its owner (false: recorded by "
+                                   "another party before ownership was enforced, unconfirmed)")
     engagement_state: EngagementState
     notes: str
     created_at: datetime

@@ -76,7 +76,7 @@ from app.workflow.states import (
     Pathway,
     counts_as_partnership,
 )
-from app.workflow.vocab import EVIDENCE_OWNER, OWNER_NAMES, Owner, ParticipantRole
+from app.workflow.vocab import EVIDENCE_OWNER, OWNER_NAMES, MilestoneKind, Owner, ParticipantRole
 
 ENTITY = "engagement"
 SORTABLE = {"created_at": Engagement.created_at, "updated_at": Engagement.updated_at, "id": Engagement.id,
@@ -180,14 +180,19 @@ def milestones_public(session: Session, actor: Actor, eng: Engagement) -> list[M
     docs: dict[int, list[DocumentPublic]] = {}
     for doc in session.exec(select(Document).where(Document.engagement_id == eng.id).order_by(Document.id)).all():
         docs.setdefault(doc.milestone_id, []).append(_document_public(eng, doc, d))
-    out = []
+    out, owners = [], {}
     for m in session.exec(select(Milestone).where(Milestone.engagement_id == eng.id)
                           .order_by(Milestone.occurred_on, Milestone.id)).all():
         responsible = org_ref(session.get(Organisation, m.responsible_org_id)) if d.shows(m.responsible_org_id) \
             else None
+        owner = EVIDENCE_OWNER.get(MilestoneKind(m.kind))
+        if owner is not None and owner not in owners:
+            owners[owner] = _owner_orgs(session, eng, owner)
         out.append(MilestonePublic.model_validate({
             **m.model_dump(), "responsible": responsible, "responsible_party": side_of(eng, m.responsible_org_id),
             "recorded_by_org_id": d.org(m.recorded_by_org_id), "recorded_by_party": side_of(eng, m.recorded_by_org_id),
+            "evidence_owner": owner.value if owner else None,
+            "confirmed": None if owner is None else m.recorded_by_org_id in owners[owner],
             "documents": docs.get(m.id, [])}))
     return out
 

@@ -28,6 +28,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.deps import SessionDep, authenticate_bearer
 from app.errors import AppError, TooManyRequests, Unauthorized
+from app.models.common import LOCAL_TZ
 from app.models.enums import Region, Track
 from app.policy import Actor
 from app.security import client_address, client_request_id
@@ -37,6 +38,8 @@ from app.web.i18n import LANGS, translator
 log = logging.getLogger("clinmatch.web")
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+# times are shown on the cluster's clock, whatever the server's zone
+templates.env.filters["local"] = lambda dt, fmt="%Y-%m-%d %H:%M": dt.astimezone(LOCAL_TZ).strftime(fmt) if dt else ""
 SESSION_COOKIE = "clinmatch_session"
 CSRF_COOKIE = "clinmatch_csrf"  # the sign-in form's double-submit cookie (before there is a session)
 LANG_COOKIE = "clinmatch_lang"

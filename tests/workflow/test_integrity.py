@@ -100,3 +100,34 @@ def test_evidence_can_be_required_to_carry_its_document(app, api, client, world,
                       files={"file": ("ethics.pdf", b"%PDF-1.4 approval", "application/pdf")})
     assert doc.status_code == 201, doc.text
     assert _move(api, eid, "clinical_evaluation").status_code == 200
+
+
+def test_the_engagement_page_reads_in_the_pages_language_with_evidence_and_its_owner(app, api, client, world,
+                                                                                     make_need, make_capability):
+    from sqlmodel import Session
+
+    from app.models import Milestone
+
+    eid = api.propose(make_need(status="open")["id"], make_capability(stages=["rnd"])["id"]).json()["id"]
+    api.carry_to(eid, "animal_trial")  # the lab takes part as animal facility (accepted its invitation)
+    m = api.milestone(eid, "animal_trial_report", "ATR-2024-007", "lab").json()
+    client.post(f"/api/v1/engagements/{eid}/milestones/{m['id']}/documents", headers=world["lab"].headers,
+                files={"file": ("动物实验报告.pdf", b"%PDF-1.4 report", "application/pdf")})
+    with Session(app.state.engine) as s:  # a record from before ownership was enforced: the company's
+        s.add(Milestone(engagement_id=eid, kind="clinical_ethics_approval", title="伦理批件", occurred_on=date.fromisoformat(TODAY),
+                        reference="EC-2024-099", responsible_org_id=world.orgs["company"],
+                        recorded_by_org_id=world.orgs["company"], engagement_state="animal_trial"))
+        s.commit()
+    h = world["commission"].headers
+    zh = client.get(f"/dashboard/engagements/{eid}", headers=h).text
+    assert "动物实验机构" in zh and "参与中" in zh and "二/三类医疗器械" in zh  # role, status, pathway in Chinese
+    assert "动物实验报告.pdf" in zh  # documents listed with their evidence
+    assert zh.count('data-unconfirmed="1"') == 1 and "未经所属方确认" in zh  # only the company's ethics record
+    assert "医院的证据" in zh and "动物实验机构的证据" in zh
+    en = client.get(f"/dashboard/engagements/{eid}?lang=en", headers=h).text
+    assert "Animal facility" in en and "unconfirmed by its owner" in en and "Class II/III device" in en
+    detail = api.get(eid, "commission")
+    flags = {x["kind"]: x["confirmed"] for x in detail["milestones"]}
+    assert flags["animal_trial_report"] is True and flags["clinical_ethics_approval"] is False
+    assert all(v is None for k, v in flags.items() if k not in ("animal_trial_report", "clinical_ethics_approval",
+                                                                 "iacuc_approval"))  # any party's records
