@@ -114,8 +114,8 @@ def test_the_engagement_page_reads_in_the_pages_language_with_evidence_and_its_o
     client.post(f"/api/v1/engagements/{eid}/milestones/{m['id']}/documents", headers=world["lab"].headers,
                 files={"file": ("动物实验报告.pdf", b"%PDF-1.4 report", "application/pdf")})
     with Session(app.state.engine) as s:  # a record from before ownership was enforced: the company's
-        s.add(Milestone(engagement_id=eid, kind="clinical_ethics_approval", title="伦理批件", occurred_on=date.fromisoformat(TODAY),
-                        reference="EC-2024-099", responsible_org_id=world.orgs["company"],
+        s.add(Milestone(engagement_id=eid, kind="clinical_ethics_approval", title="伦理批件",
+                        occurred_on=date.fromisoformat(TODAY), reference="EC-2024-099", responsible_org_id=world.orgs["company"],
                         recorded_by_org_id=world.orgs["company"], engagement_state="animal_trial"))
         s.commit()
     h = world["commission"].headers
