@@ -13,7 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from app.errors import Forbidden
-from app.models import Capability, Engagement, EngagementParticipant, Need
+from app.models import Capability, Engagement, EngagementParticipant, Introduction, Need
 from app.models.engagement import ParticipantStatus
 from app.models.enums import COMPANY_KINDS, CapabilityStatus, Confidentiality, NeedStatus, OrgKind, Role
 
@@ -127,6 +127,36 @@ def may_add_participant(actor: Actor, shown: bool, org_kind: OrgKind) -> None:
     for the hidden hospital itself ('a party already') would name it."""
     if not shown and org_kind == OrgKind.hospital:
         raise Forbidden("Clinical sites are added once the need's hospital has accepted the partnership.")
+
+
+# --- introductions (the commission brokers) ------------------------------------------------------------------------
+
+def introduction_visible(actor: Actor) -> ColumnElement[bool]:
+    """The commission (and admin) read every introduction; a company those to its capabilities; a hospital those of
+    its needs (an anonymous need's hospital stays hidden from the company: ``disclosure``)."""
+    if actor.reads_everything:
+        return true()
+    if actor.role == Role.company_staff:
+        return Introduction.organisation_id == actor.organisation_id
+    if actor.role == Role.hospital_staff:
+        return Introduction.need_id.in_(select(Need.id).where(Need.hospital_id == actor.organisation_id))
+    return Introduction.id == -1  # pragma: no cover - unknown role sees nothing
+
+
+def may_introduce(actor: Actor) -> None:
+    """Brokering is the commission's: it introduces a need to companies (admins operate the service, they do not
+    broker)."""
+    require_role(actor, Role.commission)
+
+
+def may_answer_introduction(actor: Actor, intro: Introduction) -> None:
+    if not (actor.role == Role.company_staff and actor.organisation_id == intro.organisation_id):
+        raise Forbidden("The introduced company answers an introduction.")
+
+
+def may_decide_introduction(actor: Actor, need: Need) -> None:
+    if not can_manage_need(actor, need):
+        raise Forbidden("The need's hospital accepts or declines an introduction.")
 
 
 # --- engagements (partnerships) ----------------------------------------------------------------------------------

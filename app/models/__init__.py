@@ -4,6 +4,7 @@ from app.models.audit import AuditEvent
 from app.models.capability import Capability
 from app.models.engagement import Document, Engagement, EngagementParticipant, EngagementTransition, Milestone
 from app.models.event import DomainEvent
+from app.models.introduction import Introduction
 from app.models.matching import Embedding, MatchFeedback, MatchRecord
 from app.models.need import Need
 from app.models.note import Note
@@ -13,6 +14,6 @@ from app.models.organisation import Organisation
 from app.models.user import ApiToken, User, WebSession
 
 __all__ = ["ApiToken", "AuditEvent", "Capability", "Document", "DomainEvent", "Engagement", "EngagementParticipant",
-           "EngagementTransition", "Milestone", "Embedding", "MatchFeedback", "MatchRecord", "Need", "Note", "Organisation", "User",
+           "EngagementTransition", "Introduction", "Milestone", "Embedding", "MatchFeedback", "MatchRecord", "Need", "Note", "Organisation", "User",
            "Delivery", "MatchNotice", "Notification", "NotificationItem", "NotificationPreference",
            "UserNotificationPreference", "WebhookEndpoint", "WebSession"]

@@ -37,6 +37,8 @@ class Engagement(SQLModel, table=True):
     state: str = Field(default=EngagementState.proposed, max_length=24, index=True)
     held_from: str | None = Field(default=None, max_length=24)  # the state left for on_hold
     pathway: str = Field(default=Pathway.device, max_length=16)  # app.workflow.states.PATHS
+    # the commission that brokered it (an accepted introduction); null: the parties found each other (a match)
+    brokered_by_org_id: int | None = Field(default=None, foreign_key="organisations.id")
     hospital_accepted_at: datetime | None = None
     hospital_accepted_by_id: int | None = Field(default=None, foreign_key="users.id")
     lead_accepted_at: datetime | None = None
@@ -297,6 +299,8 @@ class EngagementPublic(SQLModel):
     hospital_hidden: bool
     lead: OrgRef
     capability_id: int
+    brokered_by_org_id: int | None = Field(default=None, description="The commission that brokered it; null: "
+                                           "the parties found each other through their matches")
     proposed_by_org_id: int | None = Field(description="null when the proposing party is anonymous to the caller")
     proposed_by: Side
     state: EngagementState

@@ -33,6 +33,7 @@ class NotificationKind(StrEnum):
     match = "match"  # new ranked matches (companies: needs for their capabilities)
     interest = "interest"  # the other party marked a pair interested
     engagement = "engagement"  # a partnership moved, got a milestone, a participant, a document
+    introduction = "introduction"  # the commission introduced a need to a company; answers and decisions
     reminder = "reminder"  # a need or a partnership has waited too long
     digest = "digest"  # several of the above, bundled by a daily or weekly rhythm
     ping = "ping"  # a test message to a webhook endpoint

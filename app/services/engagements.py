@@ -324,7 +324,18 @@ def _add_participant(session: Session, actor: Actor, eng: Engagement, p: Partici
     return part
 
 
-def create_engagement(session: Session, actor: Actor, data: EngagementCreate) -> Engagement:
+@dataclass(frozen=True)
+class Brokered:
+    """A proposal that comes from an accepted introduction: who brokered it, and the company's interest in it
+    (which counts as the lead's acceptance)."""
+
+    by_org_id: int
+    lead_accepted_at: datetime
+    lead_accepted_by_id: int | None
+
+
+def create_engagement(session: Session, actor: Actor, data: EngagementCreate,
+                      brokered: Brokered | None = None) -> Engagement:
     """Propose a partnership from a match: the hospital for its need, or a company for its capability. The proposing
     side's acceptance is recorded with the proposal; the other side accepts with ``accept``."""
     require_role(actor, Role.hospital_staff, Role.company_staff)
@@ -356,6 +367,9 @@ def create_engagement(session: Session, actor: Actor, data: EngagementCreate) ->
                      hospital_accepted_by_id=actor.user_id if by_hospital else None,
                      lead_accepted_at=None if by_hospital else now,
                      lead_accepted_by_id=None if by_hospital else actor.user_id)
+    if brokered is not None:
+        eng.brokered_by_org_id = brokered.by_org_id
+        eng.lead_accepted_at, eng.lead_accepted_by_id = brokered.lead_accepted_at, brokered.lead_accepted_by_id
     session.add(eng)
     session.flush()
     _append_history(session, actor, eng, None, EngagementState.proposed, data.comment, occurred)
@@ -363,7 +377,8 @@ def create_engagement(session: Session, actor: Actor, data: EngagementCreate) ->
                  audit.created_fields(eng, ["need_id", "hospital_id", "lead_org_id", "capability_id", "state"]))
     for p in data.participants:
         _add_participant(session, actor, eng, p)
-    _event(session, eng, "engagement.proposed", proposed_by_org_id=actor.organisation_id)
+    _event(session, eng, "engagement.proposed", proposed_by_org_id=actor.organisation_id,
+           brokered_by_org_id=eng.brokered_by_org_id)
     session.flush()
     return eng
 
@@ -675,7 +690,7 @@ def open_document(session: Session, actor: Actor, engagement_id: int, document_i
     return doc, path
 
 
-__all__ = ["EngagementFilters", "PayloadTooLarge", "UnsupportedMediaType", "accept", "add_milestone",
+__all__ = ["Brokered", "EngagementFilters", "PayloadTooLarge", "UnsupportedMediaType", "accept", "add_milestone",
            "add_participant", "answer_invitation", "attach_document", "create_engagement", "detail", "gather_facts",
            "get_visible", "history", "history_public", "list_engagements", "list_invitations", "milestones_public",
            "open_document", "sniff", "started_on", "to_public", "transition"]

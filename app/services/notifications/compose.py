@@ -13,9 +13,24 @@ from typing import Any
 from sqlmodel import Session, select
 
 from app.config import Settings
-from app.models import (Capability, Delivery, DomainEvent, Engagement, MatchFeedback, MatchNotice, MatchRecord, Milestone,
-                        Need, Notification, NotificationItem, NotificationPreference, Organisation, User,
-                        WebhookEndpoint)
+from app.models import (
+    Capability,
+    Delivery,
+    DomainEvent,
+    Engagement,
+    Introduction,
+    MatchFeedback,
+    MatchNotice,
+    MatchRecord,
+    Milestone,
+    Need,
+    Notification,
+    NotificationItem,
+    NotificationPreference,
+    Organisation,
+    User,
+    WebhookEndpoint,
+)
 from app.models.enums import CapabilityStatus, NeedStatus, OrgKind, Role
 from app.models.matching import Party, Verdict
 from app.models.notification import Channel, NotificationKind, Rhythm
@@ -119,7 +134,11 @@ def _on_feedback(session: Session, settings: Settings, ev: DomainEvent) -> dict[
     company = session.get(Organisation, cap.organisation_id)
     if p["party"] == Party.company:
         to = session.get(Organisation, need.hospital_id)
+        fb = session.exec(select(MatchFeedback).where(MatchFeedback.need_id == need.id,
+                                                      MatchFeedback.capability_id == cap.id,
+                                                      MatchFeedback.party == Party.company)).first()
         item = {"kind": "interest", "who": company.display_name, "subject": need.title, "score": p.get("score"),
+                "comment": fb.comment if fb else "",
                 "need": {"id": need.id, "title": need.title}, "capability": {"id": cap.id, "title": cap.title},
                 "link": f"{settings.public_base_url}/api/v1/needs/{need.id}/matches"}
     else:
@@ -155,10 +174,36 @@ def _on_engagement(session: Session, settings: Settings, ev: DomainEvent) -> dic
     return out
 
 
+def _on_introduction(session: Session, settings: Settings, ev: DomainEvent) -> dict[int, list[dict]]:
+    """An introduction is news for each party it names: the company (the need as it may see it, the commission's
+    note and the matcher's reasons), the hospital (who was introduced, who answered and what they offer), and the
+    commission that brokered it."""
+    p = ev.payload
+    intro = session.get(Introduction, p["introduction_id"])
+    need, cap = session.get(Need, intro.need_id), session.get(Capability, intro.capability_id)
+    company = session.get(Organisation, intro.organisation_id)
+    rec = session.exec(select(MatchRecord).where(MatchRecord.need_id == need.id,
+                                                 MatchRecord.capability_id == cap.id)).first()
+    base = {"kind": "introduction", "event": ev.type, "introduction_id": intro.id, "status": intro.status,
+            "note": intro.note, "comment": intro.comment, "reason": intro.reason,
+            "capability": {"id": cap.id, "title": cap.title}, "company": company.display_name,
+            "score": round(float(rec.score), 4) if rec else None,
+            "why": (rec.explanation or {}).get("summary", "") if rec else "",
+            "link": f"{settings.public_base_url}/api/v1/introductions/{intro.id}"}
+    out: dict[int, list[dict]] = {}
+    for org_id in ev.organisation_ids:
+        org = session.get(Organisation, org_id)
+        if org is None:  # pragma: no cover - organisations are never deleted
+            continue
+        out[org_id] = [{**base, "need": _need_view(session, settings, need, org)}]
+    return out
+
+
 HANDLERS = {
     "need.opened": _on_need, "need.changed": _on_need, "need.matched": _on_need,
     "capability.added": _on_capability, "capability.changed": _on_capability,
     "match.feedback": _on_feedback,
+    **{t: _on_introduction for t in ("introduction.made", "introduction.answered", "introduction.decided")},
     **{t: _on_engagement for t in ("engagement.proposed", "engagement.accepted", "engagement.transition",
                                    "engagement.milestone", "engagement.participant_invited",
                                    "engagement.participant_answered", "engagement.document")},

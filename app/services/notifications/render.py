@@ -29,6 +29,7 @@ EVENT_NAMES = {
 }
 LABELS = {
     "score": ("匹配度", "score"), "why": ("匹配原因", "why"), "open": ("查看", "open"),
+    "note": ("推荐说明", "note"), "comment": ("留言", "comment"),
     "hidden": ("匿名医院", "an anonymous hospital"), "footer": (
         "您收到此邮件，是因为贵机构在 clinmatch 订阅了通知。可在 /api/v1/notifications/preferences 更改频率与渠道。",
         "You receive this because your organisation subscribed to clinmatch notifications; change rhythm and channels "
@@ -65,6 +66,23 @@ def item_line(item: dict[str, Any], lang: str) -> str:
         what = _t(EVENT_NAMES.get(item["event"], (item["event"], item["event"])), lang)
         detail = item.get("detail") or ""
         return f"{item['need_title']} — {what}: {state_name(item.get('state'), lang)}" + (f" ({detail})" if detail else "")
+    if kind == "introduction":
+        need = item["need"]["title"]
+        company = item.get("company") or ""
+        if item["event"] == "introduction.made":
+            return (f"区商务委推荐对接：{_q(need, lang)} ↔ {company}（{item['capability']['title']}）" if lang == "zh"
+                    else f"The commission introduces {_q(need, lang)} to {company} ({item['capability']['title']})")
+        if item["event"] == "introduction.answered":
+            if item["status"] == "interested":
+                return (f"{company} 对{_q(need, lang)}感兴趣" if lang == "zh"
+                        else f"{company} is interested in {_q(need, lang)}")
+            return (f"{company} 暂不参与{_q(need, lang)}" if lang == "zh"
+                    else f"{company} declined {_q(need, lang)}")
+        if item["status"] == "accepted":
+            return (f"医院接受了对接：{_q(need, lang)} ↔ {company}，合作已发起" if lang == "zh"
+                    else f"The hospital accepted: {_q(need, lang)} with {company}; a partnership is proposed")
+        return (f"医院谢绝了对接：{_q(need, lang)} ↔ {company}" if lang == "zh"
+                else f"The hospital declined the introduction of {_q(need, lang)} to {company}")
     if kind == "reminder":
         d = item["days"]
         if item["subject_kind"] == "need":
@@ -113,8 +131,9 @@ def body(items: list[dict[str, Any]], lang: str) -> str:
         if it.get("score") is not None:
             line += f"  [{label('score', lang)} {it['score']:.2f}]"
         out.append(line)
-        if it.get("why"):
-            out.append(f"   {label('why', lang)}: {it['why']}")
+        for key in ("why", "note", "comment"):  # the matcher's reasons, the commission's note, the party's words
+            if it.get(key):
+                out.append(f"   {label(key, lang)}: {it[key]}")
         if it.get("link"):
             out.append(f"   {it['link']}")
     return "\n".join(out)
