@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     evidence_documents_required: list[str] = Field(default_factory=list)
     # Any other request body (JSON, forms) larger than this is refused with 413 before it is read.
     max_json_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Pipeline figures: a need counts as "matched" (a fitting partner exists) with a persisted match at least this good
+    # (0: any of its persisted top matches).
+    fit_min_score: float = Field(default=0.0, ge=0.0, le=1.0)
     # Token prefix: helps secret scanners recognise leaked clinmatch tokens.
     token_prefix: str = "cm_"
     # Signs the dashboard sign-in form's CSRF cookie (env CLINMATCH_SECRET_KEY). Unset: a random key per process (a

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator
 
-from app.deps import CurrentActor, SessionDep
+from app.deps import CurrentActor, SessionDep, SettingsDep
 from app.models.enums import Track
 from app.services import analytics
 
@@ -33,14 +33,16 @@ FilterDate = Annotated[date | None, AfterValidator(analytics.date_in_range)]
 _RANGE = f" ({analytics.DATE_MIN.isoformat()} to {analytics.DATE_MAX.isoformat()})"
 
 
-def filters(date_from: Annotated[FilterDate, Query(description="Needs published on or after" + _RANGE)] = None,
+def filters(settings: SettingsDep,
+            date_from: Annotated[FilterDate, Query(description="Needs published on or after" + _RANGE)] = None,
             date_to: Annotated[FilterDate, Query(description="Needs published on or before" + _RANGE)] = None,
             track: Track | None = None,
             region: Annotated[RegionFilter | None, Query(description="Hospital's or lead partner's region; "
                                                                      "'jiangsu' = the seven corridor cities")] = None,
             stale_days: Annotated[int, Query(ge=0, le=3650, description="Stalled / waiting threshold")] = 30,
             ) -> analytics.Filters:
-    return analytics.Filters(date_from=date_from, date_to=date_to, track=track, region=region, stale_days=stale_days)
+    return analytics.Filters(date_from=date_from, date_to=date_to, track=track, region=region, stale_days=stale_days,
+                             fit_min_score=settings.fit_min_score)
 
 
 FiltersDep = Annotated[analytics.Filters, Depends(filters)]
@@ -72,6 +74,8 @@ def _section(section: str, name: str):
 
 
 _SUMMARIES = {
+    "headline": "The figures to read first: open needs and those without a fitting partner, partnerships by stage, "
+                "days from need to intent, brokered against matched",
     "funnel": "The funnel: needs filed → matched → interested → each device-path stage, counts and conversions",
     "stage_durations": "Median and 90th-percentile days in each stage (completed stays, from the history)",
     "stalled": "Active engagements with no transition or milestone for stale_days",
@@ -79,7 +83,7 @@ _SUMMARIES = {
     "partnerships": "Every engagement with the furthest stage it reached, furthest first",
     "matching": "Matching efficiency: open needs with an interested company, time to first interest",
 }
-_PATHS = {"funnel": "funnel", "stage_durations": "stage-durations", "stalled": "stalled",
+_PATHS = {"headline": "headline", "funnel": "funnel", "stage_durations": "stage-durations", "stalled": "stalled",
           "waiting": "waiting-needs", "partnerships": "partnerships",
           "matching": "matching"}
 

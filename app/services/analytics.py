@@ -7,7 +7,7 @@ over those rows, in pure functions. The API (app/api/analytics.py) and the page 
 Definitions (also in the API's description):
 - a need is *filed* when it was published (``opened_at`` set); the date range, the month and the cohort are by
   ``opened_at``;
-- *matched*: at least one persisted match; *interested*: a company marked one of its matches interested, or an
+- *matched*: at least one persisted match at or above ``fit_min_score`` (a fitting partner exists); *interested*: a company marked one of its matches interested, or an
   engagement was proposed for the need; each engagement stage: some engagement of the need reached it (from the
   transition history, so an engagement that went on hold or ended later still counts for what it reached);
 - the funnel is cumulative: a need counts at a step when it reached that step or any later one; a step's
@@ -21,6 +21,10 @@ Definitions (also in the API's description):
 - waiting: an open need with no interested company yet, open for ``stale_days`` days or more;
 - region: the hospital's region; a need also belongs to the region of a lead partner of one of its engagements
   (cross-city cooperation counts on both sides); ``jiangsu`` is the seven corridor cities together;
+- headline: open needs (status open) and those of them without a fitting partner (not matched), active
+  partnerships by state, days from a need's publication to its first signed intent (``occurred_at``), partnerships
+  brokered by the commission (an accepted introduction) against those the parties found through their matches;
+- dates and months are Shanghai's (a filter's day starts at midnight in Shanghai);
 - matching efficiency: the share of the open needs (status open) with an interested company, and time from
   publication to first interest.
 """
@@ -41,6 +45,7 @@ from sqlalchemy import String, cast, func, select
 from sqlmodel import Session
 
 from app.models import Engagement, EngagementTransition, MatchFeedback, MatchRecord, Milestone, Need, Organisation
+from app.models.common import LOCAL_TZ
 from app.models.enums import NeedStatus, Region, Role, Track
 from app.policy import Actor, require_role
 from app.workflow import time_in_states
@@ -79,6 +84,9 @@ class Filters:
     track: Track | None = None
     region: str | None = None  # a Region value or 'jiangsu'
     stale_days: int = 30
+    # a need counts as matched (a fitting partner exists) with a persisted match scoring at least this
+    # (CLINMATCH_FIT_MIN_SCORE; 0: any match)
+    fit_min_score: float = 0.0
 
 
 def require_reader(actor: Actor) -> None:
@@ -170,6 +178,7 @@ class EngRow:
     state: str
     held_from: str | None
     created_at: datetime
+    brokered: bool = False
     steps: list[tuple[str, datetime]] = field(default_factory=list)  # (to_state, occurred_at), oldest first
     last_milestone: datetime | None = None
     milestones: int = 0
@@ -202,10 +211,12 @@ def load(session: Session, f: Filters, now: datetime | None = None) -> Snapshot:
     q = select(Need.id, Need.title, Need.hospital_id, Need.department, _raw(Need.tracks), Need.status,
                _raw(Need.opened_at)) \
         .where(Need.opened_at.is_not(None))
+    # days are Shanghai's: a need published at 07:00 on the 2nd in Shanghai (23:00 on the 1st UTC) is the 2nd's
     if f.date_from:
-        q = q.where(Need.opened_at >= datetime.combine(f.date_from, datetime.min.time(), tzinfo=UTC))
+        q = q.where(Need.opened_at >= datetime.combine(f.date_from, datetime.min.time(), tzinfo=LOCAL_TZ))
     if f.date_to:
-        q = q.where(Need.opened_at < datetime.combine(f.date_to + timedelta(days=1), datetime.min.time(), tzinfo=UTC))
+        q = q.where(Need.opened_at < datetime.combine(f.date_to + timedelta(days=1), datetime.min.time(),
+                                                      tzinfo=LOCAL_TZ))
     tracks_of: dict[Any, list[str]] = {}  # few distinct track lists: parse each once
 
     def tracks(v) -> list[str]:
@@ -221,10 +232,11 @@ def load(session: Session, f: Filters, now: datetime | None = None) -> Snapshot:
 
     engs: dict[int, EngRow] = {}
     for r in conn.execute(select(Engagement.id, Engagement.need_id, Engagement.hospital_id, Engagement.lead_org_id,
-                                    Engagement.state, Engagement.held_from, _raw(Engagement.created_at))):
+                                    Engagement.state, Engagement.held_from, _raw(Engagement.created_at),
+                                    Engagement.brokered_by_org_id)):
         if r.need_id in needs:
             engs[r.id] = EngRow(r.id, r.need_id, r.hospital_id, r.lead_org_id, r.state, r.held_from,
-                                _dt(r.created_at))
+                                _dt(r.created_at), r.brokered_by_org_id is not None)
     if f.region:
         def hosp_in(hid: int) -> bool:
             return region_matches(orgs[hid].region if hid in orgs else None, f.region)
@@ -246,7 +258,8 @@ def load(session: Session, f: Filters, now: datetime | None = None) -> Snapshot:
         e = engs.get(r.engagement_id)
         if e is not None:
             e.last_milestone, e.milestones = _dt(r.last), r.n
-    for (need_id,) in conn.execute(select(MatchRecord.need_id).distinct()):
+    for (need_id,) in conn.execute(select(MatchRecord.need_id).distinct()
+                                   .where(MatchRecord.score >= f.fit_min_score)):
         if need_id in needs:
             needs[need_id].matched = True
     for r in conn.execute(select(MatchFeedback.need_id, cast(func.min(MatchFeedback.created_at), String).label("first"))
@@ -359,6 +372,33 @@ def matching_efficiency(snap: Snapshot) -> dict[str, Any]:
             "p90_days_to_first_interest": _days(percentile(delays, 90))}
 
 
+def headline(snap: Snapshot) -> dict[str, Any]:
+    """What a commission officer reads first: open needs and those without a fitting partner, partnerships under
+    way by stage, how long from a need's publication to a signed intent, and what the commission brokered against
+    what the parties found through their matches."""
+    open_needs = [n for n in snap.needs if n.status == NeedStatus.open]
+    by_stage: dict[str, int] = defaultdict(int)
+    for e in snap.engagements:
+        if S(e.state) not in FINAL:
+            by_stage[e.state] += 1
+    to_intent = []
+    for n in snap.needs:
+        signed = [t for e in snap.engagements if e.need_id == n.id for s, t in e.steps if s == S.intent_signed]
+        if signed:
+            to_intent.append(max(0.0, (min(signed) - n.opened_at).total_seconds()))
+    brokered = [e for e in snap.engagements if e.brokered]
+    found = [e for e in snap.engagements if not e.brokered]
+    reached_intent = _RANK[S.intent_signed.value]
+    return {"open_needs": len(open_needs), "open_needs_without_fit": sum(1 for n in open_needs if not n.matched),
+            "active_partnerships": sum(by_stage.values()),
+            "active_by_stage": {s.value: by_stage.get(s.value, 0) for s in S if s not in FINAL and by_stage.get(s)},
+            "needs_to_intent": len(to_intent), "median_days_need_to_intent": _days(percentile(to_intent, 50)),
+            "p90_days_need_to_intent": _days(percentile(to_intent, 90)),
+            "partnerships_brokered": len(brokered), "partnerships_matched": len(found),
+            "brokered_reached_intent": sum(1 for e in brokered if e.reached >= reached_intent),
+            "matched_reached_intent": sum(1 for e in found if e.reached >= reached_intent)}
+
+
 def _region_label(region: str) -> str:
     return region  # putuo, shanghai (rest of Shanghai), each Jiangsu city, other: labelled by the page
 
@@ -392,7 +432,8 @@ def breakdown(snap: Snapshot, dimension: str) -> list[dict[str, Any]]:
             hosp = snap.orgs.get(n.hospital_id)
             ngroups[hosp.region if hosp else "other"].append(n.furthest)
         elif dimension == "month":
-            ngroups[f"{n.opened_at.year:04d}-{n.opened_at.month:02d}"].append(n.furthest)
+            local = n.opened_at.replace(tzinfo=UTC).astimezone(LOCAL_TZ)  # Shanghai's month
+            ngroups[f"{local.year:04d}-{local.month:02d}"].append(n.furthest)
         else:
             raise ValueError(dimension)
 
@@ -468,6 +509,8 @@ def _report(session: Session, f: Filters, now: datetime | None, sections: Iterab
                                        "track": f.track.value if f.track else None, "region": f.region,
                                        "stale_days": f.stale_days},
                            "generated_at": _iso(snap.now)}
+    if want("headline"):
+        out["headline"] = headline(snap)
     if want("funnel"):
         out["funnel"] = funnel(snap)
     if want("stage_durations"):
@@ -488,7 +531,7 @@ def _report(session: Session, f: Filters, now: datetime | None, sections: Iterab
 
 # --- tables (CSV export; the same rows for the API and the page) ------------------------------------------------
 
-SECTIONS = ("funnel", "stage_durations", "stalled", "waiting", "partnerships", "matching", "breakdowns")
+SECTIONS = ("headline", "funnel", "stage_durations", "stalled", "waiting", "partnerships", "matching", "breakdowns")
 
 
 def table(rep: dict[str, Any], section: str, dimension: str | None = None) -> tuple[list[str], list[list[Any]]]:
@@ -497,9 +540,10 @@ def table(rep: dict[str, Any], section: str, dimension: str | None = None) -> tu
         steps = steps_of(dimension)
         return (["key", "label", *steps],
                 [[r["key"], r["label"], *(r["counts"][s] for s in steps)] for r in rep["breakdowns"][dimension]])
-    if section == "matching":
-        m = rep["matching"]
-        return ["figure", "value"], [[k, v] for k, v in m.items()]
+    if section in ("matching", "headline"):
+        m = rep[section]
+        return ["figure", "value"], [[k, ";".join(f"{a}={b}" for a, b in v.items()) if isinstance(v, dict) else v]
+                                     for k, v in m.items()]
     rows = rep[section]
     header = {"funnel": ["step", "count", "conversion", "overall"],
               "stage_durations": ["stage", "n", "median_days", "p90_days"],

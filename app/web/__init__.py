@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -210,7 +210,8 @@ def _parse(request: Request) -> analytics.Filters:
     region = q.get("region")
     return analytics.Filters(date_from=day("date_from"), date_to=day("date_to"),
                              track=Track(track) if track in {t.value for t in Track} else None,
-                             region=region if region in analytics.REGION_FILTERS else None, stale_days=stale)
+                             region=region if region in analytics.REGION_FILTERS else None, stale_days=stale,
+                             fit_min_score=request.app.state.settings.fit_min_score)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -225,7 +226,8 @@ def dashboard(request: Request, session: SessionDep) -> Response:
     t = translator(_lang(request))
     labels = {"steps": [t(r["step"]) for r in rep["funnel"]], "stages": [t(r["stage"]) for r in rep["stage_durations"]],
               **{k: t(k) for k in ("median", "p90", "filed", "interested", "intent_signed", "clinical_use", "count")}}
-    return _page(request, "dashboard.html", rep=rep, labels=labels, f=f, query=urlencode(query),
+    generated = datetime.fromisoformat(rep["generated_at"]).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    return _page(request, "dashboard.html", rep=rep, generated_local=generated, labels=labels, f=f, query=urlencode(query),
                  tracks=[t.value for t in Track], regions=[r.value for r in Region] + ["jiangsu"],
                  dimensions=analytics.DIMENSIONS, steps_of=analytics.steps_of,
                  other_lang="en" if _lang(request) == "zh" else "zh",

@@ -214,3 +214,31 @@ def test_lists_are_limited_in_json_with_their_totals(client, world, pipeline):
     assert len(whole["stalled"]) == len(whole["waiting"]) == len(whole["partnerships"]) == 1
     h = world["commission"].headers
     assert len(_csv(client.get(A + "/partnerships.csv", params={"limit": 1}, headers=h).text)) == 5  # all rows
+
+
+def test_headline_figures_by_hand(app, client, world, pipeline):
+    """Open N3, N4, N5 (N5 has no persisted match); active E1 (clinical_evaluation), E2 (on hold); from publication
+    to intent: N1 5 days (E1), N2 20 (E2), N8 3 (E4): median 5, p90 17 (3, 5, 20 interpolated); E1 brokered."""
+    from sqlalchemy import update
+    from sqlmodel import Session
+
+    from app.models import Engagement
+
+    with Session(app.state.engine) as s:
+        s.execute(update(Engagement).where(Engagement.id == pipeline.engagements["E1"])
+                  .values(brokered_by_org_id=world.orgs["commission"]))
+        s.commit()
+    h = get(client, world, "/headline")["headline"]
+    assert h == {"open_needs": 3, "open_needs_without_fit": 1, "active_partnerships": 2,
+                 "active_by_stage": {"clinical_evaluation": 1, "on_hold": 1},
+                 "needs_to_intent": 3, "median_days_need_to_intent": 5.0, "p90_days_need_to_intent": 17.0,
+                 "partnerships_brokered": 1, "partnerships_matched": 3,
+                 "brokered_reached_intent": 1, "matched_reached_intent": 2}
+    # "matched" means a fitting partner: with a bar above every persisted score, no open need has one
+    app.state.settings.fit_min_score = 0.6
+    h = get(client, world, "/headline")["headline"]
+    assert h["open_needs_without_fit"] == 3
+    funnel = {r["step"]: r["count"] for r in get(client, world, "/funnel")["funnel"]}
+    assert funnel["matched"] == funnel["interested"]  # only needs that went further count past 'filed'
+    csv = client.get("/api/v1/analytics/headline.csv", headers=world["commission"].headers)
+    assert csv.status_code == 200 and "open_needs_without_fit,3" in csv.text

@@ -218,3 +218,14 @@ def test_chart_library_is_served_by_the_app(client):
     r = client.get("/static/vendor/chartjs-4.6.1/chart.umd.min.js")
     assert r.status_code == 200 and "Chart.js v4.6.1" in r.text[:300]
     assert client.get("/static/vendor/chartjs-4.6.1/LICENSE.md").status_code == 200
+
+
+def test_the_dashboard_opens_with_the_headline_figures_in_shanghai_time(client, world, pipeline):
+    page = client.get("/dashboard", headers=world["commission"].headers).text
+    head = page.split('id="headline"')[1].split("</section>")[0]
+    figures = dict(re.findall(r'data-kpi="(\w+)"><span class="v">([^<]+)</span>', head))
+    assert figures == {"open_needs": "3", "open_needs_without_fit": "1", "active_partnerships": "2",
+                       "median_days_need_to_intent": "5.0", "brokered": "0 / 4"}
+    assert "尚无合适伙伴的需求" in head and "北京时间" in page and 'lang="zh-CN" name="date_from"' in page
+    en = client.get("/dashboard?lang=en", headers=world["commission"].headers).text
+    assert "Open needs without a fitting partner" in en and "Shanghai time" in en
