@@ -80,11 +80,12 @@ _SUMMARIES = {
     "stage_durations": "Median and 90th-percentile days in each stage (completed stays, from the history)",
     "stalled": "Active engagements with no transition or milestone for stale_days",
     "waiting": "Open needs with no interested company for stale_days",
+    "without_fit": "Open needs without a fitting partner (no persisted match at CLINMATCH_FIT_MIN_SCORE or above)",
     "partnerships": "Every engagement with the furthest stage it reached, furthest first",
     "matching": "Matching efficiency: open needs with an interested company, time to first interest",
 }
 _PATHS = {"headline": "headline", "funnel": "funnel", "stage_durations": "stage-durations", "stalled": "stalled",
-          "waiting": "waiting-needs", "partnerships": "partnerships",
+          "waiting": "waiting-needs", "without_fit": "needs-without-fit", "partnerships": "partnerships",
           "matching": "matching"}
 
 for _sec, _path in _PATHS.items():

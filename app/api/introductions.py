@@ -1,5 +1,9 @@
-from fastapi import APIRouter, Response
+from typing import Annotated
 
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
+
+from app.api.analytics import FiltersDep
 from app.deps import CurrentActor, PageDep, SessionDep
 from app.models.common import DbInt, Page
 from app.models.introduction import (
@@ -25,6 +29,13 @@ def list_introductions(session: SessionDep, actor: CurrentActor, page: PageDep, 
     rows, total = introductions.list_introductions(
         session, actor, introductions.IntroductionFilters(need_id=need_id, status=status), page)
     return Page(items=rows, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/queue", summary="The commission's brokering queue: open needs without a fitting partner, needs "
+                               "waiting for a first interest, stalled partnerships, each with suggested candidates")
+def brokering_queue(session: SessionDep, actor: CurrentActor, f: FiltersDep,
+                    limit: Annotated[int, Query(ge=1, le=500)] = 50) -> JSONResponse:
+    return JSONResponse(introductions.queue(session, actor, f, limit))
 
 
 @router.get("/{introduction_id}", summary="One introduction")

@@ -7,7 +7,8 @@ over those rows, in pure functions. The API (app/api/analytics.py) and the page 
 Definitions (also in the API's description):
 - a need is *filed* when it was published (``opened_at`` set); the date range, the month and the cohort are by
   ``opened_at``;
-- *matched*: at least one persisted match at or above ``fit_min_score`` (a fitting partner exists); *interested*: a company marked one of its matches interested, or an
+- *matched*: at least one persisted match at or above ``fit_min_score`` (a fitting partner exists);
+  *interested*: a company marked one of its matches interested, or an
   engagement was proposed for the need; each engagement stage: some engagement of the need reached it (from the
   transition history, so an engagement that went on hold or ended later still counts for what it reached);
 - the funnel is cumulative: a need counts at a step when it reached that step or any later one; a step's
@@ -339,6 +340,15 @@ def stalled(snap: Snapshot, limit: int | None = None) -> tuple[list[dict[str, An
              "idle_days": round((snap.now - last).total_seconds() / DAY, 1)} for last, e in found[:limit]], len(found)
 
 
+def without_fit(snap: Snapshot, limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Open needs without a fitting partner (not matched), the longest-open first."""
+    found = sorted((n for n in snap.needs if n.status == NeedStatus.open and not n.matched),
+                   key=lambda n: (n.opened_at, n.id))
+    return [{"need_id": n.id, "title": n.title, "hospital": snap.orgs[n.hospital_id].name,
+             "department": n.department, "tracks": n.tracks, "opened_at": _iso(n.opened_at),
+             "open_days": round((snap.now - n.opened_at).total_seconds() / DAY, 1)} for n in found[:limit]], len(found)
+
+
 def partnerships(snap: Snapshot, limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
     """Every engagement with how far it went: furthest stage first (the pipeline's success stories on top)."""
     ranked = sorted(((e.reached, e) for e in snap.engagements), key=lambda x: (-x[0], x[1].id))
@@ -516,7 +526,8 @@ def _report(session: Session, f: Filters, now: datetime | None, sections: Iterab
     if want("stage_durations"):
         out["stage_durations"] = stage_durations(snap)
     totals: dict[str, int] = {}
-    for name, fn in (("stalled", stalled), ("waiting", waiting), ("partnerships", partnerships)):
+    for name, fn in (("stalled", stalled), ("waiting", waiting), ("without_fit", without_fit),
+                     ("partnerships", partnerships)):
         if want(name):
             out[name], totals[name] = fn(snap, limit)
     if totals:
@@ -531,7 +542,8 @@ def _report(session: Session, f: Filters, now: datetime | None, sections: Iterab
 
 # --- tables (CSV export; the same rows for the API and the page) ------------------------------------------------
 
-SECTIONS = ("headline", "funnel", "stage_durations", "stalled", "waiting", "partnerships", "matching", "breakdowns")
+SECTIONS = ("headline", "funnel", "stage_durations", "stalled", "waiting", "without_fit", "partnerships", "matching",
+            "breakdowns")
 
 
 def table(rep: dict[str, Any], section: str, dimension: str | None = None) -> tuple[list[str], list[list[Any]]]:
@@ -552,7 +564,9 @@ def table(rep: dict[str, Any], section: str, dimension: str | None = None) -> tu
               "partnerships": ["engagement_id", "need_id", "need_title", "hospital", "partner", "partner_region",
                                "state", "reached", "milestones", "last_activity"],
               "waiting": ["need_id", "title", "hospital", "department", "tracks", "matched", "opened_at",
-                          "waiting_days"]}[section]
+                          "waiting_days"],
+              "without_fit": ["need_id", "title", "hospital", "department", "tracks", "opened_at",
+                              "open_days"]}[section]
     return header, [[";".join(r[h]) if isinstance(r[h], list) else r[h] for h in header] for r in rows]
 
 

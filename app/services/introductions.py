@@ -30,7 +30,7 @@ from app.policy import (
     may_decide_introduction,
     may_introduce,
 )
-from app.services import audit, engagements, events, needs
+from app.services import analytics, audit, engagements, events, needs
 from app.services.common import org_ref
 from app.services.listing import PageParams, paginate
 
@@ -75,6 +75,37 @@ def list_introductions(session: Session, actor: Actor, f: IntroductionFilters, p
     rows, total = paginate(session, stmt, page, {"id": Introduction.id, "created_at": Introduction.created_at,
                                                  "updated_at": Introduction.updated_at}, "-id")
     return [to_public(session, actor, r) for r in rows], total
+
+
+QUEUE_CANDIDATES = 3
+
+
+def queue(session: Session, actor: Actor, f: analytics.Filters, limit: int = 50) -> dict:
+    """The commission's brokering queue: open needs without a fitting partner, needs waiting for a first interest,
+    stalled partnerships; each need with the matcher's best candidates not yet introduced to it."""
+    may_introduce(actor)
+    rep = analytics.report(session, actor, f, sections=["without_fit", "waiting", "stalled"], limit=limit)
+    need_ids = {r["need_id"] for name in ("without_fit", "waiting", "stalled") for r in rep[name]}
+    introduced = set(session.exec(select(Introduction.need_id, Introduction.capability_id)
+                                  .where(Introduction.need_id.in_(need_ids))).all()) if need_ids else set()
+    candidates: dict[int, list[dict]] = {i: [] for i in need_ids}
+    if need_ids:
+        rows = session.exec(select(MatchRecord, Capability, Organisation)
+                            .join(Capability, Capability.id == MatchRecord.capability_id)
+                            .join(Organisation, Organisation.id == Capability.organisation_id)
+                            .where(MatchRecord.need_id.in_(need_ids), Capability.status == CapabilityStatus.active)
+                            .order_by(MatchRecord.need_id, MatchRecord.score.desc())).all()
+        for rec, cap, org in rows:
+            mine = candidates[rec.need_id]
+            if (rec.need_id, cap.id) not in introduced and len(mine) < QUEUE_CANDIDATES:
+                mine.append({"capability_id": cap.id, "title": cap.title, "organisation": org_ref(org).model_dump(),
+                             "score": round(float(rec.score), 4),
+                             "why": (rec.explanation or {}).get("summary", "")})
+    for name in ("without_fit", "waiting", "stalled"):
+        for r in rep[name]:
+            r["candidates"] = candidates.get(r["need_id"], [])
+    return {"filters": rep["filters"], "without_fit": rep["without_fit"], "waiting": rep["waiting"],
+            "stalled": rep["stalled"], "totals": rep["totals"]}
 
 
 def _event(session: Session, intro: Introduction, need: Need, type_: str, **payload) -> None:
@@ -164,5 +195,5 @@ def decide(session: Session, actor: Actor, intro_id: int, accept: bool, data: In
     return intro
 
 
-__all__ = ["IntroductionFilters", "answer", "decide", "get_visible", "introduce", "list_introductions",
+__all__ = ["IntroductionFilters", "answer", "queue", "decide", "get_visible", "introduce", "list_introductions",
            "to_public"]

@@ -242,3 +242,22 @@ def test_headline_figures_by_hand(app, client, world, pipeline):
     assert funnel["matched"] == funnel["interested"]  # only needs that went further count past 'filed'
     csv = client.get("/api/v1/analytics/headline.csv", headers=world["commission"].headers)
     assert csv.status_code == 200 and "open_needs_without_fit,3" in csv.text
+
+
+def test_the_brokering_queue_lists_what_needs_the_commission_with_candidates(client, world, pipeline):
+    h = world["commission"].headers
+    for who in ("hospital", "company", "admin"):
+        assert client.get("/api/v1/introductions/queue", headers=world[who].headers).status_code == 403
+    q = client.get("/api/v1/introductions/queue", headers=h).json()
+    n = pipeline.needs
+    assert [r["need_id"] for r in q["without_fit"]] == [n["N5"]] and q["without_fit"][0]["candidates"] == []
+    assert [r["need_id"] for r in q["waiting"]] == [n["N4"]]  # 30 days open, only a 'not interested'
+    assert [r["engagement_id"] for r in q["stalled"]] == [pipeline.engagements["E2"]]
+    (cand,) = q["waiting"][0]["candidates"]
+    assert cand["title"] == "capL capability" and cand["score"] == 0.5
+    # once introduced, a candidate is no longer suggested for that need
+    r = client.post("/api/v1/introductions", json={"need_id": n["N4"], "capability_ids": [cand["capability_id"]]},
+                    headers=h)
+    assert r.status_code == 201, r.text
+    q = client.get("/api/v1/introductions/queue", headers=h).json()
+    assert q["waiting"][0]["candidates"] == []
