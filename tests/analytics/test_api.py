@@ -210,7 +210,7 @@ def test_lists_are_limited_in_json_with_their_totals(client, world, pipeline):
                                                                   pipeline.engagements["E1"]]
     assert body["total"] == 4
     whole = get(client, world, "", limit=1, stale_days=0)
-    assert whole["totals"] == {"stalled": 2, "waiting": 2, "partnerships": 4}
+    assert whole["totals"] == {"stalled": 2, "waiting": 2, "without_fit": 1, "partnerships": 4}
     assert len(whole["stalled"]) == len(whole["waiting"]) == len(whole["partnerships"]) == 1
     h = world["commission"].headers
     assert len(_csv(client.get(A + "/partnerships.csv", params={"limit": 1}, headers=h).text)) == 5  # all rows
