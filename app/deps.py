@@ -13,6 +13,7 @@ from sqlmodel import Session
 from app.config import Settings
 from app.db import session_scope
 from app.errors import Conflict, Unauthorized
+from app.i18n import msg
 from app.policy import Actor
 from app.security import client_address, client_request_id
 from app.services import users
@@ -33,7 +34,7 @@ def get_session(request: Request) -> Iterator[Session]:
             yield session
     except OperationalError as e:
         if "locked" in str(e).lower():  # SQLite: a concurrent writer won; the client retries
-            raise Conflict("The record is being changed by another request; retry.") from e
+            raise Conflict(msg("The record is being changed by another request; retry.")) from e
         raise
 
 
@@ -61,11 +62,12 @@ def authenticate_bearer(request: Request, session: Session, secret: str) -> Acto
 
 def get_actor(request: Request, session: SessionDep, authorization: Annotated[str | None, Header()] = None) -> Actor:
     if not authorization:
-        raise Unauthorized("Send 'Authorization: Bearer <token>'.")
+        raise Unauthorized(msg("Send 'Authorization: Bearer <token>'."))
     scheme, _, secret = authorization.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
-        raise Unauthorized("Send 'Authorization: Bearer <token>'.")
+        raise Unauthorized(msg("Send 'Authorization: Bearer <token>'."))
     actor = authenticate_bearer(request, session, secret.strip())
+    request.state.actor = actor  # the error handlers speak the person's language
     # Keeps last_used_at even when the request itself fails later, and gives the connection back to the pool while
     # the request waits for its next worker thread: otherwise every request in flight holds one, and a bounded pool
     # deadlocks under load (the threads wait for connections, the connections' requests for threads).

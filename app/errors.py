@@ -15,7 +15,10 @@ from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.i18n import Message, msg, negotiate, say
 
 log = logging.getLogger("clinmatch.errors")
 
@@ -23,19 +26,19 @@ PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://clinmatch.example.org/problems/"
 
 _TITLES = {
-    400: "Bad request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    412: "Precondition failed",
-    413: "Payload too large",
-    415: "Unsupported media type",
-    422: "Invalid input",
-    428: "Precondition required",
-    429: "Too many requests",
-    500: "Internal server error",
+    400: msg("Bad request"),
+    401: msg("Unauthorized"),
+    403: msg("Forbidden"),
+    404: msg("Not found"),
+    405: msg("Method not allowed"),
+    409: msg("Conflict"),
+    412: msg("Precondition failed"),
+    413: msg("Payload too large"),
+    415: msg("Unsupported media type"),
+    422: msg("Invalid input"),
+    428: msg("Precondition required"),
+    429: msg("Too many requests"),
+    500: msg("Internal server error"),
 }
 
 
@@ -93,10 +96,12 @@ class Invalid(AppError):
         super().__init__(message, errors=[{"field": field, "message": message}], **extra)
 
 
-def problem(status: int, code: str, detail: str, *, errors=None, headers=None, **extra: Any) -> JSONResponse:
+def problem(status: int, code: str, detail: str, *, errors=None, headers=None, lang: str = "en",
+            **extra: Any) -> JSONResponse:
+    """A problem response; ``lang``: the language ``detail`` and ``errors`` are in (the title follows)."""
     body: dict[str, Any] = {
         "type": TYPE_BASE + code,
-        "title": _TITLES.get(status, "Error"),
+        "title": say(_TITLES.get(status, "Error"), lang),
         "status": status,
         "detail": detail,
     }
@@ -106,11 +111,65 @@ def problem(status: int, code: str, detail: str, *, errors=None, headers=None, *
     if errors:
         body["errors"] = errors
     body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON,
+                        headers={**(headers or {}), "Content-Language": "zh-CN" if lang == "zh" else "en"})
 
 
-# Clearer words than pydantic's for some errors (by error type).
-_MESSAGES = {"extra_forbidden": "Unknown field: this request body does not accept it (check the spelling)."}
+# Field messages by pydantic's error type: ours in the catalogue (with pydantic's context as parameters), so they
+# are said in the caller's language; other types keep pydantic's English, or a general sentence in Chinese.
+_MESSAGES = {
+    "extra_forbidden": msg("Unknown field: this request body does not accept it (check the spelling)."),
+    "missing": msg("Field required."),
+    "string_too_long": msg("At most {max_length} characters."),
+    "string_too_short": msg("At least {min_length} characters."),
+    "too_long": msg("At most {max_length} items."),
+    "too_short": msg("At least {min_length} items."),
+    "greater_than_equal": msg("Must be at least {ge}."),
+    "less_than_equal": msg("Must be at most {le}."),
+    "greater_than": msg("Must be greater than {gt}."),
+    "less_than": msg("Must be less than {lt}."),
+    "enum": msg("Must be one of: {expected}."),
+    "literal_error": msg("Must be one of: {expected}."),
+    "int_parsing": msg("Must be a whole number."),
+    "int_type": msg("Must be a whole number."),
+    "float_parsing": msg("Must be a number."),
+    "bool_parsing": msg("Must be true or false."),
+    "string_type": msg("Must be text."),
+    "list_type": msg("Must be a list."),
+    "date_from_datetime_parsing": msg("Must be a date (YYYY-MM-DD)."),
+    "date_parsing": msg("Must be a date (YYYY-MM-DD)."),
+    "datetime_from_date_parsing": msg("Must be a date and time (ISO 8601)."),
+    "datetime_parsing": msg("Must be a date and time (ISO 8601)."),
+    "timezone_aware": msg("Must carry a UTC offset."),
+    "json_invalid": msg("The body is not valid JSON."),
+    "model_attributes_type": msg("Must be an object."),
+    "dict_type": msg("Must be an object."),
+    "url_parsing": msg("Must be a URL."),
+    "url_scheme": msg("Must be an http or https URL."),
+}
+INVALID = msg("Invalid input.")  # the Chinese fallback for a type the catalogue does not name
+
+
+def field_message(e: dict[str, Any], lang: str) -> str:
+    """A validation error's message in ``lang``: a validator's own ``Message`` (ours), a catalogued type with
+    pydantic's context, or pydantic's English (in Chinese: a general sentence, never English inside Chinese)."""
+    ctx = e.get("ctx") or {}
+    err = ctx.get("error")
+    if isinstance(err, ValueError) and err.args and isinstance(err.args[0], Message):
+        return say(err.args[0], lang)
+    template = _MESSAGES.get(e.get("type"))
+    if template is not None and e.get("type") != "value_error":
+        try:
+            return say(Message(template.template, **{k: _plain(v) for k, v in ctx.items()}), lang)
+        except (KeyError, IndexError):
+            return say(template, lang) if not template.params else e.get("msg", "invalid")
+    if lang == "zh":
+        return say(INVALID, lang)
+    return e.get("msg", "invalid")
+
+
+def _plain(v: Any) -> Any:
+    return v if isinstance(v, (int, float, str)) else str(v)
 
 
 def _field_path(loc: tuple | list) -> str:
@@ -190,33 +249,63 @@ def document_problems(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _user_language(engine, user_id: int) -> str | None:
+    from sqlmodel import Session, select  # the models import this module: read them only when needed
+
+    from app.models import UserNotificationPreference
+
+    with Session(engine) as s:
+        return s.scalar(select(UserNotificationPreference.language)
+                        .where(UserNotificationPreference.user_id == user_id))
+
+
+async def request_language(request: Request) -> str:
+    """The caller's language: the signed-in person's own preference, else Accept-Language, else Chinese. Looked up
+    only when an error is rendered (errors are rare; the request path pays nothing)."""
+    preferred = None
+    actor = getattr(request.state, "actor", None)
+    if actor is not None and actor.user_id is not None:
+        try:
+            preferred = await run_in_threadpool(_user_language, request.app.state.engine, actor.user_id)
+        except Exception:  # pragma: no cover - the database is what failed: answer in the header's language
+            preferred = None
+    return negotiate(request.headers.get("accept-language"), preferred)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     document_problems(app)
 
     @app.exception_handler(AppError)
-    async def _app_error(_: Request, exc: AppError):
+    async def _app_error(request: Request, exc: AppError):
+        lang = await request_language(request)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else getattr(exc, "headers", None)
-        return problem(exc.status, exc.code, exc.detail, errors=exc.errors, headers=headers, **exc.extra)
+        errors = [{**e, "message": say(e["message"], lang)} for e in exc.errors] if exc.errors else None
+        return problem(exc.status, exc.code, say(exc.detail, lang), errors=errors, headers=headers, lang=lang,
+                       **exc.extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError):
+    async def _validation(request: Request, exc: RequestValidationError):
+        lang = await request_language(request)
         errors = []
         for e in exc.errors():
-            msg = _MESSAGES.get(e.get("type"), e.get("msg", "invalid"))
             errors.append({"field": _field_path(e.get("loc", ())), "in": (e.get("loc") or ["body"])[0],
-                           "message": msg, "type": e.get("type")})
+                           "message": field_message(e, lang), "type": e.get("type")})
         fields = ", ".join(sorted({e["field"] for e in errors})) or "request"
-        return problem(422, "invalid-input", f"Invalid input: {fields}", errors=errors)
+        return problem(422, "invalid-input", say(msg("Invalid input: {fields}", fields=fields), lang),
+                       errors=errors, lang=lang)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException):
+    async def _http(request: Request, exc: StarletteHTTPException):
+        lang = await request_language(request)
         code = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(exc.status_code,
                                                                                           "http-error")
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
-        return problem(exc.status_code, code, detail, headers=getattr(exc, "headers", None),
+        return problem(exc.status_code, code, say(detail, lang), headers=getattr(exc, "headers", None), lang=lang,
                        **getattr(exc, "extra", {}))
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception):  # pragma: no cover - last resort
+    async def _unexpected(request: Request, exc: Exception):  # pragma: no cover - last resort
         log.exception("unhandled error", exc_info=exc)
-        return problem(500, "internal-error", "An unexpected error occurred; it has been logged.")
+        lang = negotiate(request.headers.get("accept-language"))
+        return problem(500, "internal-error", say(msg("An unexpected error occurred; it has been logged."), lang),
+                       lang=lang)

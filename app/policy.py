@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from app.errors import Forbidden
+from app.i18n import msg
 from app.models import Capability, Engagement, EngagementParticipant, Introduction, Need
 from app.models.engagement import ParticipantStatus
 from app.models.enums import COMPANY_KINDS, CapabilityStatus, Confidentiality, NeedStatus, OrgKind, Role
@@ -35,7 +36,7 @@ class Actor:
 def require_role(actor: Actor, *roles: Role) -> None:
     if actor.role not in roles:
         allowed = ", ".join(r.value for r in roles)
-        raise Forbidden(f"This action needs one of the roles: {allowed}.")
+        raise Forbidden(msg("This action needs one of the roles: {allowed}.", allowed=allowed))
 
 
 # --- needs -------------------------------------------------------------------------------------------------------
@@ -114,19 +115,19 @@ def may_read_need_matches(actor: Actor, need: Need) -> None:
     """A need's ranked matches (and the hospital's verdicts on them) are for its hospital and the commission; not for
     other hospitals that see the need as a partnership's clinical site, nor for companies."""
     if not (can_manage_need(actor, need) or actor.reads_everything):
-        raise Forbidden("Only the need's hospital and the commission read its ranked matches.")
+        raise Forbidden(msg("Only the need's hospital and the commission read its ranked matches."))
 
 
 def may_read_capability_matches(actor: Actor, cap: Capability) -> None:
     if not (can_manage_capability(actor, cap) or actor.reads_everything):
-        raise Forbidden("Only the capability's organisation and the commission read its ranked matches.")
+        raise Forbidden(msg("Only the capability's organisation and the commission read its ranked matches."))
 
 
 def may_add_participant(actor: Actor, shown: bool, org_kind: OrgKind) -> None:
     """While the need's hospital is hidden from the actor, the actor adds no hospital as a participant: the answer
     for the hidden hospital itself ('a party already') would name it."""
     if not shown and org_kind == OrgKind.hospital:
-        raise Forbidden("Clinical sites are added once the need's hospital has accepted the partnership.")
+        raise Forbidden(msg("Clinical sites are added once the need's hospital has accepted the partnership."))
 
 
 # --- introductions (the commission brokers) ------------------------------------------------------------------------
@@ -151,12 +152,12 @@ def may_introduce(actor: Actor) -> None:
 
 def may_answer_introduction(actor: Actor, intro: Introduction) -> None:
     if not (actor.role == Role.company_staff and actor.organisation_id == intro.organisation_id):
-        raise Forbidden("The introduced company answers an introduction.")
+        raise Forbidden(msg("The introduced company answers an introduction."))
 
 
 def may_decide_introduction(actor: Actor, need: Need) -> None:
     if not can_manage_need(actor, need):
-        raise Forbidden("The need's hospital accepts or declines an introduction.")
+        raise Forbidden(msg("The need's hospital accepts or declines an introduction."))
 
 
 # --- engagements (partnerships) ----------------------------------------------------------------------------------
@@ -190,7 +191,8 @@ def engagement_side(actor: Actor, eng: Engagement) -> str | None:
 def require_engagement_side(actor: Actor, eng: Engagement) -> str:
     side = engagement_side(actor, eng)
     if side is None:
-        raise Forbidden("Only the hospital's staff and the lead company's staff may do this; the commission reads.")
+        raise Forbidden(msg("Only the hospital's staff and the lead company's staff may do this; the commission "
+                            "reads."))
     return side
 
 
@@ -200,9 +202,9 @@ def may_record_milestone(actor: Actor, eng: Engagement, participant_orgs: set[in
         return
     if actor.role in (Role.hospital_staff, Role.company_staff) and actor.organisation_id in participant_orgs:
         if responsible_org_id != actor.organisation_id:
-            raise Forbidden("A participant records its own milestones only.")
+            raise Forbidden(msg("A participant records its own milestones only."))
         return
-    raise Forbidden("Only the engagement's parties record milestones; the commission reads.")
+    raise Forbidden(msg("Only the engagement's parties record milestones; the commission reads."))
 
 
 def may_record_evidence(actor: Actor, kind: str, owner_orgs: set[int], owner_name: str,
@@ -210,7 +212,8 @@ def may_record_evidence(actor: Actor, kind: str, owner_orgs: set[int], owner_nam
     """Evidence belongs to its owner (``app.workflow.vocab.EVIDENCE_OWNER``): only that party records it, and for
     itself; the others read it."""
     if actor.organisation_id not in owner_orgs or responsible_org_id != actor.organisation_id:
-        raise Forbidden(f"A '{kind}' record is certified by {owner_name}: only {owner_name} records it.",
+        raise Forbidden(msg("A '{kind}' record is certified by {owner_name}: only {owner_name} records it.",
+                            kind=kind, owner_name=owner_name),
                         owner=owner_name)
 
 
@@ -218,7 +221,8 @@ def may_take_step(side: str, target: str, taken_by: str | None) -> None:
     """A step that concerns one side (``app.workflow.states.TAKEN_BY``) is that side's to take."""
     if taken_by is not None and side != taken_by:
         who = "the hospital" if taken_by == "hospital" else "the lead company"
-        raise Forbidden(f"Entering '{target}' is confirmed by {who}: {who} takes this step.", taken_by=taken_by)
+        raise Forbidden(msg("Entering '{target}' is confirmed by {who}: {who} takes this step.",
+                            target=target, who=who), taken_by=taken_by)
 
 
 def may_answer_invitation(actor: Actor, invited_org_id: int) -> bool:
@@ -229,7 +233,7 @@ def may_download_documents(actor: Actor) -> None:
     """Documents go to the engagement's parties (whom engagement_visible already limits to) and the commission;
     not to the operators' admin accounts."""
     if actor.role == Role.admin:
-        raise Forbidden("Engagement documents are for its parties and the commission.")
+        raise Forbidden(msg("Engagement documents are for its parties and the commission."))
 
 
 # --- capabilities ------------------------------------------------------------------------------------------------
@@ -251,4 +255,4 @@ def can_manage_capability(actor: Actor, cap: Capability) -> bool:
 def require_company(actor: Actor) -> None:
     require_role(actor, Role.company_staff)
     if actor.org_kind not in COMPANY_KINDS:  # pragma: no cover - guarded at user creation
-        raise Forbidden("Only enterprises, labs and platforms register capabilities.")
+        raise Forbidden(msg("Only enterprises, labs and platforms register capabilities."))

@@ -22,6 +22,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import TooManyRequests
+from app.i18n import msg
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # The X-Request-ID a caller sent: kept beside the server's id (audit trail), never used as it.
@@ -128,7 +129,8 @@ class AuthThrottle:
             return
         reset = self.limiter.get_window_stats(self.item, address).reset_time
         retry = max(1, math.ceil(reset - time.time()))
-        raise TooManyRequests(f"Too many failed authentications from this address; retry in {retry} s.", retry)
+        raise TooManyRequests(msg("Too many failed authentications from this address; retry in {retry} s.",
+                                  retry=retry), retry)
 
     def failed(self, address: str) -> None:
         self.limiter.hit(self.item, address)

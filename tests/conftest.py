@@ -124,7 +124,8 @@ def app(settings):
 def client(app):
     from fastapi.testclient import TestClient
 
-    with TestClient(app, raise_server_exceptions=False) as c:
+    # English unless a test asks for Chinese (the service's default for a caller who names no language)
+    with TestClient(app, raise_server_exceptions=False, headers={"Accept-Language": "en"}) as c:
         yield c
 
 

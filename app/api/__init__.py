@@ -2,8 +2,22 @@
 
 from fastapi import APIRouter
 
-from app.api import (analytics, audit, capabilities, engagements, health, introductions, matches, me, needs, notes,
-                     notifications, organisations, users, webhooks)
+from app.api import (
+    analytics,
+    audit,
+    capabilities,
+    engagements,
+    health,
+    introductions,
+    matches,
+    me,
+    needs,
+    notes,
+    notifications,
+    organisations,
+    users,
+    webhooks,
+)
 
 api_router = APIRouter(prefix="/api/v1")
 for module in (me, organisations, users, needs, capabilities, matches, engagements, introductions, notes, audit,

@@ -3,8 +3,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app.deps import CurrentActor, IfMatch, MatchIndexDep, PageDep, SessionDep
-from app.models.capability import (CapabilityBatchCreate, CapabilityBatchPublic, CapabilityCreate, CapabilityPublic,
-                                   CapabilityUpdate)
+from app.models.capability import (
+    CapabilityBatchCreate,
+    CapabilityBatchPublic,
+    CapabilityCreate,
+    CapabilityPublic,
+    CapabilityUpdate,
+)
 from app.models.common import DbInt, Page
 from app.models.enums import CapabilityStatus, Language, PartnerType, Region, Stage, Track
 from app.services import capabilities

@@ -2,8 +2,17 @@ from fastapi import APIRouter, Response
 
 from app.deps import CurrentActor, IfMatch, PageDep, SessionDep, SettingsDep
 from app.models.common import DbInt, Page
-from app.models.notification import (MarkedRead, MarkRead, NotificationKind, NotificationPublic, PreferencePublic,
-                                     PreferenceUpdate, UnreadCount, UserPreferencePublic, UserPreferenceUpdate)
+from app.models.notification import (
+    MarkedRead,
+    MarkRead,
+    NotificationKind,
+    NotificationPublic,
+    PreferencePublic,
+    PreferenceUpdate,
+    UnreadCount,
+    UserPreferencePublic,
+    UserPreferenceUpdate,
+)
 from app.services.common import expected_version
 from app.services.notifications import inbox, preferences
 

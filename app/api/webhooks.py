@@ -2,8 +2,16 @@ from fastapi import APIRouter, Response
 
 from app.deps import CurrentActor, IfMatch, PageDep, SessionDep, SettingsDep
 from app.models.common import DbInt, Page
-from app.models.notification import (Channel, DeliveryPublic, DeliveryStatus, SecretRotation, WebhookCreate,
-                                     WebhookPublic, WebhookUpdate, WebhookWithSecret)
+from app.models.notification import (
+    Channel,
+    DeliveryPublic,
+    DeliveryStatus,
+    SecretRotation,
+    WebhookCreate,
+    WebhookPublic,
+    WebhookUpdate,
+    WebhookWithSecret,
+)
 from app.services.common import expected_version
 from app.services.notifications import outbox, webhooks
 

@@ -8,8 +8,15 @@ from app.models.introduction import Introduction
 from app.models.matching import Embedding, MatchFeedback, MatchRecord
 from app.models.need import Need
 from app.models.note import Note
-from app.models.notification import (Delivery, MatchNotice, Notification, NotificationItem, NotificationPreference,
-                                     UserNotificationPreference, WebhookEndpoint)
+from app.models.notification import (
+                                     Delivery,
+                                     MatchNotice,
+                                     Notification,
+                                     NotificationItem,
+                                     NotificationPreference,
+                                     UserNotificationPreference,
+                                     WebhookEndpoint,
+)
 from app.models.organisation import Organisation
 from app.models.user import ApiToken, User, WebSession
 

@@ -6,7 +6,6 @@ from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from app.db import json_list_index
-
 from app.models.common import Certifications, Input, NonBlank, created_at_field, json_list_field, updated_at_field
 from app.models.enums import CapabilityKind, CapabilityStatus, Language, Region, Stage, Track
 from app.models.need import OrgRef, Stages, Tracks

@@ -13,6 +13,7 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from app.db import JSONList
+from app.i18n import msg
 
 T = TypeVar("T")
 
@@ -28,7 +29,7 @@ def _unique(values: list) -> list:
 
 def _not_blank(v: str) -> str:
     if not v.strip():
-        raise ValueError("must not be blank")
+        raise ValueError(msg("must not be blank"))
     return v.strip()
 
 
@@ -37,7 +38,7 @@ def _certs(values: list[str]) -> list[str]:
     for v in values:
         v = v.strip()
         if not v or len(v) > 40:
-            raise ValueError("each certification is 1-40 characters")
+            raise ValueError(msg("each certification is 1-40 characters"))
         out.append(v)
     return _unique(out)
 

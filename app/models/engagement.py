@@ -11,6 +11,7 @@ from sqlalchemy import Column, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
+from app.i18n import msg
 from app.models.common import DbInt, Input, created_at_field, updated_at_field, utcnow
 from app.models.need import OrgRef
 from app.workflow.states import EngagementState, Pathway
@@ -179,14 +180,14 @@ class MilestoneCreate(Input):
     @classmethod
     def _not_blank(cls, v: str) -> str:
         if not v.strip():
-            raise ValueError("must not be blank")
+            raise ValueError(msg("must not be blank"))
         return v.strip()
 
     @field_validator("occurred_on")
     @classmethod
     def _sane_date(cls, v: date) -> date:
         if not date(1990, 1, 1) <= v <= date(2100, 12, 31):
-            raise ValueError("date out of range")
+            raise ValueError(msg("date out of range"))
         return v
 
     @model_validator(mode="after")
@@ -194,16 +195,17 @@ class MilestoneCreate(Input):
         ref = (self.reference or "").strip()
         self.reference = ref or None
         if self.kind in REFERENCE_REQUIRED and not ref:
-            raise ValueError(f"a '{self.kind.value}' milestone needs its reference number")
+            raise ValueError(msg("a '{kind_value}' milestone needs its reference number", kind_value=self.kind.value))
         if self.kind == MilestoneKind.registration_certificate and not NMPA_CERTIFICATE.match(ref):
-            raise ValueError("an NMPA registration certificate number looks like 国械注准20243070001")
+            raise ValueError(msg("an NMPA registration certificate number looks like 国械注准20243070001"))
         elif self.kind == MilestoneKind.filing_record and not NMPA_FILING.match(ref):
-            raise ValueError("an NMPA Class I filing number looks like 沪械备20240012号")
+            raise ValueError(msg("an NMPA Class I filing number looks like 沪械备20240012号"))
         elif self.kind in (MilestoneKind.registration_certificate, MilestoneKind.filing_record):
             pass
         elif self.kind in REFERENCE_REQUIRED and not APPROVAL_NUMBER.match(ref):
-            raise ValueError(f"a '{self.kind.value}' reference is the approval or protocol number as issued "
-                             "(at least three digits, e.g. 伦审[2023]第056号 or IACUC-2022-117)")
+            raise ValueError(msg("a '{kind_value}' reference is the approval or protocol number as issued (at least "
+                                 "three digits, e.g. 伦审[2023]第056号 or IACUC-2022-117)",
+                                 kind_value=self.kind.value))
         return self
 
 

@@ -10,6 +10,7 @@ from pydantic import model_validator
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.i18n import msg
 from app.models.common import DbInt, Input, created_at_field, updated_at_field
 from app.models.matching import DeclineReason, Verdict
 from app.models.need import OrgRef
@@ -64,10 +65,11 @@ class IntroductionAnswer(Input):
     @model_validator(mode="after")
     def _reason(self):
         if self.verdict == Verdict.not_interested and self.reason is None:
-            raise ValueError("reason is required when not interested (too_early, wrong_technology, capacity, region, "
-                             "other)")
+            raise ValueError(msg("reason is required when not interested (too_early, wrong_technology, capacity, "
+                                 "region, "
+                             "other)"))
         if self.verdict == Verdict.interested and self.reason is not None:
-            raise ValueError("reason is only for 'not_interested'")
+            raise ValueError(msg("reason is only for 'not_interested'"))
         return self
 
 

@@ -11,6 +11,7 @@ from pydantic import model_validator
 from sqlalchemy import JSON, Column, Float, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.i18n import msg
 from app.models.capability import CapabilityPublic
 from app.models.common import DbInt, Input, created_at_field, updated_at_field
 from app.models.need import NeedPublic
@@ -116,12 +117,13 @@ class FeedbackCreate(Input):
     @model_validator(mode="after")
     def _reason(self):
         if self.verdict == Verdict.not_interested and self.reason is None:
-            raise ValueError("reason is required when not interested (too_early, wrong_technology, capacity, region, "
-                             "other)")
+            raise ValueError(msg("reason is required when not interested (too_early, wrong_technology, capacity, "
+                                 "region, "
+                             "other)"))
         if self.verdict == Verdict.interested and self.reason is not None:
-            raise ValueError("reason is only for 'not_interested'")
+            raise ValueError(msg("reason is only for 'not_interested'"))
         if self.reason == DeclineReason.other and not self.comment.strip():
-            raise ValueError("comment is required when the reason is 'other'")
+            raise ValueError(msg("comment is required when the reason is 'other'"))
         return self
 
 

@@ -8,9 +8,16 @@ from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from app.db import json_list_index
-
-from app.models.common import (Certifications, Input, NonBlank, UniqueList, created_at_field, json_list_field,
-                               updated_at_field)
+from app.i18n import msg
+from app.models.common import (
+    Certifications,
+    Input,
+    NonBlank,
+    UniqueList,
+    created_at_field,
+    json_list_field,
+    updated_at_field,
+)
 from app.models.enums import Confidentiality, Language, NeedStatus, PartnerType, Region, Stage, Track
 
 _TEXT = 8000
@@ -88,7 +95,7 @@ class NeedCreate(NeedFields, Input):
     @classmethod
     def _initial(cls, v: NeedStatus) -> NeedStatus:
         if v not in (NeedStatus.draft, NeedStatus.open):
-            raise ValueError("a new need starts as draft or open")
+            raise ValueError(msg("a new need starts as draft or open"))
         return v
 
 

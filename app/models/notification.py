@@ -12,6 +12,7 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
+from app.i18n import msg
 from app.models.common import DbInt, Input, UniqueList, created_at_field, json_list_field, updated_at_field
 from app.models.enums import Language, Region, Track
 
@@ -146,7 +147,7 @@ class WebhookEndpoint(SQLModel, table=True):
 
 def _http_url(v: AnyHttpUrl | None) -> AnyHttpUrl | None:
     if v is not None and len(str(v)) > 2000:
-        raise ValueError("at most 2000 characters")
+        raise ValueError(msg("at most 2000 characters"))
     return v
 
 

@@ -6,6 +6,7 @@ from pydantic import EmailStr, model_validator
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
+from app.i18n import msg
 from app.models.common import Input, created_at_field, updated_at_field
 from app.models.enums import OrgKind, Region
 
@@ -43,7 +44,7 @@ class OrganisationCreate(OrganisationBase, Input):
     @model_validator(mode="after")
     def _a_name(self):
         if not (self.name_zh or self.name_en):
-            raise ValueError("name_zh or name_en is required")
+            raise ValueError(msg("name_zh or name_en is required"))
         return self
 
 

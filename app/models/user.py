@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from pydantic import AwareDatetime, EmailStr, field_validator
 from sqlmodel import Field, SQLModel
 
+from app.i18n import msg
 from app.models.common import DbInt, Input, created_at_field
 from app.models.enums import Role
 
@@ -66,7 +67,7 @@ class TokenCreate(Input):
         try:
             return None if v is None else v.astimezone(UTC)
         except OverflowError as e:  # e.g. 9999-12-31T23:59:59-05:00 is past year 9999 in UTC
-            raise ValueError("date-time out of range") from e
+            raise ValueError(msg("date-time out of range")) from e
 
 
 class TokenPublic(SQLModel):

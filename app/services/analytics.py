@@ -45,6 +45,7 @@ from typing import Any
 from sqlalchemy import String, cast, func, select
 from sqlmodel import Session
 
+from app.i18n import msg
 from app.models import Engagement, EngagementTransition, MatchFeedback, MatchRecord, Milestone, Need, Organisation
 from app.models.common import LOCAL_TZ
 from app.models.enums import NeedStatus, Region, Role, Track
@@ -74,7 +75,7 @@ DATE_MIN, DATE_MAX = date(2000, 1, 1), date(2100, 12, 31)
 
 def date_in_range(d: date | None) -> date | None:
     if d is not None and not DATE_MIN <= d <= DATE_MAX:
-        raise ValueError(f"must be between {DATE_MIN.isoformat()} and {DATE_MAX.isoformat()}")
+        raise ValueError(msg("must be between {low} and {high}", low=DATE_MIN.isoformat(), high=DATE_MAX.isoformat()))
     return d
 
 

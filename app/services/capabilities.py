@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from app.errors import NotFound
+from app.i18n import msg
 from app.models import Capability, Organisation
 from app.models.capability import CapabilityCreate, CapabilityPublic, CapabilityUpdate
 from app.models.enums import CapabilityStatus, Role
 from app.policy import Actor, can_manage_capability, capability_visible, require_company, require_role
 from app.services import audit, events
 from app.services.common import check_version, compare_and_swap, org_ref
-from matching.text import detect_language
 from app.services.listing import PageParams, json_list_contains, paginate, text_match
+from matching.text import detect_language
 
 ENTITY = "capability"
 SORTABLE = {"created_at": Capability.created_at, "updated_at": Capability.updated_at, "title": Capability.title,
@@ -49,7 +50,7 @@ def to_public_many(session: Session, caps: Sequence[Capability]) -> list[Capabil
 def get_visible(session: Session, actor: Actor, cap_id: int) -> Capability:
     cap = session.exec(select(Capability).where(Capability.id == cap_id, capability_visible(actor))).first()
     if cap is None:
-        raise NotFound(f"Capability {cap_id} not found.")
+        raise NotFound(msg("Capability {cap_id} not found.", cap_id=cap_id))
     return cap
 
 
@@ -57,7 +58,7 @@ def get_manageable(session: Session, actor: Actor, cap_id: int) -> Capability:
     cap = get_visible(session, actor, cap_id)
     if not can_manage_capability(actor, cap):
         require_role(actor, Role.company_staff)
-        raise NotFound(f"Capability {cap_id} not found.")  # pragma: no cover
+        raise NotFound(msg("Capability {cap_id} not found.", cap_id=cap_id))  # pragma: no cover
     return cap
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import update
 from sqlmodel import Session
 
 from app.errors import AppError, VersionConflict
+from app.i18n import msg
 from app.models import Organisation
 from app.models.common import utcnow
 from app.models.need import OrgRef
@@ -25,12 +26,13 @@ def expected_version(body_version: int | None, if_match: str | None) -> int:
         raw = if_match.strip().removeprefix("W/").strip('"')
         if raw.isascii() and raw.isdigit():  # not str.isdigit alone: '²' is a digit int() refuses
             return int(raw)
-    raise PreconditionRequired("Send the version you read, as 'version' in the body or an If-Match header.")
+    raise PreconditionRequired(msg("Send the version you read, as 'version' in the body or an If-Match header."))
 
 
 def check_version(obj: Any, expected: int) -> None:
     if obj.version != expected:
-        raise VersionConflict(f"Version {expected} is stale; the current version is {obj.version}. Reload and retry.",
+        raise VersionConflict(msg("Version {expected} is stale; the current version is {obj_version}. Reload and "
+                                  "retry.", expected=expected, obj_version=obj.version),
                               current_version=obj.version)
 
 
@@ -40,7 +42,7 @@ def compare_and_swap(session: Session, model: Any, obj: Any, expected: int, valu
     values = {**values, "version": expected + 1, "updated_at": utcnow()}
     res = session.execute(update(model).where(model.id == obj.id, model.version == expected).values(**values))
     if res.rowcount != 1:
-        raise VersionConflict("Somebody else changed this record meanwhile. Reload and retry.")
+        raise VersionConflict(msg("Somebody else changed this record meanwhile. Reload and retry."))
     session.refresh(obj)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
 from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound
+from app.i18n import msg
 from app.models import (
     Capability,
     Document,
@@ -106,7 +107,7 @@ class EngagementFilters:
 def get_visible(session: Session, actor: Actor, engagement_id: int) -> Engagement:
     eng = session.exec(select(Engagement).where(Engagement.id == engagement_id, engagement_visible(actor))).first()
     if eng is None:
-        raise NotFound(f"Engagement {engagement_id} not found.")
+        raise NotFound(msg("Engagement {engagement_id} not found.", engagement_id=engagement_id))
     return eng
 
 
@@ -273,12 +274,13 @@ def _occurred_at(session: Session, eng: Engagement | None, value: datetime | Non
     now = utcnow()
     at = as_utc(value) if value is not None else now
     if at > now + CLOCK_SKEW:
-        raise Invalid("occurred_at", "A step cannot be dated in the future.")
+        raise Invalid("occurred_at", msg("A step cannot be dated in the future."))
     if eng is not None:
         last = session.scalar(select(func.max(EngagementTransition.occurred_at))
                               .where(EngagementTransition.engagement_id == eng.id))
         if last is not None and at < _aware(last):
-            raise Invalid("occurred_at", f"The previous step happened on {_local(last)}; this one cannot be earlier.")
+            raise Invalid("occurred_at", msg("The previous step happened on {when}; this one cannot be earlier.",
+                                             when=_local(last)))
     return at
 
 
@@ -300,19 +302,21 @@ def _local(dt: datetime) -> str:
 def _add_participant(session: Session, actor: Actor, eng: Engagement, p: ParticipantCreate) -> EngagementParticipant:
     org = session.get(Organisation, p.organisation_id)
     if org is None:
-        raise Invalid("organisation_id", f"Organisation {p.organisation_id} does not exist.")
+        raise Invalid("organisation_id", msg("Organisation {p_organisation_id} does not exist.",
+                                             p_organisation_id=p.organisation_id))
     if org.kind == OrgKind.commission:
-        raise Invalid("organisation_id", "The commission watches partnerships; it does not take part in them.")
+        raise Invalid("organisation_id", msg("The commission watches partnerships; it does not take part in them."))
     may_add_participant(actor, disclosure_for(session, actor, eng).shows(eng.hospital_id), OrgKind(org.kind))
     if org.id in (eng.hospital_id, eng.lead_org_id):
-        raise Invalid("organisation_id", "The hospital and the lead company are parties already.")
+        raise Invalid("organisation_id", msg("The hospital and the lead company are parties already."))
     if p.role == ParticipantRole.animal_facility and org.kind not in ANIMAL_FACILITY_KINDS:
-        raise Invalid("role", "An animal facility is a platform or a lab.")
+        raise Invalid("role", msg("An animal facility is a platform or a lab."))
     dup = session.exec(select(EngagementParticipant).where(EngagementParticipant.engagement_id == eng.id,
                                                            EngagementParticipant.organisation_id == org.id,
                                                            EngagementParticipant.role == p.role)).first()
     if dup is not None:
-        raise Conflict(f"{org.display_name} already takes part as '{p.role}'.")
+        raise Conflict(msg("{org_display_name} already takes part as '{p_role}'.",
+                           org_display_name=org.display_name, p_role=p.role))
     part = EngagementParticipant(engagement_id=eng.id, organisation_id=org.id, role=p.role, added_by_id=actor.user_id,
                                  status=ParticipantStatus.invited)
     session.add(part)
@@ -342,21 +346,23 @@ def create_engagement(session: Session, actor: Actor, data: EngagementCreate,
     need = needs.get_visible(session, actor, data.need_id)
     cap = capabilities.get_visible(session, actor, data.capability_id)
     if actor.role == Role.hospital_staff and need.hospital_id != actor.organisation_id:
-        raise Forbidden("A hospital proposes partnerships on its own needs.")
+        raise Forbidden(msg("A hospital proposes partnerships on its own needs."))
     if actor.role == Role.company_staff and cap.organisation_id != actor.organisation_id:
-        raise Forbidden("A company proposes partnerships with its own capabilities.")  # pragma: no cover - 404 first
+        raise Forbidden(msg("A company proposes partnerships with its own capabilities."))  # pragma: no cover
     lead = session.get(Organisation, cap.organisation_id)
     if lead.kind not in COMPANY_KINDS:  # pragma: no cover - capabilities belong to companies
-        raise Invalid("capability_id", "The lead is an enterprise, lab or platform.")
+        raise Invalid("capability_id", msg("The lead is an enterprise, lab or platform."))
     if cap.status != CapabilityStatus.active:
-        raise Conflict(f"Capability {cap.id} is archived.")
+        raise Conflict(msg("Capability {cap_id} is archived.", cap_id=cap.id))
     if need.status not in (NeedStatus.open, NeedStatus.in_partnership):
-        raise Conflict(f"Need {need.id} is {need.status}; partnerships start on open needs.", current=need.status)
+        raise Conflict(msg("Need {need_id} is {need_status}; partnerships start on open needs.",
+                           need_id=need.id, need_status=need.status), current=need.status)
     running = session.exec(select(Engagement).where(Engagement.need_id == need.id,
                                                     Engagement.lead_org_id == lead.id,
                                                     Engagement.state.not_in([s.value for s in ENDED]))).first()
     if running is not None:
-        raise Conflict(f"Engagement {running.id} of this need and company is already under way.",
+        raise Conflict(msg("Engagement {running_id} of this need and company is already under way.",
+                           running_id=running.id),
                        engagement_id=running.id)
     occurred = _occurred_at(session, None, data.occurred_at)
     now = utcnow()
@@ -389,9 +395,10 @@ def accept(session: Session, actor: Actor, engagement_id: int, expected: int) ->
     side = require_engagement_side(actor, eng)
     check_version(eng, expected)
     if eng.state != EngagementState.proposed:
-        raise Conflict(f"Engagement {eng.id} is {eng.state}; acceptance belongs to a proposal.", current=eng.state)
+        raise Conflict(msg("Engagement {eng_id} is {eng_state}; acceptance belongs to a proposal.",
+                           eng_id=eng.id, eng_state=eng.state), current=eng.state)
     if getattr(eng, f"{side}_accepted_at") is not None:
-        raise Conflict(f"The {side} has accepted already.")
+        raise Conflict(msg("The {side} has accepted already.", side=side))
     now = utcnow()
     compare_and_swap(session, Engagement, eng, expected,
                      {f"{side}_accepted_at": now, f"{side}_accepted_by_id": actor.user_id})
@@ -406,7 +413,8 @@ def add_participant(session: Session, actor: Actor, engagement_id: int, data: Pa
     require_engagement_side(actor, eng)
     check_version(eng, expected)
     if eng.state in FINAL:
-        raise Conflict(f"Engagement {eng.id} is {eng.state}.", current=eng.state)
+        raise Conflict(msg("Engagement {eng_id} is {eng_state}.",
+                           eng_id=eng.id, eng_state=eng.state), current=eng.state)
     _add_participant(session, actor, eng, data)
     compare_and_swap(session, Engagement, eng, expected, {})
     return eng
@@ -439,12 +447,13 @@ def answer_invitation(session: Session, actor: Actor, participant_id: int, accep
     """The invited organisation accepts (it takes part from now on) or declines."""
     p = session.get(EngagementParticipant, participant_id)
     if p is None or not may_answer_invitation(actor, p.organisation_id):
-        raise NotFound(f"Invitation {participant_id} not found.")
+        raise NotFound(msg("Invitation {participant_id} not found.", participant_id=participant_id))
     eng = session.get(Engagement, p.engagement_id)
     if p.status != ParticipantStatus.invited:
-        raise Conflict(f"Invitation {p.id} is {p.status} already.", current=p.status)
+        raise Conflict(msg("Invitation {p_id} is {p_status} already.", p_id=p.id, p_status=p.status), current=p.status)
     if eng.state in FINAL:
-        raise Conflict(f"Engagement {eng.id} is {eng.state}.", current=eng.state)
+        raise Conflict(msg("Engagement {eng_id} is {eng_state}.",
+                           eng_id=eng.id, eng_state=eng.state), current=eng.state)
     status = ParticipantStatus.active if accept else ParticipantStatus.declined
     p.status, p.responded_at, p.responded_by_id = status, utcnow(), actor.user_id
     session.add(p)
@@ -516,8 +525,8 @@ def transition(session: Session, actor: Actor, engagement_id: int, data: Transit
     pathway = Pathway(eng.pathway)
     if data.pathway is not None:  # chosen at intent, from the product's class; fixed after
         if EngagementState(data.target) != PATHWAY_CHOSEN_BY:
-            raise Invalid("pathway", f"The pathway is chosen with the step into '{PATHWAY_CHOSEN_BY}'; it is "
-                                     f"'{pathway}' now.")
+            raise Invalid("pathway", msg("The pathway is chosen with the step into '{PATHWAY_CHOSEN_BY}'; it is "
+                                         "'{pathway}' now.", PATHWAY_CHOSEN_BY=PATHWAY_CHOSEN_BY, pathway=pathway))
         pathway = data.pathway
     pos = Position(frm, EngagementState(eng.held_from) if eng.held_from else None, pathway)
     comment = data.comment.strip()
@@ -551,13 +560,16 @@ def add_milestone(session: Session, actor: Actor, engagement_id: int, data: Mile
         may_record_evidence(actor, data.kind.value, _owner_orgs(session, eng, owner), OWNER_NAMES[owner],
                             responsible)
     if eng.state in ENDED:
-        raise Conflict(f"Engagement {eng.id} is {eng.state}; it takes no more milestones.", current=eng.state)
+        raise Conflict(msg("Engagement {eng_id} is {eng_state}; it takes no more milestones.",
+                           eng_id=eng.id, eng_state=eng.state), current=eng.state)
     if responsible not in {eng.hospital_id, eng.lead_org_id} | participant_orgs:
-        raise Invalid("responsible_org_id", "The responsible party is the hospital, the lead company or a participant.")
+        raise Invalid("responsible_org_id", msg("The responsible party is the hospital, the lead company or a "
+                                                "participant."))
     if data.occurred_on > local_today():
-        raise Invalid("occurred_on", "A milestone cannot be dated in the future.")
+        raise Invalid("occurred_on", msg("A milestone cannot be dated in the future."))
     if data.occurred_on < (began := started_on(session, eng)):
-        raise Invalid("occurred_on", f"The partnership began on {began}; a milestone cannot be dated before it.")
+        raise Invalid("occurred_on", msg("The partnership began on {began}; a milestone cannot be dated before it.",
+                                         began=began))
     m = Milestone(engagement_id=eng.id, kind=data.kind, title=data.title, occurred_on=data.occurred_on,
                   reference=data.reference, responsible_org_id=responsible, recorded_by_id=actor.user_id,
                   recorded_by_org_id=actor.organisation_id, engagement_state=eng.state, notes=data.notes)
@@ -585,7 +597,7 @@ def _owner_orgs(session: Session, eng: Engagement, owner: Owner) -> set[int]:
 def get_milestone(session: Session, eng: Engagement, milestone_id: int) -> Milestone:
     m = session.get(Milestone, milestone_id)
     if m is None or m.engagement_id != eng.id:
-        raise NotFound(f"Milestone {milestone_id} not found.")
+        raise NotFound(msg("Milestone {milestone_id} not found.", milestone_id=milestone_id))
     return m
 
 
@@ -648,17 +660,19 @@ def attach_document(session: Session, actor: Actor, engagement_id: int, mileston
         may_record_milestone(actor, eng, participant_orgs, m.responsible_org_id)
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise PayloadTooLarge(f"Attachments are limited to {max_bytes} bytes.", max_bytes=max_bytes)
+        raise PayloadTooLarge(msg("Attachments are limited to {max_bytes} bytes.",
+                                  max_bytes=max_bytes), max_bytes=max_bytes)
     if not data:
-        raise Invalid("file", "The file is empty.")
+        raise Invalid("file", msg("The file is empty."))
     kind = sniff(data)
     if kind not in ALLOWED_TYPES:
-        raise UnsupportedMediaType("Attach PDF, PNG, JPEG, DOCX, ZIP or plain text.",
+        raise UnsupportedMediaType(msg("Attach PDF, PNG, JPEG, DOCX, ZIP or plain text."),
                                    allowed=sorted(ALLOWED_TYPES))
     declared = (declared_type or "").split(";")[0].strip().lower()
     if declared and declared not in ("application/octet-stream", kind) and not (
             kind == DOCX and declared == "application/zip"):
-        raise UnsupportedMediaType(f"The file is {kind}, not {declared}.", detected=kind)
+        raise UnsupportedMediaType(msg("The file is {kind}, not {declared}.",
+                                       kind=kind, declared=declared), detected=kind)
     name = _SAFE_NAME.sub("_", _BIDI.sub("", os.path.basename(filename or "")).strip())[:255] or "attachment"
     digest = hashlib.sha256(data).hexdigest()
     _store(folder, digest, data)
@@ -683,10 +697,10 @@ def open_document(session: Session, actor: Actor, engagement_id: int, document_i
     may_download_documents(actor)
     doc = session.get(Document, document_id)
     if doc is None or doc.engagement_id != eng.id:
-        raise NotFound(f"Document {document_id} not found.")
+        raise NotFound(msg("Document {document_id} not found.", document_id=document_id))
     path = folder / doc.sha256[:2] / doc.sha256
     if not path.is_file():
-        raise NotFound(f"The file of document {document_id} is missing from storage.")
+        raise NotFound(msg("The file of document {document_id} is missing from storage.", document_id=document_id))
     return doc, path
 
 

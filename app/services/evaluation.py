@@ -22,7 +22,8 @@ from app.models import Need
 from app.models.enums import OrgKind, Role
 from app.policy import Actor
 from app.services.matching import MatchIndex, MatchQuery, backfill, matches_for_need
-from matching.evaluate import evaluate_run, language_slices, load_dataset as load_eval_dataset, write_run
+from matching.evaluate import evaluate_run, language_slices, write_run
+from matching.evaluate import load_dataset as load_eval_dataset
 
 DEPTH = 100  # ranks kept per need (the run file's depth; MRR looks this deep)
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.errors import Conflict, Invalid, NotFound
+from app.i18n import msg
 from app.models import Capability, Introduction, MatchRecord, Need, Organisation
 from app.models.common import utcnow
 from app.models.engagement import EngagementCreate
@@ -46,7 +47,7 @@ class IntroductionFilters:
 def get_visible(session: Session, actor: Actor, intro_id: int) -> Introduction:
     intro = session.exec(select(Introduction).where(Introduction.id == intro_id, introduction_visible(actor))).first()
     if intro is None:
-        raise NotFound(f"Introduction {intro_id} not found.")
+        raise NotFound(msg("Introduction {intro_id} not found.", intro_id=intro_id))
     return intro
 
 
@@ -119,15 +120,18 @@ def introduce(session: Session, actor: Actor, data: IntroductionCreate) -> list[
     may_introduce(actor)
     need = needs.get_visible(session, actor, data.need_id)
     if need.status != NeedStatus.open:
-        raise Conflict(f"Need {need.id} is {need.status}; introductions are for open needs.", current=need.status)
+        raise Conflict(msg("Need {need_id} is {need_status}; introductions are for open needs.",
+                           need_id=need.id, need_status=need.status), current=need.status)
     out = []
     for i, cap_id in enumerate(dict.fromkeys(data.capability_ids)):
         cap = session.get(Capability, cap_id)
         if cap is None or cap.status != CapabilityStatus.active:
-            raise Invalid(f"capability_ids.{i}", f"Capability {cap_id} does not exist or is archived.")
+            raise Invalid(f"capability_ids.{i}", msg("Capability {cap_id} does not exist or is archived.",
+                                                     cap_id=cap_id))
         if session.exec(select(Introduction.id).where(Introduction.need_id == need.id,
                                                       Introduction.capability_id == cap.id)).first():
-            raise Conflict(f"Need {need.id} was introduced to capability {cap.id} already.", capability_id=cap.id)
+            raise Conflict(msg("Need {need_id} was introduced to capability {cap_id} already.",
+                               need_id=need.id, cap_id=cap.id), capability_id=cap.id)
         intro = Introduction(need_id=need.id, capability_id=cap.id, organisation_id=cap.organisation_id,
                              introduced_by_org_id=actor.organisation_id, introduced_by_id=actor.user_id,
                              note=data.note.strip())
@@ -135,7 +139,8 @@ def introduce(session: Session, actor: Actor, data: IntroductionCreate) -> list[
         try:
             session.flush()
         except IntegrityError as e:  # a concurrent introduction of the same pair
-            raise Conflict(f"Need {need.id} was introduced to capability {cap.id} already.") from e
+            raise Conflict(msg("Need {need_id} was introduced to capability {cap_id} already.",
+                               need_id=need.id, cap_id=cap.id)) from e
         audit.record(session, actor, ENTITY, intro.id, "create",
                      audit.created_fields(intro, ["need_id", "capability_id", "organisation_id", "note"]))
         _event(session, intro, need, "introduction.made", note=intro.note)
@@ -149,7 +154,8 @@ def answer(session: Session, actor: Actor, intro_id: int, data: IntroductionAnsw
     intro = get_visible(session, actor, intro_id)
     may_answer_introduction(actor, intro)
     if intro.status not in (*OPEN_STATUSES, IntroductionStatus.not_interested):
-        raise Conflict(f"Introduction {intro.id} is {intro.status}; the hospital has decided.", current=intro.status)
+        raise Conflict(msg("Introduction {intro_id} is {intro_status}; the hospital has decided.",
+                           intro_id=intro.id, intro_status=intro.status), current=intro.status)
     before = {"status": intro.status, "reason": intro.reason, "comment": intro.comment}
     intro.status = IntroductionStatus(data.verdict.value)
     intro.reason = data.reason.value if data.reason else None
@@ -173,8 +179,8 @@ def decide(session: Session, actor: Actor, intro_id: int, accept: bool, data: In
     need = session.get(Need, intro.need_id)
     may_decide_introduction(actor, need)
     if intro.status != IntroductionStatus.interested:
-        raise Conflict(f"Introduction {intro.id} is {intro.status}; the hospital decides once the company is "
-                       "interested.", current=intro.status)
+        raise Conflict(msg("Introduction {intro_id} is {intro_status}; the hospital decides once the company is "
+                           "interested.", intro_id=intro.id, intro_status=intro.status), current=intro.status)
     if accept:
         eng = engagements.create_engagement(
             session, actor, EngagementCreate(need_id=need.id, capability_id=intro.capability_id,

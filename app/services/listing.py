@@ -11,6 +11,7 @@ from sqlalchemy.sql import Select
 from sqlmodel import Session
 
 from app.errors import Invalid
+from app.i18n import msg
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ def paginate(session: Session, stmt: Select, page: PageParams, sortable: dict[st
     name = key.lstrip("-")
     if name not in sortable:
         allowed = ", ".join(sorted(sortable))
-        raise Invalid("sort", f"Cannot sort by '{name}'; choose one of: {allowed} (prefix '-' for descending).")
+        raise Invalid("sort", msg("Cannot sort by '{name}'; choose one of: {allowed} (prefix '-' for descending).",
+                                  name=name, allowed=allowed))
     col = sortable[name]
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     order = [col.desc() if desc else col.asc()]

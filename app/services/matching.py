@@ -28,13 +28,19 @@ from sqlalchemy import bindparam, delete, func, insert, text
 from sqlmodel import Session, select
 
 from app.errors import NotFound
+from app.i18n import msg
 from app.models import Capability, Need, Organisation
 from app.models.common import utcnow
 from app.models.enums import CapabilityStatus, NeedStatus, Role
-from app.models.matching import (DENSE_VEC_DIM, Embedding, FeedbackCreate, MatchFeedback, MatchRecord, Party,
-                                 Verdict)
-from app.policy import (Actor, can_manage_capability, can_manage_need, may_read_capability_matches,
-                        may_read_need_matches, require_role)
+from app.models.matching import DENSE_VEC_DIM, Embedding, FeedbackCreate, MatchFeedback, MatchRecord, Party, Verdict
+from app.policy import (
+    Actor,
+    can_manage_capability,
+    can_manage_need,
+    may_read_capability_matches,
+    may_read_need_matches,
+    require_role,
+)
 from app.services import audit, events
 from matching import CapabilityDoc, Filters, Matcher, NeedDoc
 from matching.ranker import capability_fields, need_fields
@@ -528,11 +534,13 @@ def give_feedback(session: Session, actor: Actor, data: FeedbackCreate) -> Match
     cap = capabilities.get_visible(session, actor, data.capability_id)
     if actor.role == Role.hospital_staff:
         if not can_manage_need(actor, need):
-            raise NotFound(f"Need {data.need_id} not found.")  # pragma: no cover - visibility already limits this
+            raise NotFound(msg("Need {data_need_id} not found.",
+                               data_need_id=data.need_id))  # pragma: no cover - visibility already limits this
         party = Party.hospital
     else:
         if not can_manage_capability(actor, cap):
-            raise NotFound(f"Capability {data.capability_id} not found.")  # pragma: no cover
+            raise NotFound(msg("Capability {data_capability_id} not found.",
+                               data_capability_id=data.capability_id))  # pragma: no cover
         party = Party.company
     row = session.exec(select(MatchFeedback).where(MatchFeedback.need_id == need.id,
                                                    MatchFeedback.capability_id == cap.id,

@@ -7,17 +7,24 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from app.errors import InvalidTransition, NotFound
+from app.i18n import msg
 from app.models import Need, Organisation
 from app.models.common import utcnow
 from app.models.enums import NEED_TRANSITIONS, WORKFLOW_ONLY_NEED_CHANGES, NeedStatus, Role
 from app.models.need import NeedCreate, NeedPublic, NeedUpdate
-from app.policy import (Actor, can_manage_need, hospital_identity_visible, hospital_identity_visible_many, need_visible,
-                        require_role)
+from app.policy import (
+    Actor,
+    can_manage_need,
+    hospital_identity_visible,
+    hospital_identity_visible_many,
+    need_visible,
+    require_role,
+)
 from app.services import audit, events
 from app.services.common import check_version, compare_and_swap, org_ref
-from matching.text import detect_language
 from app.services.listing import PageParams, json_list_contains, paginate, text_match
 from app.services.need_statement import statement_warnings
+from matching.text import detect_language
 
 ENTITY = "need"
 SORTABLE = {"created_at": Need.created_at, "updated_at": Need.updated_at, "title": Need.title, "id": Need.id,
@@ -61,7 +68,7 @@ def to_public_many(session: Session, actor: Actor, rows: list[Need]) -> list[Nee
 def get_visible(session: Session, actor: Actor, need_id: int) -> Need:
     need = session.exec(select(Need).where(Need.id == need_id, need_visible(actor))).first()
     if need is None:
-        raise NotFound(f"Need {need_id} not found.")
+        raise NotFound(msg("Need {need_id} not found.", need_id=need_id))
     return need
 
 
@@ -70,7 +77,8 @@ def get_manageable(session: Session, actor: Actor, need_id: int) -> Need:
     if not can_manage_need(actor, need):
         # Readable but not writable (commission, admin, other roles): a clear 403, since existence is known.
         require_role(actor, Role.hospital_staff)
-        raise NotFound(f"Need {need_id} not found.")  # pragma: no cover - hospital staff only see their own
+        raise NotFound(msg("Need {need_id} not found.",
+                           need_id=need_id))  # pragma: no cover - hospital staff only see their own
     return need
 
 
@@ -148,10 +156,13 @@ def _check_status_change(need: Need, target: NeedStatus) -> None:
         return
     allowed = {t for t in NEED_TRANSITIONS[current] if (current, t) not in WORKFLOW_ONLY_NEED_CHANGES}
     if target not in allowed:
+        names = sorted(a.value for a in allowed)
         raise InvalidTransition(
-            f"A need cannot go from '{current}' to '{target}'"
-            + (f"; allowed: {', '.join(sorted(allowed))}." if allowed else "; it is final."),
-            current=current.value, allowed=sorted(a.value for a in allowed))
+            msg("A need cannot go from '{current}' to '{target}'; allowed: {allowed}.", current=current.value,
+                target=target.value, allowed=names) if names
+            else msg("A need cannot go from '{current}' to '{target}'; it is final.", current=current.value,
+                     target=target.value),
+            current=current.value, allowed=names)
 
 
 def update_need(session: Session, actor: Actor, need_id: int, data: NeedUpdate, expected: int, index=None) -> Need:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from app.errors import Invalid, NotFound
+from app.i18n import msg
 from app.models import Organisation
 from app.models.common import utcnow
 from app.models.enums import Role
@@ -24,7 +25,7 @@ _REQUIRED = frozenset({"region", "description"})
 def get(session: Session, org_id: int) -> Organisation:
     org = session.get(Organisation, org_id)
     if org is None:
-        raise NotFound(f"Organisation {org_id} not found.")
+        raise NotFound(msg("Organisation {org_id} not found.", org_id=org_id))
     return org
 
 
@@ -58,7 +59,7 @@ def update(session: Session, actor: Actor, org_id: int, data: OrganisationUpdate
     # as in the other services' updates.
     values = {k: v for k, v in values.items() if v is not None or k not in _REQUIRED}
     if not (values.get("name_zh", org.name_zh) or values.get("name_en", org.name_en)):
-        raise Invalid("name_zh", "An organisation keeps a name: name_zh or name_en.")
+        raise Invalid("name_zh", msg("An organisation keeps a name: name_zh or name_en."))
     changes = audit.diff(org.model_dump(), values)
     for k, v in values.items():
         setattr(org, k, v)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.errors import Conflict, Invalid, NotFound, Unauthorized
+from app.i18n import msg
 from app.models import ApiToken, Organisation, User, WebSession
 from app.models.common import utcnow
 from app.models.enums import ROLE_ORG_KINDS, OrgKind, Role
@@ -30,7 +31,7 @@ def hash_token(secret: str) -> str:
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"User {user_id} not found.")
+        raise NotFound(msg("User {user_id} not found.", user_id=user_id))
     return user
 
 
@@ -56,19 +57,21 @@ def create_user(session: Session, actor: Actor | None, data: UserCreate) -> User
         require_role(actor, Role.admin)
     org = session.get(Organisation, data.organisation_id)
     if org is None:
-        raise Invalid("organisation_id", f"Organisation {data.organisation_id} does not exist.")
+        raise Invalid("organisation_id", msg("Organisation {data_organisation_id} does not exist.",
+                                             data_organisation_id=data.organisation_id))
     if OrgKind(org.kind) not in ROLE_ORG_KINDS[Role(data.role)]:
         kinds = ", ".join(sorted(ROLE_ORG_KINDS[Role(data.role)]))
-        raise Invalid("role", f"Role '{data.role}' belongs to organisations of kind {kinds}, not '{org.kind}'.")
+        raise Invalid("role", msg("Role '{data_role}' belongs to organisations of kind {kinds}, not '{org_kind}'.",
+                                  data_role=data.role, kinds=kinds, org_kind=org.kind))
     email = data.email.lower()
     if session.exec(select(User).where(User.email == email)).first():
-        raise Conflict(f"A user with e-mail {email} exists already.")
+        raise Conflict(msg("A user with e-mail {email} exists already.", email=email))
     user = User(email=email, full_name=data.full_name, role=data.role, organisation_id=org.id)
     session.add(user)
     try:
         session.flush()
     except IntegrityError as e:  # a concurrent create of the same e-mail
-        raise Conflict(f"A user with e-mail {email} exists already.") from e
+        raise Conflict(msg("A user with e-mail {email} exists already.", email=email)) from e
     audit.record(session, actor, "user", user.id, "create",
                  {"email": [None, email], "role": [None, user.role], "organisation_id": [None, org.id]})
     return user
@@ -102,7 +105,7 @@ def issue_token(session: Session, actor: Actor | None, user_id: int, data: Token
         require_role(actor, Role.admin)
     get_user(session, user_id)
     if data.expires_at is not None and _aware(data.expires_at) <= utcnow():
-        raise Invalid("expires_at", "expires_at must be in the future.")
+        raise Invalid("expires_at", msg("expires_at must be in the future."))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     tok = ApiToken(user_id=user_id, name=data.name, token_hash=hash_token(secret), prefix=secret[:10],
                    expires_at=data.expires_at)
@@ -123,7 +126,7 @@ def revoke_token(session: Session, actor: Actor | None, token_id: int) -> ApiTok
     """Revoke a token (admin, its owner, or the CLI with ``actor`` None) and the dashboard sessions opened with it."""
     tok = session.get(ApiToken, token_id)
     if tok is None or (actor is not None and tok.user_id != actor.user_id and actor.role != Role.admin):
-        raise NotFound(f"Token {token_id} not found.")
+        raise NotFound(msg("Token {token_id} not found.", token_id=token_id))
     if tok.revoked_at is None:
         tok.revoked_at = utcnow()
         session.add(tok)
@@ -166,10 +169,10 @@ def authenticate_token(session: Session, secret: str, request_id: str | None = N
                        .where(ApiToken.token_hash == hash_token(secret))).first()
     now = utcnow()
     if row is None:
-        raise Unauthorized("Invalid, revoked or expired token.")
+        raise Unauthorized(msg("Invalid, revoked or expired token."))
     tok, user, org = row
     if tok.revoked_at is not None or (tok.expires_at and _aware(tok.expires_at) <= now) or not user.is_active:
-        raise Unauthorized("Invalid, revoked or expired token.")
+        raise Unauthorized(msg("Invalid, revoked or expired token."))
     last = _aware(tok.last_used_at)
     if last is None or now - last >= LAST_USED_RESOLUTION:
         tok.last_used_at = now

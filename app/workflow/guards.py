@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.errors import Conflict
+from app.i18n import msg
 from app.workflow.states import EngagementState as S
 from app.workflow.states import Pathway
 from app.workflow.vocab import NMPA_CERTIFICATE, NMPA_FILING
@@ -46,55 +47,60 @@ Guard = Callable[[EngagementFacts], str | None]
 def both_parties_accepted(f: EngagementFacts) -> str | None:
     missing = [who for who, ok in (("the hospital", f.hospital_accepted), ("the lead company", f.lead_accepted))
                if not ok]
-    return None if not missing else f"acceptance by {' and '.join(missing)}"
+    if not missing:
+        return None
+    return msg("acceptance by the hospital and the lead company") if len(missing) == 2 else \
+        msg("acceptance by the hospital") if missing[0] == "the hospital" else msg("acceptance by the lead company")
 
 
 def animal_protocol_approved(f: EngagementFacts) -> str | None:
     if not f.has(K.animal_protocol, numbered=True):
-        return "a recorded animal-study protocol (milestone 'animal_protocol' with its protocol number)"
+        return msg("a recorded animal-study protocol (milestone 'animal_protocol' with its protocol number)")
     if not f.has(K.iacuc_approval, numbered=True):
-        return "its ethics (IACUC) approval number (milestone 'iacuc_approval' with the approval number)"
+        return msg("its ethics (IACUC) approval number (milestone 'iacuc_approval' with the approval number)")
     return None
 
 
 def animal_facility_participates(f: EngagementFacts) -> str | None:
     if f.animal_facility_participant or f.lead_states_animal_capability:
         return None
-    return ("a participating animal facility (a participant in role 'animal_facility', or an active capability of "
-            "the lead company listing the 'animal_trial' stage)")
+    return msg("a participating animal facility (a participant in role 'animal_facility', or an active capability "
+               "of the lead company listing the 'animal_trial' stage)")
 
 
 def animal_trial_reported(f: EngagementFacts) -> str | None:
-    return None if f.has(K.animal_trial_report) else "a completed animal-trial report (milestone 'animal_trial_report')"
+    return None if f.has(K.animal_trial_report) else msg("a completed animal-trial report (milestone "
+                                                          "'animal_trial_report')")
 
 
 def clinical_ethics_approved(f: EngagementFacts) -> str | None:
     return None if f.has(K.clinical_ethics_approval, numbered=True) else (
-        "a clinical ethics approval (milestone 'clinical_ethics_approval' with its approval number)")
+        msg("a clinical ethics approval (milestone 'clinical_ethics_approval' with its approval number)"))
 
 
 def clinical_evaluation_reported(f: EngagementFacts) -> str | None:
     return None if f.has(K.clinical_evaluation_report) else (
-        "a clinical-evaluation report (milestone 'clinical_evaluation_report')")
+        msg("a clinical-evaluation report (milestone 'clinical_evaluation_report')"))
 
 
 def registration_certified(f: EngagementFacts) -> str | None:
     refs = f.milestones.get(K.registration_certificate.value, ())
     if any(NMPA_CERTIFICATE.match(r.strip()) for r in refs):
         return None
-    return "an NMPA registration certificate number (milestone 'registration_certificate', e.g. 国械注准20243070001)"
+    return msg("an NMPA registration certificate number (milestone 'registration_certificate', e.g. "
+               "国械注准20243070001)")
 
 
 def filing_recorded(f: EngagementFacts) -> str | None:
     refs = f.milestones.get(K.filing_record.value, ())
     if any(NMPA_FILING.match(r.strip()) for r in refs):
         return None
-    return "an NMPA Class I filing number (milestone 'filing_record', e.g. 沪械备20240012号)"
+    return msg("an NMPA Class I filing number (milestone 'filing_record', e.g. 沪械备20240012号)")
 
 
 def admission_approved(f: EngagementFacts) -> str | None:
     return None if f.has(K.admission_approval) else (
-        "the hospital's admission approval (milestone 'admission_approval': procurement or device committee)")
+        msg("the hospital's admission approval (milestone 'admission_approval': procurement or device committee)"))
 
 
 # Each pathway's guards: target state -> the guards that must pass before entering it.
@@ -135,6 +141,6 @@ def unmet(target: S, facts: EngagementFacts, pathway: Pathway = Pathway.device) 
     """The preconditions of entering ``target`` on ``pathway`` that ``facts`` do not meet (empty: all met)."""
     missing = [m for g in GUARDS_BY[Pathway(pathway)].get(S(target), ()) if (m := g(facts))]
     if missing and facts.documents_required:
-        missing.append("(evidence of kind " + ", ".join(sorted(facts.documents_required))
-                       + " counts with its document attached)")
+        missing.append(msg("(evidence of kind {kinds} counts with its document attached)",
+                           kinds=", ".join(sorted(facts.documents_required))))
     return missing

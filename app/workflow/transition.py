@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.errors import Invalid, InvalidTransition
+from app.i18n import msg
 from app.workflow.guards import EngagementFacts, GuardFailed, unmet
 from app.workflow.states import REASON_REQUIRED, Pathway, allowed_targets
 from app.workflow.states import EngagementState as S
@@ -26,8 +27,10 @@ def check_allowed(pos: Position, target: S) -> None:
     if S(target) not in allowed:
         names = sorted(a.value for a in allowed)
         raise InvalidTransition(
-            f"An engagement cannot go from '{pos.state}' to '{target}'"
-            + (f"; allowed: {', '.join(names)}." if names else f"; '{pos.state}' is final."),
+            msg("An engagement cannot go from '{current}' to '{target}'; allowed: {allowed}.",
+                current=pos.state.value, target=S(target).value, allowed=names) if names
+            else msg("An engagement cannot go from '{current}' to '{target}'; '{current}' is final.",
+                     current=pos.state.value, target=S(target).value),
             current=pos.state.value, allowed=names)
 
 
@@ -39,12 +42,13 @@ def apply_transition(pos: Position, target: S, facts: EngagementFacts | None, co
     if facts is not None:
         missing = unmet(target, facts, pos.pathway)
         if missing:
-            raise GuardFailed(f"Entering '{target}' needs: " + "; ".join(missing) + ".", current=pos.state.value,
+            raise GuardFailed(msg("Entering '{target}' needs: {missing}.", target=target.value, missing=missing),
+                              current=pos.state.value,
                               target=target.value, missing=missing,
                               allowed=sorted(a.value for a in allowed_targets(pos.state, pos.held_from,
                                                                               pos.pathway)))
     if target in REASON_REQUIRED and not comment.strip():
-        raise Invalid("comment", f"Give the reason for '{target}' in the comment.")
+        raise Invalid("comment", msg("Give the reason for '{target}' in the comment.", target=target))
     if target == S.on_hold:
         return Position(S.on_hold, pos.state, pos.pathway)
     return Position(target, None, pos.pathway)

@@ -89,22 +89,22 @@ def email_message(settings: Settings, n: Notification, to: str, language: str, m
     rhythm = n.payload.get("rhythm", "instant")
     title = render.title(n.kind, items, language, rhythm) if items else n.title
     text, html = render.email(n.kind, title, items, language, n.link)
-    msg = EmailMessage()
-    msg["Subject"] = title
-    msg["From"] = settings.mail_from
-    msg["To"] = to
-    msg["Date"] = formatdate(localtime=False)
+    mail = EmailMessage()
+    mail["Subject"] = title
+    mail["From"] = settings.mail_from
+    mail["To"] = to
+    mail["Date"] = formatdate(localtime=False)
     domain = settings.mail_from.rsplit("@", 1)[-1].strip("> ") or "clinmatch"
-    msg["Message-ID"] = f"<{msg_id}@{domain}>"
-    msg["X-Clinmatch-Idempotency-Key"] = msg_id
-    msg["Content-Language"] = language
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
-    return msg
+    mail["Message-ID"] = f"<{msg_id}@{domain}>"
+    mail["X-Clinmatch-Idempotency-Key"] = msg_id
+    mail["Content-Language"] = language
+    mail.set_content(text)
+    mail.add_alternative(html, subtype="html")
+    return mail
 
 
 def send_email(settings: Settings, n: Notification, to: str, language: str, msg_id: str) -> int:
-    msg = email_message(settings, n, to, language, msg_id)
+    mail = email_message(settings, n, to, language, msg_id)
     smtp_cls = smtplib.SMTP_SSL if settings.smtp_ssl else smtplib.SMTP
     try:
         with smtp_cls(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds) as smtp:
@@ -112,7 +112,7 @@ def send_email(settings: Settings, n: Notification, to: str, language: str, msg_
                 smtp.starttls()
             if settings.smtp_username:
                 smtp.login(settings.smtp_username, settings.smtp_password or "")
-            refused = smtp.send_message(msg)
+            refused = smtp.send_message(mail)
     except (smtplib.SMTPException, OSError) as e:
         code = getattr(e, "smtp_code", None)
         raise SendError(f"{type(e).__name__}: {e}"[:500], code) from e

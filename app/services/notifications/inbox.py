@@ -6,6 +6,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from app.errors import NotFound
+from app.i18n import msg
 from app.models import Notification
 from app.models.common import utcnow
 from app.policy import Actor
@@ -38,7 +39,7 @@ def unread_count(session: Session, actor: Actor) -> int:
 def get(session: Session, actor: Actor, notification_id: int) -> Notification:
     n = session.exec(select(Notification).where(Notification.id == notification_id, *_mine(actor))).first()
     if n is None:
-        raise NotFound(f"Notification {notification_id} not found.")
+        raise NotFound(msg("Notification {notification_id} not found.", notification_id=notification_id))
     return n
 
 

@@ -23,10 +23,11 @@ from sqlmodel import Session, select
 
 from app.config import Settings
 from app.errors import NotFound
+from app.i18n import msg
 from app.models import Delivery, DomainEvent, Notification, WebhookEndpoint
 from app.models.common import utcnow
-from app.models.notification import Channel, DeliveryStatus
 from app.models.enums import Role
+from app.models.notification import Channel, DeliveryStatus
 from app.policy import Actor, require_role
 from app.services import audit
 from app.services.notifications import channels, compose, netguard
@@ -197,5 +198,5 @@ def redeliver(session: Session, actor: Actor, delivery_id: int) -> Delivery:
 def get_visible_delivery(session: Session, actor: Actor, delivery_id: int) -> Delivery:
     d = session.get(Delivery, delivery_id)
     if d is None or not (actor.reads_everything or d.organisation_id == actor.organisation_id):
-        raise NotFound(f"Delivery {delivery_id} not found.")
+        raise NotFound(msg("Delivery {delivery_id} not found.", delivery_id=delivery_id))
     return d

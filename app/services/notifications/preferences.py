@@ -7,10 +7,18 @@ from sqlmodel import Session, select
 
 from app.config import Settings
 from app.errors import Forbidden
+from app.i18n import msg
 from app.models import Need, NotificationPreference, UserNotificationPreference
 from app.models.common import utcnow
-from app.models.notification import (Channel, PreferenceFields, PreferencePublic, PreferenceUpdate, Rhythm,
-                                     UserPreferencePublic, UserPreferenceUpdate)
+from app.models.notification import (
+    Channel,
+    PreferenceFields,
+    PreferencePublic,
+    PreferenceUpdate,
+    Rhythm,
+    UserPreferencePublic,
+    UserPreferenceUpdate,
+)
 from app.policy import Actor
 from app.services import audit
 from app.services.common import check_version, compare_and_swap
@@ -47,7 +55,7 @@ def wants_need(pref: NotificationPreference, need: Need, hospital_region: str | 
 
 def _require_member(actor: Actor) -> None:
     if actor.user_id is None:  # pragma: no cover - the API always has a user
-        raise Forbidden("Preferences belong to a person's organisation.")
+        raise Forbidden(msg("Preferences belong to a person's organisation."))
 
 
 def public(pref: NotificationPreference, settings: Settings) -> PreferencePublic:

@@ -14,8 +14,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.config import Settings
-from app.models import (Engagement, EngagementParticipant, EngagementTransition, MatchFeedback, MatchNotice, Milestone,
-                        Need, Notification, NotificationItem, NotificationPreference, Organisation)
+from app.models import (
+    Engagement,
+    EngagementParticipant,
+    EngagementTransition,
+    MatchFeedback,
+    MatchNotice,
+    Milestone,
+    Need,
+    Notification,
+    NotificationItem,
+    NotificationPreference,
+    Organisation,
+)
 from app.models.common import utcnow
 from app.models.enums import NeedStatus, OrgKind
 from app.models.matching import Party, Verdict

@@ -8,10 +8,11 @@ from sqlmodel import Session, select
 
 from app.config import Settings
 from app.errors import Conflict, Invalid, NotFound
+from app.i18n import msg
 from app.models import Delivery, Notification, WebhookEndpoint
 from app.models.common import utcnow
-from app.models.notification import (Channel, NotificationKind, SecretRotation, WebhookCreate, WebhookUpdate)
 from app.models.enums import Role
+from app.models.notification import Channel, NotificationKind, SecretRotation, WebhookCreate, WebhookUpdate
 from app.policy import Actor, require_role
 from app.services import audit
 from app.services.common import check_version, compare_and_swap
@@ -35,14 +36,14 @@ def list_endpoints(session: Session, actor: Actor, page: PageParams):
 def get(session: Session, actor: Actor, endpoint_id: int) -> WebhookEndpoint:
     ep = session.get(WebhookEndpoint, endpoint_id)
     if ep is None or not (actor.reads_everything or ep.organisation_id == actor.organisation_id):
-        raise NotFound(f"Webhook endpoint {endpoint_id} not found.")
+        raise NotFound(msg("Webhook endpoint {endpoint_id} not found.", endpoint_id=endpoint_id))
     return ep
 
 
 def get_own(session: Session, actor: Actor, endpoint_id: int) -> WebhookEndpoint:
     ep = get(session, actor, endpoint_id)
     if ep.organisation_id != actor.organisation_id:
-        raise NotFound(f"Webhook endpoint {endpoint_id} not found.")
+        raise NotFound(msg("Webhook endpoint {endpoint_id} not found.", endpoint_id=endpoint_id))
     _member(actor)
     return ep
 
@@ -52,7 +53,7 @@ def check_url(settings: Settings, url: str) -> str:
     try:
         netguard.check_url(url, netguard.Rules.from_settings(settings))
     except netguard.Blocked as e:
-        raise Invalid("url", f"This webhook URL is not accepted: {e}.") from e
+        raise Invalid("url", msg("This webhook URL is not accepted: {e}.", e=e)) from e
     return url
 
 
@@ -99,7 +100,7 @@ def ping(session: Session, actor: Actor, settings: Settings, endpoint_id: int) -
     """Queue a test message to one endpoint (the worker sends it like any other)."""
     ep = get_own(session, actor, endpoint_id)
     if not ep.is_active:
-        raise Conflict("The endpoint is disabled; enable it first.")
+        raise Conflict(msg("The endpoint is disabled; enable it first."))
     now = utcnow()
     item = {"kind": "ping", "text": "clinmatch test message / 测试消息"}
     n = Notification(organisation_id=ep.organisation_id, kind=NotificationKind.ping, title=item["text"],
