@@ -101,3 +101,37 @@ def test_fit_and_calibration_error():
     assert coef == pytest.approx([1.5, -0.5], abs=0.15) and b == pytest.approx(-1.0, abs=0.15)
     assert ece(p, y) < 0.03  # the true probabilities are calibrated
     assert ece(np.full(4000, 0.9), y) > 0.5  # a constant 0.9 is not
+
+
+def test_language_centring_removes_a_same_language_offset_and_leaves_monolingual_pools_alone():
+    from matching.ranker import LANGUAGE_SHRINK, _centre_by_language
+
+    rng = np.random.default_rng(1)
+    zh, en = 0, 1
+    lex = np.concatenate([0.10 + 0.02 * rng.random(45), 0.04 + 0.02 * rng.random(45)]).astype(np.float32)
+    lex[0], lex[45] = 0.5, 0.3  # one real fit in each language
+    codes = np.array([zh] * 45 + [en] * 45)
+    assert np.array_equal(_centre_by_language(lex, np.zeros(90, np.int32)), lex)  # monolingual: unchanged
+    out = _centre_by_language(lex, codes)
+    # order within a language kept; the offset between the languages shrinks to k / (k + shrink) of itself
+    assert (np.argsort(out[:45]) == np.argsort(lex[:45])).all()
+    gap_before = lex[codes == zh].mean() - lex[codes == en].mean()
+    gap_after = out[codes == zh].mean() - out[codes == en].mean()
+    assert gap_after == pytest.approx(gap_before * LANGUAGE_SHRINK / (45 + LANGUAGE_SHRINK), abs=1e-4)
+    assert (out >= 0).all() and (out <= 1).all()
+    # a group of one (a relevant document alone in its language) is barely moved
+    codes = np.array([zh] * 89 + [en])
+    assert abs(_centre_by_language(lex, codes)[89] - lex[89]) < 0.02
+
+
+def test_generic_words_do_not_count_as_lexical_evidence():
+    m = Matcher(HashingEmbedder(), calibrator=None, weights={"lexical": 1.0})
+    generic = CapabilityDoc("G", "卵圆孔未闭封堵器", "公司开展医疗器械研发，支持临床评价。", language="zh")
+    m.upsert_capabilities([generic, CapabilityDoc("S", "内镜全层缝合器", "内镜下全层缝合，闭合大面积黏膜缺损。",
+                                                  language="zh")])
+    need = NeedDoc("N", "黏膜缺损闭合", "希望开展医疗器械合作，完成临床评价，闭合内镜下黏膜缺损。", language="zh")
+    scores = {r.capability_id: r.signals["lexical"] for r in m.rank(need, k=2, explain=False)}
+    assert scores["G"] == 0 and scores["S"] > 0
+    with_generic = Matcher(HashingEmbedder(), calibrator=None, weights={"lexical": 1.0}, generic_lexical=True)
+    with_generic.upsert_capabilities([generic])
+    assert with_generic.rank(need, k=1, explain=False)[0].signals["lexical"] > 0
