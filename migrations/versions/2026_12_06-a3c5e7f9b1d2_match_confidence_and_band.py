@@ -2,8 +2,8 @@
 
 No company is told of a weak match (notifications read the band); NULL = persisted before calibration.
 
-Revision ID: e7a1c3b5d9f2
-Revises: d5e9f3a7b2c6
+Revision ID: a3c5e7f9b1d2
+Revises: f2b3c4d5e6a7
 Create Date: 2026-12-06 17:10:00
 """
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = 'e7a1c3b5d9f2'
-down_revision: str | None = 'd5e9f3a7b2c6'
+revision: str = 'a3c5e7f9b1d2'
+down_revision: str | None = 'f2b3c4d5e6a7'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
