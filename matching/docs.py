@@ -60,6 +60,9 @@ class Match:
     capability_id: str | None = None
     need_id: str | None = None
     rank: int = 0
+    confidence: float | None = None  # P(a domain expert judges the pair a real fit), from matching.calibration
+    band: str | None = None  # "strong" / "possible" / "weak" (None without a calibration)
+    features: dict[str, float] = field(default_factory=dict)  # what the confidence was computed from
 
     @property
     def id(self) -> str:
@@ -67,4 +70,5 @@ class Match:
 
     def to_dict(self) -> dict[str, Any]:
         return {"capability_id": self.capability_id, "need_id": self.need_id, "rank": self.rank,
-                "score": self.score, "signals": dict(self.signals), "explanation": self.explanation}
+                "score": self.score, "signals": dict(self.signals), "explanation": self.explanation,
+                "confidence": self.confidence, "band": self.band}

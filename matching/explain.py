@@ -11,6 +11,7 @@ import numpy as np
 
 from .docs import CapabilityDoc, NeedDoc
 from .fusion import contributions
+from .generic import is_generic_concept, is_generic_term
 from .glossary import ConceptHit
 from .structured import CONDITION_LABELS, conditions
 
@@ -34,7 +35,8 @@ def explain_pair(need: Analysis, cap: Analysis, signals: dict[str, float], weigh
                  model: dict[str, str]) -> dict[str, Any]:
     nd: NeedDoc = need.doc
     cd: CapabilityDoc = cap.doc
-    shared = sorted(need.concepts & cap.concepts, key=lambda c: (-concept_idf(c), c))  # most specific first
+    shared = sorted((c for c in need.concepts & cap.concepts if not is_generic_concept(c)),
+                    key=lambda c: (-concept_idf(c), c))  # most specific first; generic ones ("medical device") never
     concepts = []
     for cid in shared:
         c = glossary.concepts[cid] if glossary else None
@@ -58,7 +60,7 @@ def explain_pair(need: Analysis, cap: Analysis, signals: dict[str, float], weigh
     if fails:
         parts.append("does not meet: " + ", ".join(fails))
     return {
-        "summary": "; ".join(parts) if parts else "semantic similarity of the texts",
+        "summary": "; ".join(parts) if parts else "no specific shared concept; semantic similarity of the texts",
         "shared_concepts": concepts,
         "shared_terms": _shared_terms(need, cap, token_rarity, limit=8),
         "best_passages": _best_passages(need, cap),
@@ -82,7 +84,7 @@ def _quotes(hits: dict[str, list[ConceptHit]], cid: str) -> list[dict[str, str]]
 def _shared_terms(need: Analysis, cap: Analysis, rarity: Callable[[str], float], limit: int) -> list[dict[str, Any]]:
     """Words both texts use (rarest first), each quoted from where it first occurs."""
     n_sp, c_sp = need.first_span, cap.first_span
-    common = [t for t in n_sp if t in c_sp and len(t) > 1]
+    common = [t for t in n_sp if t in c_sp and len(t) > 1 and not is_generic_term(t)]
     common.sort(key=rarity)
     return [{"term": t, "need": {"field": n_sp[t][0], "text": n_sp[t][1]},
              "capability": {"field": c_sp[t][0], "text": c_sp[t][1]}} for t in common[:limit]]

@@ -11,10 +11,12 @@ from typing import Any, Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .calibration import DEFAULT_BAND_POSSIBLE, DEFAULT_BAND_STRONG, Calibrator, band_of, load_calibrator
 from .docs import CapabilityDoc, Filters, Match, NeedDoc
 from .embedding import Embedder
 from .explain import Analysis, explain_pair
 from .fusion import DEFAULT_WEIGHTS, linear_fusion
+from .generic import GENERIC_CONCEPTS, is_generic_term
 from .glossary import ConceptHit, Glossary, load_glossary
 from .lexical import FIELD_WEIGHTS
 from .stance import sentence_stance
@@ -110,8 +112,21 @@ class Matcher:
 
     def __init__(self, embedder: Embedder, glossary: Glossary | None = None, use_glossary: bool = True,
                  weights: Mapping[str, float] | None = None, query_cache_size: int = 256, augment: bool = True,
-                 rerank_depth: int | None = 1000, rank_cache_size: int = 256):
+                 rerank_depth: int | None = 1000, rank_cache_size: int = 256,
+                 calibrator: Calibrator | None | bool = True, band_strong: float = DEFAULT_BAND_STRONG,
+                 band_possible: float = DEFAULT_BAND_POSSIBLE, lexical_language_centring: bool = True,
+                 generic_lexical: bool = False):
         self.embedder = embedder
+        self.lexical_language_centring = lexical_language_centring
+        self.generic_lexical = generic_lexical
+        # calibrator: True = the shipped data/calibration.json, None/False = no confidence, or a Calibrator
+        # (the shipped one only for the embedder it was fitted with: another model's similarities mean other things)
+        if calibrator is True:
+            calibrator = load_calibrator()
+            if calibrator is not None and calibrator.meta.get("model") not in (None, embedder.name):
+                calibrator = None
+        self.calibrator = calibrator or None
+        self.band_strong, self.band_possible = float(band_strong), float(band_possible)
         self.glossary = (glossary or load_glossary()) if use_glossary else None
         if self.glossary is not None:
             add_zh_words(self.glossary.zh_words())
@@ -448,8 +463,11 @@ class Matcher:
     def _first_stage(self, q, store: DocStore, v: StoreView, rows: np.ndarray, conds):
         n = v.n
         dense = (v.doc_vec[rows] @ q.vecs[0]) if len(rows) * 4 < n else (v.doc_vec @ q.vecs[0])[rows]
+        lex = _lexical(store.bm25, self._lexical_query(q), n)[rows]
+        if self.lexical_language_centring:
+            lex = _centre_by_language(lex, store.lang.codes[rows])
         sig = {"dense": np.clip(dense, 0, 1).astype(np.float32),
-               "lexical": _lexical(store.bm25, q.tokens, n)[rows],
+               "lexical": lex,
                "concept": _coverage_vec(q.info.positive_concepts, store, n)[rows],
                "structured": _struct_score_vec(conds, n)[rows]}
         return sig
@@ -507,9 +525,14 @@ class Matcher:
         top = cand[np.lexsort((rows[cand], -final[cand]))][:kk]
         out = []
         n_live = max(len(store.pos), 1)
+        pool = self._pool_stats(sig)
+        best = float(final[top[0]])
         for rank, i in enumerate(top, start=1):
             row = int(rows[i])
             s = {name: float(x[i]) for name, x in sig.items()}
+            need_c, cap_c = ((q.info.positive_concepts, store.info[row].concepts) if need_is_query
+                             else (store.info[row].positive_concepts, q.info.concepts))
+            feats = self._features(s, float(final[i]), best, pool, need_c, cap_c, store)
             expl: dict[str, Any] = {}
             if explain:
                 q_an = q.analysis
@@ -518,13 +541,44 @@ class Matcher:
                 expl = explain_pair(need_a, cap_a, s, self.weights, self.glossary, store.concept_idf,
                                     lambda t: store.token_df(t) / n_live,
                                     {"name": self.embedder.name, "version": self.embedder.version})
-            m = Match(score=float(final[i]), signals=s, explanation=expl, rank=rank)
+            m = Match(score=float(final[i]), signals=s, explanation=expl, rank=rank, features=feats)
+            if self.calibrator is not None:
+                m.confidence = round(self.calibrator.predict(feats), 4)
+                m.band = band_of(m.confidence, self.band_strong, self.band_possible)
             if need_is_query:
                 m.capability_id = v.ids[row]
             else:
                 m.need_id = v.ids[row]
             out.append(m)
         return out
+
+    def _lexical_query(self, q) -> list[str]:
+        """The query's BM25 terms (without generic words and generic concepts unless ``generic_lexical``)."""
+        if self.generic_lexical:
+            return q.tokens
+        return [t for t in q.tokens if not (is_generic_term(t) or (t.startswith(CONCEPT_TOKEN)
+                                                                    and t[1:] in GENERIC_CONCEPTS))]
+
+    def _pool_stats(self, sig: dict[str, np.ndarray]) -> tuple[float, float]:
+        """Median and standard deviation of the first-stage fused score (every signal but the sentence-level ones,
+        known for every candidate) over the candidate pool: a real fit stands out of its pool, a best-of-nothing
+        does not."""
+        first = {k: v for k, v in sig.items() if k not in ("passage", "status_quo")}
+        s1 = linear_fusion(first, self.weights)
+        if not len(s1):
+            return 0.0, 0.0
+        return float(np.median(s1)), float(s1.std())
+
+    def _features(self, s: dict[str, float], score: float, best: float, pool: tuple[float, float], need_c, cap_c,
+                  store: DocStore) -> dict[str, float]:
+        """What the calibrated confidence is computed from (``calibration.FEATURES``)."""
+        first = sum(float(self.weights.get(k, 0.0)) * v for k, v in s.items()
+                    if k not in ("passage", "status_quo") and np.isfinite(v))
+        med, sd = pool
+        feats = {k: (v if np.isfinite(v) else 0.0) for k, v in s.items() if k != "status_quo"}
+        feats.update(score=score, margin=first - med, score_z=(first - med) / max(sd, 1e-3), top_gap=score - best,
+                     concept_specific=_coverage_one(need_c - GENERIC_CONCEPTS, cap_c - GENERIC_CONCEPTS, store))
+        return {k: round(float(v), 5) for k, v in feats.items()}
 
     def _capability_mask(self, store: DocStore, n: int, f: Filters, conds) -> np.ndarray:
         keep = np.ones(n, dtype=bool)
@@ -578,8 +632,11 @@ class Matcher:
                 passage[i], sq[i] = _stance_one(best_all[off[i]:ends[i]], info.stance, info.titled)
                 concept[i] = _coverage_one(info.positive_concepts, q.info.concepts, store)
                 struct[i] = structured_score(conditions(store.docs[r], capability))
+            lex = _lexical(store.bm25, self._lexical_query(q), v.n)[rows]
+            if self.lexical_language_centring:
+                lex = _centre_by_language(lex, store.lang.codes[rows])
             sig = {"dense": np.clip(v.doc_vec[rows] @ q.vecs[0], 0, 1).astype(np.float32),
-                   "passage": np.clip(passage, 0, 1), "lexical": _lexical(store.bm25, q.tokens, v.n)[rows],
+                   "passage": np.clip(passage, 0, 1), "lexical": lex,
                    "concept": concept, "status_quo": sq, "structured": struct}
             final = linear_fusion(sig, self.weights)
             if filters.min_score is not None:
@@ -633,6 +690,29 @@ def _lexical(bm25, tokens: list[str], n: int) -> np.ndarray:
     raw = bm25.scores(tokens)[:n]
     ub = bm25.idf_mass(tokens)
     return np.sqrt(np.clip(raw / ub, 0, 1)).astype(np.float32) if ub > 0 else np.zeros(n, np.float32)
+
+
+LANGUAGE_SHRINK = 5  # a language group's own mean counts as much as this many candidates at the pool's mean
+
+
+def _centre_by_language(lex: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Per-language centring of the lexical signal within a candidate pool: each language group is shifted so that
+    its mean equals the pool's, so that same-language noise (shared generic words) does not lift every candidate in
+    the query's language over the other language's (a monolingual pool is left as it is). The group mean is shrunk
+    towards the pool's for small groups (a relevant document in a group of two must not pull its group down)."""
+    if len(lex) == 0:
+        return lex
+    groups = np.unique(codes)
+    if len(groups) < 2:
+        return lex
+    overall = float(lex.mean())
+    out = lex.astype(np.float32, copy=True)
+    for g in groups:
+        m = codes == g
+        k = int(m.sum())
+        mean_g = (k * float(lex[m].mean()) + LANGUAGE_SHRINK * overall) / (k + LANGUAGE_SHRINK)
+        out[m] = lex[m] - mean_g + overall
+    return np.clip(out, 0, 1)
 
 
 def _stance_scores(best: np.ndarray, stance: np.ndarray | None,

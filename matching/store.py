@@ -178,6 +178,7 @@ class DocStore:
         self.tracks = _SetColumn()
         self.certs = _SetColumn()
         self.has_tracks = np.zeros(0, bool)
+        self.lang = _Codes()  # the document's language ("" unknown): per-language lexical centring
         # for explanations: first occurrence of every token, glossary concept mentions (field, span in the text)
         self.spans = _Ragged(SPAN)
         self.hits = _Ragged(SPAN)
@@ -215,6 +216,7 @@ class DocStore:
         self.concept_df = _grow(self.concept_df, len(self.concepts.vocab))
         for c in info.concepts:
             self.concept_df[self.concepts.vocab[c]] += 1
+        self.lang.append(r, (getattr(doc, "language", None) or "").strip().lower())
         if self.kind == "capability":
             self.org.append(r, doc.org_type)
             self.region.append(r, (doc.region or "").strip().lower())

@@ -18,14 +18,18 @@ def match_query(partner_type: Annotated[list[PartnerType] | None, Query(descript
                 min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
                 hard: Annotated[bool, Query(description="Treat the need's own partner type, region and "
                                                         "certification requirements as hard filters")] = False,
-                limit: Annotated[int, Query(ge=1, le=100)] = 20) -> matching.MatchQuery:
+                limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                include_weak: Annotated[bool, Query(description="Also show weak matches (calibrated confidence below "
+                                                                "the 'possible' band); hidden by default")] = False
+                ) -> matching.MatchQuery:
     return matching.MatchQuery(partner_types=partner_type, regions=region, stages=stage, min_score=min_score,
-                               hard=hard, limit=limit)
+                               hard=hard, limit=limit, include_weak=include_weak)
 
 
 @router.get("/needs/{need_id}/matches",
-            summary="Capabilities ranked for a need, each with per-signal scores and an explanation "
-                    "(the need's hospital, the commission)")
+            summary="Capabilities ranked for a need, each with per-signal scores, an explanation, a calibrated "
+                    "confidence and band; strong and possible ones unless include_weak (the need's hospital, the "
+                    "commission)")
 def need_matches(session: SessionDep, actor: CurrentActor, index: MatchIndexDep, need_id: DbInt,
                  q: Annotated[matching.MatchQuery, Depends(match_query)]) -> NeedMatches:
     return matching.matches_for_need(session, index, actor, need_id, q)

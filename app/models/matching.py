@@ -65,6 +65,9 @@ class MatchRecord(SQLModel, table=True):
     score: float = Field(sa_column=Column(Float, nullable=False, index=True))
     signals: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     explanation: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # calibrated P(real fit) and its band (strong / possible / weak); NULL = persisted before calibration
+    confidence: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    band: str | None = Field(default=None, max_length=10)
     model_version: str = Field(max_length=80)
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
@@ -150,13 +153,23 @@ class ModelInfo(SQLModel):
 class CapabilityMatch(SQLModel):
     rank: int
     score: float
+    confidence: float | None = Field(default=None, description="calibrated probability that a domain expert judges "
+                                                                "the pair a real fit (grade >= 2)")
+    band: str | None = Field(default=None, description="strong / possible / weak (CLINMATCH_BAND_STRONG, "
+                                                       "CLINMATCH_BAND_POSSIBLE)")
     signals: dict[str, float]
     explanation: dict[str, Any]
     capability: CapabilityPublic
     feedback: dict[str, Verdict] = Field(default_factory=dict, description="verdict per party: hospital, company")
 
 
-class NeedMatches(SQLModel):
+class NoFit(SQLModel):
+    no_fit: bool = Field(default=False, description="true when no match reaches the 'possible' band")
+    no_fit_reason: str | None = None
+    hidden_weak: int = Field(default=0, description="weak matches left out (include_weak=true shows them)")
+
+
+class NeedMatches(NoFit):
     need_id: int
     model: ModelInfo
     items: list[CapabilityMatch]
@@ -165,13 +178,15 @@ class NeedMatches(SQLModel):
 class NeedMatch(SQLModel):
     rank: int
     score: float
+    confidence: float | None = Field(default=None, description="calibrated probability of a real fit (grade >= 2)")
+    band: str | None = Field(default=None, description="strong / possible / weak")
     signals: dict[str, float]
     explanation: dict[str, Any]
     need: NeedPublic
     feedback: dict[str, Verdict] = Field(default_factory=dict)
 
 
-class CapabilityMatches(SQLModel):
+class CapabilityMatches(NoFit):
     capability_id: int
     model: ModelInfo
     items: list[NeedMatch]

@@ -51,7 +51,8 @@ def evaluate(dataset_dir: Path, index: MatchIndex, k: int = 10, run_out: Path | 
         with Session(engine) as session:
             assert session.exec(select(Need).limit(1)).first() is not None, "dataset has no needs"
             for ds_id, db_id in tqdm(need_ids.items(), desc="rank", unit="need", disable=not progress):
-                res = matches_for_need(session, index, reader, db_id, MatchQuery(limit=DEPTH), explain=False)
+                res = matches_for_need(session, index, reader, db_id, MatchQuery(limit=DEPTH, include_weak=True),
+                                       explain=False)
                 scored[ds_id] = [(to_dataset[i["capability"].id], i["score"]) for i in res["items"]]
                 run[ds_id] = [c for c, _ in scored[ds_id]]
         t_rank = time.perf_counter() - t1

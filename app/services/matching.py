@@ -320,7 +320,8 @@ def _chunks(items: Sequence, size: int = 500):
 
 def build_index(embedder, settings=None) -> MatchIndex:
     kw = {} if settings is None else {"rerank_depth": settings.rerank_depth,
-                                      "rank_cache_size": settings.rank_cache_size}
+                                      "rank_cache_size": settings.rank_cache_size,
+                                      "band_strong": settings.band_strong, "band_possible": settings.band_possible}
     return MatchIndex(Matcher(embedder, **kw))
 
 
@@ -335,7 +336,7 @@ def _persist(session: Session, index: MatchIndex, existing: dict[tuple[int, int]
     n = 0
     for need_id, cap_id, m in pairs:
         values = {"score": float(m.score), "signals": dict(m.signals), "explanation": m.explanation,
-                  "model_version": version, "updated_at": now}
+                  "confidence": m.confidence, "band": m.band, "model_version": version, "updated_at": now}
         row = existing.get((need_id, cap_id))
         if row is None:
             new.append({"need_id": need_id, "capability_id": cap_id, "created_at": now, **values})
@@ -444,6 +445,7 @@ class MatchQuery:
     min_score: float | None = None
     hard: bool = False
     limit: int = 20
+    include_weak: bool = False  # weak matches (calibrated band) are left out unless asked for
 
 
 def _filters(q: MatchQuery, exclude: set[int]) -> Filters:
@@ -490,10 +492,10 @@ def matches_for_need(session: Session, index: MatchIndex, actor: Actor, need_id:
         if cid not in rows:  # archived since the last sync
             continue
         cap, org = rows[cid]
-        items.append({"rank": len(items) + 1, "score": round(float(m.score), 4), "signals": m.signals,
-                      "explanation": m.explanation, "capability": capabilities.to_public(session, cap, org),
-                      "feedback": fb.get((need.id, cid), {})})
-    return {"need_id": need.id, "model": index.model, "items": items}
+        items.append({"rank": len(items) + 1, "score": round(float(m.score), 4), "confidence": m.confidence,
+                      "band": m.band, "signals": m.signals, "explanation": m.explanation,
+                      "capability": capabilities.to_public(session, cap, org), "feedback": fb.get((need.id, cid), {})})
+    return {"need_id": need.id, "model": index.model, **_banded(items, q, index, "capability")}
 
 
 def matches_for_capability(session: Session, index: MatchIndex, actor: Actor, cap_id: int, q: MatchQuery) -> dict:
@@ -517,10 +519,28 @@ def matches_for_capability(session: Session, index: MatchIndex, actor: Actor, ca
         nid = int(m.need_id)
         if nid not in rows:
             continue
-        items.append({"rank": len(items) + 1, "score": round(float(m.score), 4), "signals": m.signals,
-                      "explanation": m.explanation, "need": needs.to_public(session, actor, rows[nid]),
-                      "feedback": fb.get((nid, cap.id), {})})
-    return {"capability_id": cap.id, "model": index.model, "items": items}
+        items.append({"rank": len(items) + 1, "score": round(float(m.score), 4), "confidence": m.confidence,
+                      "band": m.band, "signals": m.signals, "explanation": m.explanation,
+                      "need": needs.to_public(session, actor, rows[nid]), "feedback": fb.get((nid, cap.id), {})})
+    return {"capability_id": cap.id, "model": index.model, **_banded(items, q, index, "need")}
+
+
+def _banded(items: list[dict], q: MatchQuery, index: MatchIndex, what: str) -> dict:
+    """Weak matches left out unless ``q.include_weak``; ``no_fit`` when none reaches the possible band (ranks stay
+    those of the full ranking, so a match keeps its rank whether weak ones are shown or not)."""
+    calibrated = any(i["band"] is not None for i in items)
+    weak = [i for i in items if i["band"] == "weak"]
+    shown = items if q.include_weak or not calibrated else [i for i in items if i["band"] != "weak"]
+    out: dict[str, Any] = {"items": shown, "hidden_weak": len(items) - len(shown), "no_fit": False,
+                           "no_fit_reason": None}
+    if not items:
+        out.update(no_fit=True, no_fit_reason=f"no {what} passes the filters")
+    elif calibrated and len(weak) == len(items):
+        best = max(i["confidence"] for i in items)
+        out.update(no_fit=True, no_fit_reason=(
+            f"no {what} is likely to fit: the best match's confidence {best:.2f} is below the "
+            f"'possible' band ({index.matcher.band_possible:.2f})"))
+    return out
 
 
 # --- feedback ------------------------------------------------------------------------------------------------------

@@ -75,10 +75,40 @@ def test_companies_see_ranked_open_needs_but_not_a_need_already_in_partnership(d
     for key in ("capability:pushi-mitral-clip", "capability:pushi-pfo-occluder"):
         r = client.get(f"/api/v1/capabilities/{rep.ids[key]}/matches", headers=h)
         assert r.status_code == 200
+        assert all(i["band"] != "weak" for i in r.json()["items"])
+        r = client.get(f"/api/v1/capabilities/{rep.ids[key]}/matches", params={"include_weak": True}, headers=h)
         items = r.json()["items"]
         assert items and all(i["need"]["status"] == "open" for i in items)
         assert tsp not in {i["need"]["id"] for i in items}
         assert [i["score"] for i in items] == sorted((i["score"] for i in items), reverse=True)
+
+
+def test_a_capability_no_open_need_fits_says_so(demo):
+    """The PFO occluder's only fitting need is in partnership: the open ones are weak matches, hidden by default."""
+    _app, client, rep = demo
+    r = client.get(f"/api/v1/capabilities/{rep.ids['capability:pushi-pfo-occluder']}/matches",
+                   headers=_token(rep, "wang.jianing"))
+    body = r.json()
+    assert body["items"] == [] and body["no_fit"] is True and body["hidden_weak"] > 0
+
+
+def test_the_tsp_need_shows_its_real_fit_as_strong_and_hides_the_pfo_occluder(demo):
+    """The issue's case: the PFO occluder (shared words "开展", stage words) looked as good as a real fit."""
+    _app, client, rep = demo
+    need_id = rep.ids["need:tsp-steerable-needle"]
+    hospital = _token(rep, "chen.lihang")
+    body = client.get(f"/api/v1/needs/{need_id}/matches", headers=hospital).json()
+    top = body["items"][0]
+    assert top["capability"]["id"] == rep.ids["capability:pushi-steerable-rf-tsp"] and top["band"] == "strong"
+    pfo = rep.ids["capability:pushi-pfo-occluder"]
+    assert pfo not in {i["capability"]["id"] for i in body["items"]}
+    every = client.get(f"/api/v1/needs/{need_id}/matches", params={"include_weak": True}, headers=hospital).json()
+    shown = {i["capability"]["id"]: i for i in every["items"]}
+    assert shown[pfo]["band"] == "weak" and shown[pfo]["confidence"] < top["confidence"] / 2
+    for item in every["items"]:
+        e = item["explanation"]
+        assert not any(c["concept"] == "medical_device" for c in e["shared_concepts"])
+        assert not {"开展", "医疗器械"} & {t["term"] for t in e["shared_terms"]}
 
 
 def test_seed_is_idempotent(demo):

@@ -252,3 +252,74 @@ def test_index_sync_reads_only_new_rows_and_still_catches_late_commits(app, clie
         assert sorted(index.matcher.capability_ids()) == sorted([str(rf["id"]), str(laser["id"])])
     finally:
         event.remove(engine, "before_cursor_execute", listener)
+
+
+# --- calibrated confidence and bands ------------------------------------------------------------------------------
+
+REHAB = {"title": "脑卒中上肢康复训练依从性差", "description": "出院后上肢康复训练难以坚持，缺少居家监测与反馈。",
+         "tracks": ["rehab_eldercare"], "partner_types": ["enterprise"], "regions": []}
+
+
+def calibrate_for_hashing(app, cut: float = 0.38) -> None:
+    """A calibration for the hashing embedder (the shipped one applies to the real model only): the confidence rises
+    steeply through fused score ``cut``. With the sample texts: the TSP need's two puncture capabilities score
+    0.46 / 0.41 (strong), the electroporation one 0.10 (weak); the rehabilitation need's best is 0.35 (weak)."""
+    from matching.calibration import Calibrator
+
+    app.state.match_index.matcher.calibrator = Calibrator(["score"], [0.0], [1.0], [60.0], -60.0 * cut)
+
+
+def test_weak_matches_are_hidden_by_default_and_shown_with_include_weak(app, client, world, make_need,
+                                                                       make_capability):
+    calibrate_for_hashing(app)
+    rf, abl, laser = _world_with_capabilities(make_capability)
+    need = make_need(status="open")
+    url, h = f"/api/v1/needs/{need['id']}/matches", world["hospital"].headers
+
+    body = client.get(url, headers=h).json()
+    assert {i["capability"]["id"] for i in body["items"]} == {rf["id"], laser["id"]}
+    assert all(i["band"] in ("strong", "possible") and 0 <= i["confidence"] <= 1 for i in body["items"])
+    assert body["no_fit"] is False and body["no_fit_reason"] is None and body["hidden_weak"] == 1
+
+    every = client.get(url, params={"include_weak": True}, headers=h).json()
+    assert [i["capability"]["id"] for i in every["items"]][-1] == abl["id"]
+    weak = every["items"][-1]
+    assert weak["band"] == "weak" and weak["confidence"] < 0.3 and weak["rank"] == 3
+    assert every["hidden_weak"] == 0
+    # shown or not, a match keeps its rank and confidence
+    assert [(i["rank"], i["confidence"]) for i in every["items"][:2]] == \
+        [(i["rank"], i["confidence"]) for i in body["items"]]
+
+    # persisted with the need: its confidence and band, for the notifications
+    with Session(app.state.engine) as s:
+        rows = {r.capability_id: r for r in s.exec(select(MatchRecord).where(MatchRecord.need_id == need["id"]))}
+    assert rows[abl["id"]].band == "weak" and rows[rf["id"]].band == "strong"
+    assert rows[rf["id"]].confidence > rows[abl["id"]].confidence
+
+    # the capability's side: the electroporation company's only open need is a weak match
+    h_b = world["company_b"].headers
+    side = client.get(f"/api/v1/capabilities/{abl['id']}/matches", headers=h_b).json()
+    assert side["items"] == [] and side["no_fit"] is True and side["hidden_weak"] == 1
+    side = client.get(f"/api/v1/capabilities/{abl['id']}/matches", params={"include_weak": "true"},
+                      headers=h_b).json()
+    assert [(i["need"]["id"], i["band"]) for i in side["items"]] == [(need["id"], "weak")]
+
+
+def test_a_need_nothing_fits_says_so(app, client, world, make_need, make_capability):
+    calibrate_for_hashing(app)
+    _world_with_capabilities(make_capability)
+    need = make_need(status="open", **REHAB)
+    r = client.get(f"/api/v1/needs/{need['id']}/matches", headers=world["hospital"].headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["items"] == [] and body["no_fit"] is True and body["hidden_weak"] == 3
+    assert "possible" in body["no_fit_reason"] and "0.30" in body["no_fit_reason"]
+
+
+def test_without_a_calibration_nothing_is_hidden(client, world, make_need, make_capability):
+    """The shipped calibration is the real model's: with another embedder there is no confidence, and no filter."""
+    _world_with_capabilities(make_capability)
+    need = make_need(status="open", **REHAB)
+    body = client.get(f"/api/v1/needs/{need['id']}/matches", headers=world["hospital"].headers).json()
+    assert len(body["items"]) == 3 and body["no_fit"] is False
+    assert all(i["confidence"] is None and i["band"] is None for i in body["items"])

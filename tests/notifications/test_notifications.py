@@ -259,3 +259,23 @@ def test_a_partnership_that_stopped_moving_reminds_its_parties_and_the_commissio
     assert run_reminders(engine, settings) == 0
     (n,) = _inbox(client, world["company"], kind="reminder")["items"]
     assert "31" in n["title"] and n["link"].endswith(f"/engagements/{r.json()['id']}")
+
+
+def test_no_company_is_told_of_a_weak_match(app, client, world, worker, make_need, make_capability):
+    from tests.api.test_matches import ABLATION, calibrate_for_hashing
+
+    calibrate_for_hashing(app)
+    for persona in ("company", "company_b"):
+        set_prefs(client, world[persona], min_score=0.0)
+    rf = make_capability()  # strong for the TSP need
+    abl = make_capability("company_b", **ABLATION)  # weak for it
+    need = _open(make_need)
+    worker.run_once(clock=False)
+    items = _inbox(client, world["company"])["items"][0]["payload"]["items"]
+    assert [(i["capability"]["id"], i["band"]) for i in items] == [(rf["id"], "strong")]
+    assert items[0]["confidence"] > 0.6
+    assert _inbox(client, world["company_b"])["total"] == 0
+    # the weak pair is still there for whoever asks for it
+    side = client.get(f"/api/v1/capabilities/{abl['id']}/matches", params={"include_weak": True},
+                      headers=world["company_b"].headers).json()
+    assert [i["need"]["id"] for i in side["items"]] == [need["id"]]

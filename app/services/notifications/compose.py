@@ -61,7 +61,7 @@ def _need_view(session: Session, settings: Settings, need: Need, viewer: Organis
 def _match_item(session, settings, need: Need, cap: Capability, rec: MatchRecord, viewer: Organisation) -> dict:
     exp = rec.explanation or {}
     passages = exp.get("best_passages") or {}
-    return {"kind": "match", "score": round(float(rec.score), 4),
+    return {"kind": "match", "score": round(float(rec.score), 4), "confidence": rec.confidence, "band": rec.band,
             "need": _need_view(session, settings, need, viewer),
             "capability": {"id": cap.id, "title": cap.title,
                            "link": f"{settings.public_base_url}/api/v1/capabilities/{cap.id}/matches"},
@@ -75,7 +75,7 @@ def _match_item(session, settings, need: Need, cap: Capability, rec: MatchRecord
 
 def _new_matches(session: Session, settings: Settings, recs: list[MatchRecord]) -> dict[int, list[dict]]:
     """The persisted matches not yet told to the capability's organisation, above its threshold, within its
-    interests, not declined by it; for open needs and active capabilities."""
+    interests, not declined by it, not weak (calibrated band); for open needs and active capabilities."""
     if not recs:
         return {}
     caps = {c.id: c for c in session.exec(select(Capability).where(
@@ -95,8 +95,8 @@ def _new_matches(session: Session, settings: Settings, recs: list[MatchRecord]) 
     out: dict[int, list[dict]] = defaultdict(list)
     for r in sorted(recs, key=lambda r: -r.score):
         cap, need = caps.get(r.capability_id), needs.get(r.need_id)
-        if cap is None or need is None or (r.need_id, r.capability_id) in skip:
-            continue
+        if cap is None or need is None or (r.need_id, r.capability_id) in skip or r.band == "weak":
+            continue  # a weak match is nobody's news: it stays visible on request (include_weak), never pushed
         org_id = cap.organisation_id
         pref = prefs[org_id]
         # the hospital's region only where the company may know the hospital (an anonymous need's region filter
