@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -45,7 +46,7 @@ async def lifespan(app: FastAPI):
     from anyio import to_thread
     from starlette.concurrency import run_in_threadpool
 
-    from app.services.matching import build_index
+    from app.services.matching import build_index, freeze_long_lived
 
     t0 = time.perf_counter()
     settings = app.state.settings
@@ -54,6 +55,9 @@ async def lifespan(app: FastAPI):
     index.configure_dense(settings.dense_search, settings.dense_candidates, settings.hnsw_ef_search)
     await run_in_threadpool(index.sync, app.state.engine)
     app.state.match_index = index
+    if settings.gc_freeze:  # what lives for the process is never scanned again (freeze_long_lived)
+        frozen = freeze_long_lived()
+        log.info("%d objects frozen out of the garbage collector's scans", frozen)
     log.info("match index ready in %.1f s: %s", time.perf_counter() - t0, index.stats())
     worker = None
     if app.state.settings.worker_in_process:
@@ -63,6 +67,8 @@ async def lifespan(app: FastAPI):
     yield
     if worker is not None:
         worker.stop()
+    if settings.gc_freeze:
+        gc.unfreeze()  # an app made again in this process (tests) starts from a collectable heap
     app.state.engine.dispose()
 
 
