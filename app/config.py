@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # start-up and after each bulk load or compaction of the index: full collections then pause for a few ms instead
     # of ~180 ms at 10k capabilities (docs/decisions.md; bench/gc_pauses.py). Off only to measure the difference.
     gc_freeze: bool = True
+    # One JSON line per request on stderr (request id, route template, status, duration; no token, no query
+    # string): app/access_log.py. Off: no access log at all (uvicorn's own, which prints query strings, stays off).
+    access_log: bool = True
     # Page size limits for list endpoints.
     default_page_size: int = 20
     max_page_size: int = 100

@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 
-from app import __version__
+from app import __version__, access_log
+from app.access_log import AccessLog
 from app.api import api_router, health
 from app.config import Settings, get_settings
 from app.db import PG_POOL_CAPACITY, make_engine
@@ -84,6 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # SQLite: writers take turns; PostgreSQL: no more requests inside than the pool serves (app/write_queue.py)
     app.add_middleware(Admission, limit=1 if settings.is_sqlite else PG_POOL_CAPACITY // 2,
                        writes_only=settings.is_sqlite)
+    if settings.access_log:  # inside the request id, outside the queue: the duration includes waiting for a turn
+        access_log.configure()
+        app.add_middleware(AccessLog)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     install_error_handlers(app)
     app.include_router(health.router)
