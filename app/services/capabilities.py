@@ -13,7 +13,7 @@ from app.models.capability import CapabilityCreate, CapabilityPublic, Capability
 from app.models.enums import CapabilityStatus, Role
 from app.policy import Actor, can_manage_capability, capability_visible, require_company, require_role
 from app.services import audit, events
-from app.services.common import check_version, compare_and_swap, org_ref
+from app.services.common import check_version, compare_and_swap, org_ref, org_ref_by_id
 from matching.text import detect_language
 from app.services.listing import PageParams, json_list_contains, paginate, text_match
 
@@ -36,8 +36,8 @@ class CapabilityFilters:
 
 
 def to_public(session: Session, cap: Capability, org: Organisation | None = None) -> CapabilityPublic:
-    org = org or session.get(Organisation, cap.organisation_id)
-    return CapabilityPublic.model_validate({**cap.model_dump(), "organisation": org_ref(org), "org_kind": org.kind})
+    ref, kind = (org_ref(org), org.kind) if org else org_ref_by_id(session, cap.organisation_id)
+    return CapabilityPublic.model_validate({**cap.model_dump(), "organisation": ref, "org_kind": kind})
 
 
 def to_public_many(session: Session, caps: Sequence[Capability]) -> list[CapabilityPublic]:

@@ -14,7 +14,7 @@ from app.models.need import NeedCreate, NeedPublic, NeedUpdate
 from app.policy import (Actor, can_manage_need, hospital_identity_visible, hospital_identity_visible_many, need_visible,
                         require_role)
 from app.services import audit, events
-from app.services.common import check_version, compare_and_swap, org_ref
+from app.services.common import check_version, compare_and_swap, org_ref, org_ref_by_id
 from matching.text import detect_language
 from app.services.listing import PageParams, json_list_contains, paginate, text_match
 from app.services.need_statement import statement_warnings
@@ -42,7 +42,9 @@ def to_public(session: Session, actor: Actor, need: Need, with_warnings: bool = 
     them already (``to_public_many``)."""
     if shown is None:
         shown = hospital_identity_visible(actor, need, session)
-    hospital = org_ref(hospital_org or session.get(Organisation, need.hospital_id)) if shown else None
+    hospital = None
+    if shown:
+        hospital = org_ref(hospital_org) if hospital_org else org_ref_by_id(session, need.hospital_id)[0]
     data = need.model_dump()
     data.update(hospital=hospital, hospital_hidden=not shown)
     if with_warnings:
