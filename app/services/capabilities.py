@@ -62,27 +62,30 @@ def get_manageable(session: Session, actor: Actor, cap_id: int) -> Capability:
 
 
 def list_capabilities(session: Session, actor: Actor, f: CapabilityFilters, page: PageParams):
-    stmt = select(Capability, Organisation).join(Organisation, Organisation.id == Capability.organisation_id)
-    stmt = stmt.where(capability_visible(actor))
+    conds = [capability_visible(actor)]
     if f.track:
-        stmt = stmt.where(json_list_contains(session, Capability.tracks, f.track))
+        conds.append(json_list_contains(session, Capability.tracks, f.track))
     if f.stage:
-        stmt = stmt.where(json_list_contains(session, Capability.stages, f.stage))
+        conds.append(json_list_contains(session, Capability.stages, f.stage))
     if f.certification:
-        stmt = stmt.where(json_list_contains(session, Capability.certifications, f.certification))
+        conds.append(json_list_contains(session, Capability.certifications, f.certification))
     if f.region:
-        stmt = stmt.where(Capability.region == f.region)
+        conds.append(Capability.region == f.region)
     if f.status:
-        stmt = stmt.where(Capability.status == f.status)
+        conds.append(Capability.status == f.status)
     if f.language:
-        stmt = stmt.where(Capability.language == f.language)
+        conds.append(Capability.language == f.language)
     if f.org_kind:
-        stmt = stmt.where(Organisation.kind == f.org_kind)
+        conds.append(Organisation.kind == f.org_kind)
     if f.organisation_id is not None:
-        stmt = stmt.where(Capability.organisation_id == f.organisation_id)
+        conds.append(Capability.organisation_id == f.organisation_id)
     if f.q:
-        stmt = stmt.where(text_match(f.q, Capability.title, Capability.description))
-    rows, total = paginate(session, stmt, page, SORTABLE, "-created_at")
+        conds.append(text_match(f.q, Capability.title, Capability.description))
+    stmt = select(Capability, Organisation).join(Organisation, Organisation.id == Capability.organisation_id)
+    # Every capability has its organisation (foreign key): counted without the join unless a filter reads it (the
+    # join made SQLite's count of 10k rows 0.3-0.5 ms instead of 0.01)
+    count = None if f.org_kind else select(Capability.id).where(*conds)
+    rows, total = paginate(session, stmt.where(*conds), page, SORTABLE, "-created_at", count=count)
     return [to_public(session, cap, org) for cap, org in rows], total
 
 
