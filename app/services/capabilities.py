@@ -10,10 +10,11 @@ from sqlmodel import Session, select
 from app.errors import NotFound
 from app.models import Capability, Organisation
 from app.models.capability import CapabilityCreate, CapabilityPublic, CapabilityUpdate
+from app.models.need import OrgRef
 from app.models.enums import CapabilityStatus, Role
 from app.policy import Actor, can_manage_capability, capability_visible, require_company, require_role
 from app.services import audit, events
-from app.services.common import check_version, compare_and_swap, org_ref, org_ref_by_id
+from app.services.common import check_version, compare_and_swap, org_ref, org_ref_by_id, org_refs_by_ids
 from matching.text import detect_language
 from app.services.listing import PageParams, json_list_contains, paginate, text_match
 
@@ -35,8 +36,10 @@ class CapabilityFilters:
     q: str | None = None
 
 
-def to_public(session: Session, cap: Capability, org: Organisation | None = None) -> CapabilityPublic:
-    ref, kind = (org_ref(org), org.kind) if org else org_ref_by_id(session, cap.organisation_id)
+def to_public(session: Session, cap: Capability, org: Organisation | None = None,
+              ref: tuple[OrgRef, str] | None = None) -> CapabilityPublic:
+    """``org`` or ``ref`` (its reference and kind): the capability's organisation, when the caller has it."""
+    ref, kind = ref or ((org_ref(org), org.kind) if org else org_ref_by_id(session, cap.organisation_id))
     return CapabilityPublic.model_validate({**cap.model_dump(), "organisation": ref, "org_kind": kind})
 
 
@@ -81,12 +84,15 @@ def list_capabilities(session: Session, actor: Actor, f: CapabilityFilters, page
         conds.append(Capability.organisation_id == f.organisation_id)
     if f.q:
         conds.append(text_match(f.q, Capability.title, Capability.description))
-    stmt = select(Capability, Organisation).join(Organisation, Organisation.id == Capability.organisation_id)
-    # Every capability has its organisation (foreign key): counted without the join unless a filter reads it (the
-    # join made SQLite's count of 10k rows 0.3-0.5 ms instead of 0.01)
-    count = None if f.org_kind else select(Capability.id).where(*conds)
-    rows, total = paginate(session, stmt.where(*conds), page, SORTABLE, "-created_at", count=count)
-    return [to_public(session, cap, org) for cap, org in rows], total
+    # The organisations' references come in one Core statement after the page (as ORM rows joined in, they cost
+    # ~0.5 ms a page more), and the count has no join unless a filter reads the organisation (every capability has
+    # one: a foreign key; the join made SQLite's count of 10k rows 0.3-0.5 ms instead of 0.01).
+    stmt = select(Capability)
+    if f.org_kind:
+        stmt = stmt.join(Organisation, Organisation.id == Capability.organisation_id)
+    rows, total = paginate(session, stmt.where(*conds), page, SORTABLE, "-created_at")
+    refs = org_refs_by_ids(session, {c.organisation_id for c in rows})
+    return [to_public(session, cap, ref=refs[cap.organisation_id]) for cap in rows], total
 
 
 MATERIAL_FIELDS = frozenset({"title", "description", "tracks", "stages", "region", "certifications", "status"})

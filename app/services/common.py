@@ -54,6 +54,18 @@ _o = Organisation.__table__
 _ORG_REF = select(_o.c.id, _o.c.name_zh, _o.c.name_en, _o.c.region, _o.c.kind).where(_o.c.id == bindparam("org_id"))
 
 
+_ORG_REFS = select(_o.c.id, _o.c.name_zh, _o.c.name_en, _o.c.region, _o.c.kind).where(
+    _o.c.id.in_(bindparam("org_ids", expanding=True)))
+
+
+def org_refs_by_ids(session: Session, org_ids) -> dict[int, tuple[OrgRef, str]]:
+    """{id: (reference, kind)} of several organisations in one Core statement (a list page's)."""
+    if not org_ids:
+        return {}
+    return {r.id: (OrgRef(id=r.id, name_zh=r.name_zh, name_en=r.name_en, region=r.region), r.kind)
+            for r in session.execute(_ORG_REFS, {"org_ids": list(org_ids)})}
+
+
 def org_ref_by_id(session: Session, org_id: int) -> tuple[OrgRef, str]:
     """(the organisation's reference, its kind)."""
     r = session.execute(_ORG_REF, {"org_id": org_id}).one()

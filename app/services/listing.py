@@ -32,10 +32,8 @@ def text_match(q: str, *columns: Any):
     return or_(*[c.icontains(q, autoescape=True) for c in columns])
 
 
-def paginate(session: Session, stmt: Select, page: PageParams, sortable: dict[str, Any], default: str,
-             count: Select | None = None):
-    """Run ``stmt`` with sorting and a page window; returns (rows, total). ``count``: a statement selecting the same
-    rows more cheaply (without joins that only add columns), counted instead of ``stmt``."""
+def paginate(session: Session, stmt: Select, page: PageParams, sortable: dict[str, Any], default: str):
+    """Run ``stmt`` with sorting and a page window; returns (rows, total)."""
     key = page.sort or default
     desc = key.startswith("-")
     name = key.lstrip("-")
@@ -43,8 +41,7 @@ def paginate(session: Session, stmt: Select, page: PageParams, sortable: dict[st
         allowed = ", ".join(sorted(sortable))
         raise Invalid("sort", f"Cannot sort by '{name}'; choose one of: {allowed} (prefix '-' for descending).")
     col = sortable[name]
-    counted = stmt if count is None else count
-    total = session.scalar(select(func.count()).select_from(counted.order_by(None).subquery())) or 0
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     order = [col.desc() if desc else col.asc()]
     pk = stmt.column_descriptions[0]["entity"].id
     order.append(pk.desc() if desc else pk.asc())  # stable order for ties
