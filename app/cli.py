@@ -47,8 +47,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, reload: b
     import uvicorn
 
     typer.echo(f"clinmatch on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    # uvicorn's access log prints query strings (search terms, e-mail filters): the app writes its own, in JSON
+    # (CLINMATCH_ACCESS_LOG, app/access_log.py)
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, reload=reload,
-                proxy_headers=True)
+                proxy_headers=True, access_log=False)
 
 
 def _index():

@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     # thread at a time: more threads than requests that wait on something other than the CPU only add switching
     # (bench/api_throughput.py, 64 clients, SQLite: GET /needs/{id} 422 req/s with 40 threads, 518 with 8, 582 with 4).
     request_threads: int = Field(default=8, ge=1, le=1000)
+    # Freeze what lives for the process (libraries, the match index) out of the garbage collector's scans after
+    # start-up and after each bulk load or compaction of the index: full collections then pause for a few ms instead
+    # of ~180 ms at 10k capabilities (docs/decisions.md; bench/gc_pauses.py). Off only to measure the difference.
+    gc_freeze: bool = True
+    # One JSON line per request on stderr (request id, route template, status, duration; no token, no query
+    # string): app/access_log.py. Off: no access log at all (uvicorn's own, which prints query strings, stays off).
+    access_log: bool = True
     # Page size limits for list endpoints.
     default_page_size: int = 20
     max_page_size: int = 100

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -9,7 +10,8 @@ from contextlib import asynccontextmanager
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 
-from app import __version__
+from app import __version__, access_log
+from app.access_log import AccessLog
 from app.api import api_router, health
 from app.config import Settings, get_settings
 from app.db import PG_POOL_CAPACITY, make_engine
@@ -47,7 +49,7 @@ async def lifespan(app: FastAPI):
     from anyio import to_thread
     from starlette.concurrency import run_in_threadpool
 
-    from app.services.matching import build_index
+    from app.services.matching import build_index, freeze_long_lived
 
     t0 = time.perf_counter()
     settings = app.state.settings
@@ -56,6 +58,9 @@ async def lifespan(app: FastAPI):
     index.configure_dense(settings.dense_search, settings.dense_candidates, settings.hnsw_ef_search)
     await run_in_threadpool(index.sync, app.state.engine)
     app.state.match_index = index
+    if settings.gc_freeze:  # what lives for the process is never scanned again (freeze_long_lived)
+        frozen = freeze_long_lived()
+        log.info("%d objects frozen out of the garbage collector's scans", frozen)
     log.info("match index ready in %.1f s: %s", time.perf_counter() - t0, index.stats())
     worker = None
     if app.state.settings.worker_in_process:
@@ -65,6 +70,8 @@ async def lifespan(app: FastAPI):
     yield
     if worker is not None:
         worker.stop()
+    if settings.gc_freeze:
+        gc.unfreeze()  # an app made again in this process (tests) starts from a collectable heap
     app.state.engine.dispose()
 
 
@@ -86,6 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outside the admission queue: an oversized body or a NUL in the query is refused without taking a turn
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_json_bytes,
                        max_multipart_bytes=settings.max_attachment_bytes)
+    if settings.access_log:  # inside the request id, outside the queue: the duration includes waiting for a turn
+        access_log.configure()
+        app.add_middleware(AccessLog)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     app.add_middleware(SecurityMiddleware)  # outermost: sets the caller's X-Request-ID aside before the line above
     install_error_handlers(app)

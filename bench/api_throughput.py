@@ -1,15 +1,23 @@
-"""API throughput under 64 concurrent clients, from a separate process on loopback (wrk), against the real server.
+"""API throughput and latency under 64 concurrent clients, from a separate process on loopback (wrk), against the
+real server, each read side by side with its anchor: the same read in a well-written FastAPI + SQLModel app.
 
-    python bench/api_throughput.py [--n 10000] [--db sqlite|postgres] [--duration 10] [--connections 64]
+    python bench/api_throughput.py [--n 10000] [--db sqlite|postgres] [--duration 10] [--rounds 2] [--connections 64]
 
 What runs: a database holding the dev set (40 needs, 160 capabilities) plus synthetic capabilities up to ``--n``, all
 with stored vectors (``bench/synthetic.py`` ``load_db``; vectors cached under var/bench-cache), a hospital with a
-hospital_staff user, and a commission user. The real server starts in a subprocess (uvicorn, one worker, the
-notification worker off so only the API uses the CPU) from ``bench/_hello_app.py``: clinmatch's app plus a bare
-FastAPI ``GET /bench/hello`` on the same server. Then ``wrk`` (Debian package ``wrk``) drives each endpoint in turn
-for ``--duration`` seconds with ``--connections`` connections, a Lua script adding the bearer token and rotating the
-URLs (the 40 needs; for POST a need to file). Printed: a table and JSON with requests/s, p50/p95/p99 latency,
-non-2xx responses and socket errors, and each endpoint's throughput as a share of hello's.
+hospital_staff user, and a commission user. Two servers start in subprocesses, one uvicorn worker each (uvloop,
+httptools, 8 request threads, the same engine and SQLite pragmas): clinmatch from ``bench/_hello_app.py`` (its app,
+access log on as ``clinmatch serve`` runs it, written to a file, plus a bare ``GET /bench/hello`` on its stack) and
+the anchor, ``bench/_anchor_app.py`` (the straightforward version of each read: bearer token by SHA-256 joined to its
+user, ``session.get`` of the row into a response model; a page of 20 with its total; plus bare hello).
+
+Then ``wrk`` (Debian package ``wrk``) drives each endpoint for ``--duration`` seconds with ``--connections``
+connections, a Lua script adding the bearer token and rotating the URLs (the 40 needs; 200 capabilities spread over
+the pool; for POST a need to file). In each of ``--rounds`` rounds every read runs on both servers, one right after
+the other, which goes first alternating by round, so that both see the same machine. Printed: per endpoint the
+median over rounds of requests/s, p50 and p99 for clinmatch and its anchor, the throughput ratio (median and range)
+and the p99 ratio; endpoints without an anchor (the matches ranking, filing a need) with their p50 and p99; then
+JSON with every run.
 """
 
 from __future__ import annotations
@@ -32,8 +40,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
 import synthetic  # noqa: E402
-from tests.conftest import TSP_NEED, _pg_url  # noqa: E402
 
+from tests.conftest import TSP_NEED, _pg_url  # noqa: E402
 
 LUA = r"""
 local paths = {%(paths)s}
@@ -122,15 +130,34 @@ def run_wrk(base: str, name: str, paths: list[str], token: str, a, tmp: Path, me
             "p99_ms": round(r["p99_us"] / 1000, 1), "non_2xx": r["non_2xx"], "socket_errors": sock}
 
 
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+
+
+def stop(proc) -> None:
+    if proc is None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10_000, help="capabilities in all (dev set's 160 + synthetic)")
     ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
-    ap.add_argument("--duration", type=int, default=10, help="seconds per endpoint")
+    ap.add_argument("--duration", type=int, default=10, help="seconds per endpoint and server")
+    ap.add_argument("--rounds", type=int, default=2, help="rounds of every endpoint, anchor and clinmatch alternating")
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2, help="wrk threads")
-    ap.add_argument("--port", type=int, default=8793)
+    ap.add_argument("--port", type=int, default=8793, help="clinmatch's port; the anchor's is the next one")
     ap.add_argument("--only", default="", help="comma-separated endpoint names to run (default: all)")
+    ap.add_argument("--access-log", choices=("on", "off"), default="on",
+                    help="clinmatch's JSON access log (CLINMATCH_ACCESS_LOG), written to a file")
     ap.add_argument("--sqlite-file", type=Path, help="keep the SQLite database here and reuse it when it exists "
                                                      "(with its tokens beside it), instead of building a fresh one")
     a = ap.parse_args()
@@ -142,7 +169,8 @@ def main() -> None:
         server, url = start_postgres(tmp)
     else:
         url = f"sqlite:///{a.sqlite_file or tmp / 'bench.db'}"
-    proc = None
+    proc = anchor = None
+    runs: list[dict] = []
     try:
         from synthetic import load_db
 
@@ -163,53 +191,84 @@ def main() -> None:
             if saved:
                 saved.write_text(json.dumps({**info, "hospital_token": hospital_token, "n": a.n}))
         env = {**os.environ, "DATABASE_URL": url, "CLINMATCH_WORKER_IN_PROCESS": "false",
+               "CLINMATCH_ACCESS_LOG": "true" if a.access_log == "on" else "false",
                "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        proc, base, up = synthetic.start_server(env, a.port, app="bench._hello_app:create_app")
-        print(f"  server up in {up:.0f} s", file=sys.stderr)
+        log_file = (tmp / "access.log").open("w")
+        proc, base, up = synthetic.start_server(env, a.port, app="bench._hello_app:create_app", stderr=log_file)
+        anchor, anchor_base, up2 = synthetic.start_server(env, a.port + 1, app="bench._anchor_app:create_app")
+        print(f"  servers up in {up:.0f} s (clinmatch), {up2:.0f} s (anchor)", file=sys.stderr)
         token, needs = info["token"], info["need_ids"]
+        caps = info["capability_ids"][:: max(1, len(info["capability_ids"]) // 200)][:200]
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
             for nid in needs:  # warm: each need embedded once (cached afterwards, as in production)
                 assert c.get(f"/api/v1/needs/{nid}/matches").status_code == 200
             assert c.get("/api/v1/needs").status_code == 200
-        plan = [
-            ("hello", ["/bench/hello"], token, "GET", None),
-            ("GET /needs", ["/api/v1/needs"], token, "GET", None),
-            ("GET /needs/{id}", [f"/api/v1/needs/{n}" for n in needs], token, "GET", None),
-            ("GET /needs/{id}/matches", [f"/api/v1/needs/{n}/matches" for n in needs], token, "GET", None),
-            ("POST /needs", ["/api/v1/needs"], hospital_token, "POST", TSP_NEED),
+        with httpx.Client(base_url=anchor_base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
+            for p in ("/anchor/needs", "/anchor/capabilities", f"/anchor/needs/{needs[0]}",
+                      f"/anchor/capabilities/{caps[0]}"):
+                assert c.get(p).status_code == 200, p
+        plan = [  # name, clinmatch's paths, the anchor's paths (None: no anchor), token, method, body
+            ("hello", ["/bench/hello"], ["/bench/hello"], token, "GET", None),
+            ("GET /needs/{id}", [f"/api/v1/needs/{n}" for n in needs], [f"/anchor/needs/{n}" for n in needs],
+             token, "GET", None),
+            ("GET /capabilities/{id}", [f"/api/v1/capabilities/{c}" for c in caps],
+             [f"/anchor/capabilities/{c}" for c in caps], token, "GET", None),
+            ("GET /needs", ["/api/v1/needs"], ["/anchor/needs"], token, "GET", None),
+            ("GET /capabilities", ["/api/v1/capabilities"], ["/anchor/capabilities"], token, "GET", None),
+            ("GET /needs/{id}/matches", [f"/api/v1/needs/{n}/matches" for n in needs], None, token, "GET", None),
+            ("POST /needs", ["/api/v1/needs"], None, hospital_token, "POST", TSP_NEED),
         ]
         only = {s.strip() for s in a.only.split(",") if s.strip()}
-        results = []
-        for name, paths, tok, method, body in plan:
-            if only and name not in only and name != "hello":
-                continue
-            print(f"  wrk: {name} ...", file=sys.stderr)
-            results.append(run_wrk(base, name.replace("/", "_").replace(" ", "").replace("{id}", "id"), paths, tok,
-                                   a, tmp, method, body) | {"endpoint": name})
+        for rnd in range(a.rounds):
+            for name, paths, anchor_paths, tok, method, body in plan:
+                if only and name not in only:
+                    continue
+                sides = [("clinmatch", base, paths)] + ([("anchor", anchor_base, anchor_paths)] if anchor_paths else [])
+                for side, b, ps in (sides if rnd % 2 == 0 else sides[::-1]):
+                    print(f"  round {rnd}, wrk: {name} on {side} ...", file=sys.stderr)
+                    slug = name.replace("/", "_").replace(" ", "").replace("{id}", "id")
+                    runs.append(run_wrk(b, f"{side}-{slug}", ps, tok, a, tmp, method, body)
+                                | {"endpoint": name, "server": side, "round": rnd})
+        log_file.flush()
+        lines = (tmp / "access.log").read_text().count("\n")
     finally:
         try:
-            if proc is not None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop(proc)
+            stop(anchor)
         finally:
             if server is not None:
                 server.cleanup()
             shutil.rmtree(tmp, ignore_errors=True)
-    hello = results[0]["rps"] or 1
-    for r in results:
-        r["vs_hello"] = round(r["rps"] / hello, 3)
-    print(f"\n{a.db}, {a.n} capabilities, {a.connections} connections, {a.duration} s each (wrk, loopback)")
-    print(f"{'endpoint':<26}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'sock err':>9}"
-          f"{'vs hello':>10}")
-    for r in results:
-        print(f"{r['endpoint']:<26}{r['rps']:>9.1f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}{r['p99_ms']:>9.1f}"
-              f"{r['non_2xx']:>9}{r['socket_errors']:>9}{r['vs_hello']:>9.0%} ")
+    rows = []
+    for name in dict.fromkeys(r["endpoint"] for r in runs):
+        mine = [r for r in runs if r["endpoint"] == name and r["server"] == "clinmatch"]
+        theirs = [r for r in runs if r["endpoint"] == name and r["server"] == "anchor"]
+        row = {"endpoint": name, **{k: median([r[k] for r in mine]) for k in ("rps", "p50_ms", "p99_ms")},
+               "errors": sum(r["non_2xx"] + r["socket_errors"] for r in mine)}
+        if theirs:
+            ratios = [m["rps"] / t["rps"] for m, t in zip(sorted(mine, key=lambda r: r["round"]),
+                                                         sorted(theirs, key=lambda r: r["round"]))]
+            row |= {"anchor_" + k: median([r[k] for r in theirs]) for k in ("rps", "p50_ms", "p99_ms")}
+            row |= {"anchor_errors": sum(r["non_2xx"] + r["socket_errors"] for r in theirs),
+                    "ratio": round(median(ratios), 2), "ratio_min": round(min(ratios), 2),
+                    "ratio_max": round(max(ratios), 2),
+                    "p99_ratio": round(row["p99_ms"] / row["anchor_p99_ms"], 2) if row["anchor_p99_ms"] else None}
+        rows.append(row)
+    print(f"\n{a.db}, {a.n} capabilities, {a.connections} connections, {a.duration} s each, {a.rounds} rounds "
+          f"(wrk, loopback; medians over rounds); clinmatch access log {a.access_log} ({lines} lines)")
+    print(f"{'endpoint':<26}{'req/s':>8}{'anchor':>8}{'ratio (range)':>18}{'p50 ms':>8}{'anchor':>8}{'p99 ms':>8}"
+          f"{'anchor':>8}{'p99 ratio':>10}{'errors':>8}")
+    for r in rows:
+        if "ratio" in r:
+            rng = f"{r['ratio']:.2f} ({r['ratio_min']:.2f}-{r['ratio_max']:.2f})"
+            print(f"{r['endpoint']:<26}{r['rps']:>8.0f}{r['anchor_rps']:>8.0f}{rng:>18}{r['p50_ms']:>8.1f}"
+                  f"{r['anchor_p50_ms']:>8.1f}{r['p99_ms']:>8.1f}{r['anchor_p99_ms']:>8.1f}{r['p99_ratio']:>10}"
+                  f"{r['errors'] + r['anchor_errors']:>8}")
+        else:
+            print(f"{r['endpoint']:<26}{r['rps']:>8.0f}{'-':>8}{'-':>18}{r['p50_ms']:>8.1f}{'-':>8}{r['p99_ms']:>8.1f}"
+                  f"{'-':>8}{'-':>10}{r['errors']:>8}")
     print(json.dumps({"db": a.db, "capabilities": a.n, "connections": a.connections, "duration_s": a.duration,
-                      "results": results}, indent=2))
+                      "rounds": a.rounds, "access_log": a.access_log, "summary": rows, "runs": runs}, indent=2))
 
 
 if __name__ == "__main__":

@@ -87,6 +87,9 @@ def pool(n: int, seed: int = 0) -> list[CapabilityDoc]:
 def vectors(matcher, docs: list[CapabilityDoc], seed: int = 0, progress: bool = True) -> dict:
     """``matcher.embed_capabilities(docs)`` for ``variants(..., seed)``, cached on disk (a cached larger pool of the
     same seed holds a smaller one as its prefix: variants are drawn in sequence)."""
+    if not docs:
+        return {"model": matcher.model_name, "version": matcher.vector_version, "dim": matcher.embedder.dim,
+                "vectors": {}}
     CACHE.mkdir(parents=True, exist_ok=True)
     stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in f"variants-{seed}-{matcher.vector_version}")
     want = [d.id for d in docs]
@@ -121,6 +124,8 @@ def vectors(matcher, docs: list[CapabilityDoc], seed: int = 0, progress: bool = 
 
 def analyses(matcher, docs: list[CapabilityDoc], seed: int = 0, progress: bool = True) -> dict[str, bytes]:
     """``matcher.analysis_blob`` of each of ``variants(..., seed)``, cached on disk like ``vectors``."""
+    if not docs:
+        return {}
     CACHE.mkdir(parents=True, exist_ok=True)
     stem = "".join(ch if ch.isalnum() or ch in "-_." else "_"
                    for ch in f"analysis-{seed}-{matcher.analysis_version}")

@@ -108,7 +108,9 @@ def settings(db_url):
     from app.config import Settings
 
     # The notification worker is driven by the tests that need it (no background thread racing the assertions).
-    return Settings(database_url=db_url, embedder="hashing", model_dir=Path("var/models"), worker_in_process=False)
+    # No gc freeze: a full collection per app start-up would slow the suite (tests/api/test_gc_freeze.py turns it on).
+    return Settings(database_url=db_url, embedder="hashing", model_dir=Path("var/models"), worker_in_process=False,
+                    gc_freeze=False)
 
 
 @pytest.fixture

@@ -12,9 +12,10 @@ from app.i18n import msg
 from app.models import Capability, Organisation
 from app.models.capability import CapabilityCreate, CapabilityPublic, CapabilityUpdate
 from app.models.enums import CapabilityStatus, Role
+from app.models.need import OrgRef
 from app.policy import Actor, can_manage_capability, capability_visible, require_company, require_role
 from app.services import audit, events
-from app.services.common import check_version, compare_and_swap, org_ref
+from app.services.common import check_version, compare_and_swap, org_ref, org_ref_by_id, org_refs_by_ids
 from app.services.listing import PageParams, json_list_contains, paginate, text_match
 from matching.text import detect_language
 
@@ -36,9 +37,11 @@ class CapabilityFilters:
     q: str | None = None
 
 
-def to_public(session: Session, cap: Capability, org: Organisation | None = None) -> CapabilityPublic:
-    org = org or session.get(Organisation, cap.organisation_id)
-    return CapabilityPublic.model_validate({**cap.model_dump(), "organisation": org_ref(org), "org_kind": org.kind})
+def to_public(session: Session, cap: Capability, org: Organisation | None = None,
+              ref: tuple[OrgRef, str] | None = None) -> CapabilityPublic:
+    """``org`` or ``ref`` (its reference and kind): the capability's organisation, when the caller has it."""
+    ref, kind = ref or ((org_ref(org), org.kind) if org else org_ref_by_id(session, cap.organisation_id))
+    return CapabilityPublic.model_validate({**cap.model_dump(), "organisation": ref, "org_kind": kind})
 
 
 def to_public_many(session: Session, caps: Sequence[Capability]) -> list[CapabilityPublic]:
@@ -63,7 +66,10 @@ def get_manageable(session: Session, actor: Actor, cap_id: int) -> Capability:
 
 
 def list_capabilities(session: Session, actor: Actor, f: CapabilityFilters, page: PageParams):
-    stmt = select(Capability, Organisation).join(Organisation, Organisation.id == Capability.organisation_id)
+    # The organisations' references come in one Core statement after the page (as ORM rows joined in, they cost
+    # ~0.5 ms a page more), and the count has no join unless a filter reads the organisation (every capability has
+    # one: a foreign key; the join made SQLite's count of 10k rows 0.3-0.5 ms instead of 0.01).
+    stmt = select(Capability)
     stmt = stmt.where(capability_visible(actor))
     if f.track:
         stmt = stmt.where(json_list_contains(session, Capability.tracks, f.track))
@@ -78,13 +84,15 @@ def list_capabilities(session: Session, actor: Actor, f: CapabilityFilters, page
     if f.language:
         stmt = stmt.where(Capability.language == f.language)
     if f.org_kind:
+        stmt = stmt.join(Organisation, Organisation.id == Capability.organisation_id)
         stmt = stmt.where(Organisation.kind == f.org_kind)
     if f.organisation_id is not None:
         stmt = stmt.where(Capability.organisation_id == f.organisation_id)
     if f.q:
         stmt = stmt.where(text_match(f.q, Capability.title, Capability.description))
     rows, total = paginate(session, stmt, page, SORTABLE, "-created_at")
-    return [to_public(session, cap, org) for cap, org in rows], total
+    refs = org_refs_by_ids(session, {c.organisation_id for c in rows})
+    return [to_public(session, cap, ref=refs[cap.organisation_id]) for cap in rows], total
 
 
 MATERIAL_FIELDS = frozenset({"title", "description", "tracks", "stages", "region", "certifications", "status"})

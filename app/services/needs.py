@@ -8,10 +8,10 @@ from sqlmodel import Session, select
 
 from app.errors import InvalidTransition, NotFound
 from app.i18n import msg
-from app.models import Need, Organisation
+from app.models import Need
 from app.models.common import utcnow
 from app.models.enums import NEED_TRANSITIONS, WORKFLOW_ONLY_NEED_CHANGES, NeedStatus, Role
-from app.models.need import NeedCreate, NeedPublic, NeedUpdate
+from app.models.need import NeedCreate, NeedPublic, NeedUpdate, OrgRef
 from app.policy import (
     Actor,
     can_manage_need,
@@ -21,7 +21,7 @@ from app.policy import (
     require_role,
 )
 from app.services import audit, events
-from app.services.common import check_version, compare_and_swap, org_ref
+from app.services.common import check_version, compare_and_swap, org_ref_by_id, org_refs_by_ids
 from app.services.listing import PageParams, json_list_contains, paginate, text_match
 from app.services.need_statement import statement_warnings
 from matching.text import detect_language
@@ -44,12 +44,14 @@ class NeedFilters:
 
 
 def to_public(session: Session, actor: Actor, need: Need, with_warnings: bool = False,
-              shown: bool | None = None, hospital_org: Organisation | None = None) -> NeedPublic:
-    """``shown``, ``hospital_org``: whether the actor may see the hospital, and the hospital, when the caller has
-    them already (``to_public_many``)."""
+              shown: bool | None = None, hospital_ref: OrgRef | None = None) -> NeedPublic:
+    """``shown``, ``hospital_ref``: whether the actor may see the hospital, and the hospital's reference, when the
+    caller has them already (``to_public_many``)."""
     if shown is None:
         shown = hospital_identity_visible(actor, need, session)
-    hospital = org_ref(hospital_org or session.get(Organisation, need.hospital_id)) if shown else None
+    hospital = None
+    if shown:
+        hospital = hospital_ref or org_ref_by_id(session, need.hospital_id)[0]
     data = need.model_dump()
     data.update(hospital=hospital, hospital_hidden=not shown)
     if with_warnings:
@@ -60,9 +62,9 @@ def to_public(session: Session, actor: Actor, need: Need, with_warnings: bool = 
 def to_public_many(session: Session, actor: Actor, rows: list[Need]) -> list[NeedPublic]:
     """``to_public`` for a page of needs in two queries at most (the visible hospitals, then who may see them)."""
     shown = hospital_identity_visible_many(actor, rows, session)
-    ids = {n.hospital_id for n in rows if n.id in shown}
-    orgs = {o.id: o for o in session.exec(select(Organisation).where(Organisation.id.in_(ids)))} if ids else {}
-    return [to_public(session, actor, n, shown=n.id in shown, hospital_org=orgs.get(n.hospital_id)) for n in rows]
+    refs = org_refs_by_ids(session, {n.hospital_id for n in rows if n.id in shown})
+    return [to_public(session, actor, n, shown=n.id in shown, hospital_ref=refs.get(n.hospital_id, (None,))[0])
+            for n in rows]
 
 
 def get_visible(session: Session, actor: Actor, need_id: int) -> Need:

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -154,28 +154,40 @@ def _aware(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
 
 
+def _usable(revoked_at: datetime | None, expires_at: datetime | None, is_active: bool, now: datetime) -> bool:
+    return revoked_at is None and not (expires_at and _aware(expires_at) <= now) and is_active
+
+
+_tok, _user, _org = ApiToken.__table__, User.__table__, Organisation.__table__
+# The nine columns authentication needs, in one Core statement built once: this runs on every request, and the same
+# query through the ORM (entities, or even just their columns) cost 0.41-0.44 ms of CPU against 0.11-0.13 ms.
+_TOKEN_ROW = (select(_tok.c.id, _tok.c.revoked_at, _tok.c.expires_at, _tok.c.last_used_at, _user.c.id,
+                     _user.c.is_active, _user.c.role, _org.c.id, _org.c.kind)
+              .select_from(_tok.join(_user, _user.c.id == _tok.c.user_id)
+                           .join(_org, _org.c.id == _user.c.organisation_id))
+              .where(_tok.c.token_hash == bindparam("token_hash")))
+
+
 def authenticate(session: Session, secret: str, request_id: str | None = None,
                  client_request_id: str | None = None) -> Actor:
     """Bearer token → the acting user; 401 for anything unknown, revoked, expired or inactive."""
-    return authenticate_token(session, secret, request_id, client_request_id)[0]
+    row = session.execute(_TOKEN_ROW, {"token_hash": hash_token(secret)}).first()
+    now = utcnow()
+    if row is None:
+        raise Unauthorized(msg("Invalid, revoked or expired token."))
+    tok_id, revoked_at, expires_at, last_used_at, user_id, is_active, role, org_id, org_kind = row
+    if not _usable(revoked_at, expires_at, is_active, now):
+        raise Unauthorized(msg("Invalid, revoked or expired token."))
+    last = _aware(last_used_at)
+    if last is None or now - last >= LAST_USED_RESOLUTION:
+        session.execute(update(ApiToken).where(ApiToken.id == tok_id).values(last_used_at=now))
+    return Actor(user_id=user_id, organisation_id=org_id, org_kind=OrgKind(org_kind), role=Role(role),
+                 request_id=request_id, client_request_id=client_request_id)
 
 
 def authenticate_token(session: Session, secret: str, request_id: str | None = None,
                        client_request_id: str | None = None) -> tuple[Actor, ApiToken]:
-    """``authenticate``, with the token's row (the dashboard's sign-in ties its session to it)."""
-    row = session.exec(select(ApiToken, User, Organisation)  # one query: this runs on every request
-                       .join(User, User.id == ApiToken.user_id)
-                       .join(Organisation, Organisation.id == User.organisation_id)
-                       .where(ApiToken.token_hash == hash_token(secret))).first()
-    now = utcnow()
-    if row is None:
-        raise Unauthorized(msg("Invalid, revoked or expired token."))
-    tok, user, org = row
-    if tok.revoked_at is not None or (tok.expires_at and _aware(tok.expires_at) <= now) or not user.is_active:
-        raise Unauthorized(msg("Invalid, revoked or expired token."))
-    last = _aware(tok.last_used_at)
-    if last is None or now - last >= LAST_USED_RESOLUTION:
-        tok.last_used_at = now
-        session.add(tok)
-    return Actor(user_id=user.id, organisation_id=org.id, org_kind=OrgKind(org.kind), role=Role(user.role),
-                 request_id=request_id, client_request_id=client_request_id), tok
+    """``authenticate``, with the token's row (the dashboard's sign-in ties its session to it; rare, so the ORM)."""
+    actor = authenticate(session, secret, request_id, client_request_id)
+    tok = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(secret))).one()
+    return actor, tok
