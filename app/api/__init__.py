@@ -2,12 +2,12 @@
 
 from fastapi import APIRouter
 
-from app.api import (analytics, audit, capabilities, engagements, health, introductions, matches, me, needs, notes,
-                     notifications, organisations, users, webhooks)
+from app.api import (analytics, audit, capabilities, engagements, health, introductions, matches, me, messages, needs,
+                     notes, notifications, organisations, users, webhooks)
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (me, organisations, users, needs, capabilities, matches, engagements, introductions, notes, audit,
-               analytics, notifications, webhooks):
+for module in (me, organisations, users, needs, capabilities, matches, engagements, introductions, messages, notes,
+               audit, analytics, notifications, webhooks):
     api_router.include_router(module.router)
 api_router.include_router(engagements.invitations)
 

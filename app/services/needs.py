@@ -10,9 +10,9 @@ from app.errors import InvalidTransition, NotFound
 from app.models import Need, Organisation
 from app.models.common import utcnow
 from app.models.enums import NEED_TRANSITIONS, WORKFLOW_ONLY_NEED_CHANGES, NeedStatus, Role
-from app.models.need import NeedCreate, NeedPublic, NeedUpdate
-from app.policy import (Actor, can_manage_need, hospital_identity_visible, hospital_identity_visible_many, need_visible,
-                        require_role)
+from app.models.need import NeedContact, NeedCreate, NeedPublic, NeedUpdate
+from app.policy import (Actor, can_manage_need, contact_visible_many, hospital_identity_visible,
+                        hospital_identity_visible_many, need_visible, require_role)
 from app.services import audit, events
 from app.services.common import check_version, compare_and_swap, org_ref
 from matching.text import detect_language
@@ -37,14 +37,19 @@ class NeedFilters:
 
 
 def to_public(session: Session, actor: Actor, need: Need, with_warnings: bool = False,
-              shown: bool | None = None, hospital_org: Organisation | None = None) -> NeedPublic:
-    """``shown``, ``hospital_org``: whether the actor may see the hospital, and the hospital, when the caller has
-    them already (``to_public_many``)."""
+              shown: bool | None = None, hospital_org: Organisation | None = None,
+              contact: bool | None = None) -> NeedPublic:
+    """``shown``, ``hospital_org``, ``contact``: whether the actor may see the hospital, the hospital, and whether it
+    may see the contact person, when the caller has them already (``to_public_many``)."""
     if shown is None:
         shown = hospital_identity_visible(actor, need, session)
+    if contact is None:
+        contact = need.id in contact_visible_many(actor, [need], session)
     hospital = org_ref(hospital_org or session.get(Organisation, need.hospital_id)) if shown else None
     data = need.model_dump()
-    data.update(hospital=hospital, hospital_hidden=not shown)
+    data.update(hospital=hospital, hospital_hidden=not shown,
+                contact=NeedContact(name=need.contact_name, email=need.contact_email, phone=need.contact_phone)
+                if contact and (need.contact_name or need.contact_email or need.contact_phone) else None)
     if with_warnings:
         data["warnings"] = statement_warnings(need.desired_outcome, need.title)
     return NeedPublic.model_validate(data)
@@ -53,9 +58,11 @@ def to_public(session: Session, actor: Actor, need: Need, with_warnings: bool = 
 def to_public_many(session: Session, actor: Actor, rows: list[Need]) -> list[NeedPublic]:
     """``to_public`` for a page of needs in two queries at most (the visible hospitals, then who may see them)."""
     shown = hospital_identity_visible_many(actor, rows, session)
+    contacts = contact_visible_many(actor, rows, session)
     ids = {n.hospital_id for n in rows if n.id in shown}
     orgs = {o.id: o for o in session.exec(select(Organisation).where(Organisation.id.in_(ids)))} if ids else {}
-    return [to_public(session, actor, n, shown=n.id in shown, hospital_org=orgs.get(n.hospital_id)) for n in rows]
+    return [to_public(session, actor, n, shown=n.id in shown, hospital_org=orgs.get(n.hospital_id),
+                      contact=n.id in contacts) for n in rows]
 
 
 def get_visible(session: Session, actor: Actor, need_id: int) -> Need:
@@ -98,6 +105,8 @@ def list_needs(session: Session, actor: Actor, f: NeedFilters, page: PageParams)
     rows, total = paginate(session, stmt, page, SORTABLE, "-created_at")
     return to_public_many(session, actor, rows), total
 
+
+CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone")
 
 # Changes that make a need news again for the companies (its matches are looked at anew).
 MATERIAL_FIELDS = frozenset({"title", "description", "clinical_problem", "current_practice", "shortcomings",
@@ -158,6 +167,7 @@ def update_need(session: Session, actor: Actor, need_id: int, data: NeedUpdate, 
     need = get_manageable(session, actor, need_id)
     values = data.model_dump(exclude_unset=True, exclude={"version"})
     values = {k: v for k, v in values.items() if v is not None}
+    values.update({k: None for k in CONTACT_FIELDS if values.get(k) == ""})  # "" clears a contact field
     if "status" in values:
         _check_status_change(need, NeedStatus(values["status"]))
         if values["status"] == NeedStatus.open and need.opened_at is None:
