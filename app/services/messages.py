@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
 from app.models import Engagement, EngagementParticipant, Message, Need, Organisation, Thread, User
 from app.models.common import utcnow
 from app.models.engagement import ParticipantStatus
@@ -146,16 +147,13 @@ def _participant_orgs(session: Session, eng: Engagement | None) -> set[int]:
 def _ensure_thread(session: Session, conv: Conversation) -> Thread:
     if conv.thread is not None:
         return conv.thread
-    key = (Thread.engagement_id == conv.engagement.id) if conv.engagement else (
-        (Thread.need_id == conv.need.id) & (Thread.company_org_id == conv.company_org_id))
     thread = Thread(need_id=conv.need.id, company_org_id=conv.company_org_id,
                     engagement_id=conv.engagement.id if conv.engagement else None)
+    session.add(thread)
     try:
-        with session.begin_nested():  # a concurrent first message opened it meanwhile: use that one
-            session.add(thread)
-            session.flush()
-    except IntegrityError:
-        thread = session.exec(select(Thread).where(key)).one()
+        session.flush()
+    except IntegrityError as e:  # a concurrent first message opened it meanwhile: the client sends again
+        raise Conflict("The conversation was opened meanwhile; send the message again.") from e
     conv.thread = thread
     return thread
 
@@ -179,10 +177,11 @@ def post(session: Session, actor: Actor, conv: Conversation, body: str, *, uploa
                 body=body.strip())
     if upload is not None:
         m.filename, m.content_type, m.size, m.sha256 = upload.filename, upload.content_type, upload.size, upload.sha256
-    thread.message_count += 1
-    thread.updated_at = utcnow()
-    session.add_all([m, thread])
+    session.add(m)
     session.flush()
+    # counted in SQL: two messages posted at once both count
+    session.execute(update(Thread).where(Thread.id == thread.id)
+                    .values(message_count=Thread.message_count + 1, updated_at=utcnow()))
     audit.record(session, actor, ENTITY, m.id, "create",
                  {"thread_id": [None, thread.id], "length": [None, len(m.body)], "sha256": [None, m.sha256]})
     if notify:

@@ -56,7 +56,8 @@ def to_public(session: Session, actor: Actor, need: Need, with_warnings: bool = 
 
 
 def to_public_many(session: Session, actor: Actor, rows: list[Need]) -> list[NeedPublic]:
-    """``to_public`` for a page of needs in two queries at most (the visible hospitals, then who may see them)."""
+    """``to_public`` for a page of needs in three queries at most (the visible hospitals, who may see them, who may
+    see the contact persons)."""
     shown = hospital_identity_visible_many(actor, rows, session)
     contacts = contact_visible_many(actor, rows, session)
     ids = {n.hospital_id for n in rows if n.id in shown}

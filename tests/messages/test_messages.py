@@ -52,7 +52,8 @@ def test_a_conversation_both_ways_with_its_notifications(client, world, worker, 
     (first,) = r.json()["items"]
     assert first["body"] == OFFER and first["side"] == "company" and first["organisation"]["id"] == company.org_id
     threads = client.get("/api/v1/threads", headers=hospital.headers).json()["items"]
-    assert [(t["need_id"], t["company"]["id"], t["message_count"]) for t in threads] == [(need["id"], company.org_id, 1)]
+    assert [(t["need_id"], t["company"]["id"], t["message_count"]) for t in threads] == [
+        (need["id"], company.org_id, 1)]
     worker.run_once(clock=False)
     assert _inbox(client, hospital, "interest") and not _inbox(client, hospital, "message")  # told once, as interest
 
@@ -83,6 +84,7 @@ def test_a_conversation_both_ways_with_its_notifications(client, world, worker, 
     (told,) = _inbox(client, hospital, "message")
     assert QUESTION in told["body"] and "普实医疗" in told["title"]
     assert len(_inbox(client, company, "message")) == 1  # not told of its own message
+    assert [t["message_count"] for t in client.get("/api/v1/threads", headers=hospital.headers).json()["items"]] == [3]
 
     # blank and oversized messages are refused
     assert client.post(url, json={"body": "  "}, headers=company.headers).status_code == 422
