@@ -86,6 +86,25 @@ def test_a_conversation_both_ways_with_its_notifications(client, world, worker, 
     assert len(_inbox(client, company, "message")) == 1  # not told of its own message
     assert [t["message_count"] for t in client.get("/api/v1/threads", headers=hospital.headers).json()["items"]] == [3]
 
+    # a partnership the company proposed on the anonymous need: its thread hides the hospital too, until it accepts
+    r = client.post("/api/v1/engagements", json={"need_id": need["id"], "capability_id": cap["id"]},
+                    headers=company.headers)
+    assert r.status_code == 201, r.text
+    eng = r.json()
+    eng_url = f"/api/v1/engagements/{eng['id']}/messages"
+    assert client.post(eng_url, json={"body": ANSWER}, headers=hospital.headers).status_code == 201
+    worker.run_once(clock=False)
+    (hidden,) = client.get(eng_url, headers=company.headers).json()["items"]
+    assert hidden["side"] == "hospital" and hidden["organisation"] is None
+    assert leaks({"thread": client.get(eng_url, headers=company.headers).json(), "inbox": _inbox(client, company),
+                  "webhooks": [g["body"] for g in receiver.received]},
+                 hospital.org_id, {hospital.user_id}, [HOSPITAL_NAME]) == []
+    r = client.post(f"/api/v1/engagements/{eng['id']}/accept", json={"version": eng["version"]},
+                    headers=hospital.headers)
+    assert r.status_code == 200, r.text
+    (shown,) = client.get(eng_url, headers=company.headers).json()["items"]
+    assert shown["organisation"]["id"] == hospital.org_id  # accepted: the hospital is known now
+
     # blank and oversized messages are refused
     assert client.post(url, json={"body": "  "}, headers=company.headers).status_code == 422
     assert client.post(url, json={"body": "x" * 4001}, headers=company.headers).status_code == 422
