@@ -1,7 +1,7 @@
 """conversations (threads, messages) and contact persons of needs and organisations
 
 Revision ID: a9c8e7d6b5f4
-Revises: f2b3c4d5e6a7
+Revises: a3c5e7f9b1d2
 Create Date: 2026-12-06 19:00:00
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = 'a9c8e7d6b5f4'
-down_revision: str | None = 'f2b3c4d5e6a7'
+down_revision: str | None = 'a3c5e7f9b1d2'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
