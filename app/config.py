@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     auth_failure_limit: int = Field(default=20, ge=1, le=1_000_000)
     auth_failure_window_seconds: int = Field(default=300, ge=1, le=86_400)
 
+    # Conversations: the commission reads the threads of the needs it brokered (introductions); all threads when
+    # this is true.
+    commission_reads_all_threads: bool = False
+
     # --- notifications -------------------------------------------------------------------------------------------
     # The delivery worker runs inside `clinmatch serve` (a thread per server process) unless this is off; docker
     # compose turns it off and runs `clinmatch worker` as its own service.

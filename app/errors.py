@@ -77,6 +77,14 @@ class InvalidTransition(Conflict):
     code = "invalid-transition"
 
 
+class PayloadTooLarge(AppError):
+    status, code = 413, "payload-too-large"
+
+
+class UnsupportedMediaType(AppError):
+    status, code = 415, "unsupported-media-type"
+
+
 class TooManyRequests(AppError):
     """Too many failed authentications from one address: try again after ``retry_after`` seconds."""
 

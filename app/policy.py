@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, true
+from sqlalchemy import and_, false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from app.errors import Forbidden
 from app.i18n import msg
-from app.models import Capability, Engagement, EngagementParticipant, Introduction, Need
+from app.models import Capability, Engagement, EngagementParticipant, Introduction, Need, Thread
 from app.models.engagement import ParticipantStatus
 from app.models.enums import COMPANY_KINDS, CapabilityStatus, Confidentiality, NeedStatus, OrgKind, Role
 
@@ -234,6 +234,107 @@ def may_download_documents(actor: Actor) -> None:
     not to the operators' admin accounts."""
     if actor.role == Role.admin:
         raise Forbidden(msg("Engagement documents are for its parties and the commission."))
+
+
+# --- conversations ----------------------------------------------------------------------------------------------
+
+def _brokered_needs(actor: Actor):
+    return select(Introduction.need_id).where(Introduction.introduced_by_org_id == actor.organisation_id)
+
+
+def thread_visible(actor: Actor, commission_reads_all: bool) -> ColumnElement[bool]:
+    """SQL clause: the conversations the actor reads. A (need, company) thread: the need's hospital and that company;
+    an engagement's thread: its parties (hospital, lead, active participants). The commission reads the threads of
+    the needs it brokered (an introduction), every thread when ``commission_reads_all``. Admins operate the service:
+    they read no conversation."""
+    if actor.role == Role.commission:
+        return true() if commission_reads_all else Thread.need_id.in_(_brokered_needs(actor))
+    on_engagement = Thread.engagement_id.in_(select(Engagement.id).where(engagement_party(actor)))
+    if actor.role == Role.hospital_staff:
+        return or_(and_(Thread.engagement_id.is_(None),
+                        Thread.need_id.in_(select(Need.id).where(Need.hospital_id == actor.organisation_id))),
+                   on_engagement)
+    if actor.role == Role.company_staff:
+        return or_(Thread.company_org_id == actor.organisation_id, on_engagement)
+    return false()
+
+
+def engagement_thread_visible(actor: Actor, commission_reads_all: bool) -> ColumnElement[bool]:
+    """SQL clause on engagements: whose conversation the actor reads (the same rule as ``thread_visible``, for an
+    engagement whose thread has no message yet)."""
+    if actor.role == Role.commission:
+        return true() if commission_reads_all else Engagement.need_id.in_(_brokered_needs(actor))
+    if actor.role in (Role.hospital_staff, Role.company_staff):
+        return engagement_party(actor)
+    return false()
+
+
+def need_thread_openable(actor: Actor) -> ColumnElement[bool]:
+    """SQL clause on needs: where a company may open its conversation with the hospital: a need it may read (open,
+    or one of its partnerships) or one the commission introduced to it. The company writes first (or its interest
+    comment does); the hospital answers."""
+    if actor.role != Role.company_staff:
+        return false()
+    return or_(need_visible(actor), Need.id.in_(select(Introduction.need_id)
+                                                .where(Introduction.organisation_id == actor.organisation_id)))
+
+
+def thread_side(actor: Actor, need: Need, company_org_id: int | None, eng: Engagement | None,
+                participant_orgs: set[int]) -> str | None:
+    """Which side the actor writes for in a conversation ('hospital', 'company', 'lead', 'participant'), or None:
+    the commission (and anybody else) reads only."""
+    if actor.role not in (Role.hospital_staff, Role.company_staff):
+        return None
+    org = actor.organisation_id
+    if eng is None:
+        if can_manage_need(actor, need):
+            return "hospital"
+        return "company" if actor.role == Role.company_staff and org == company_org_id else None
+    if org == eng.hospital_id and actor.role == Role.hospital_staff:
+        return "hospital"
+    if org == eng.lead_org_id:
+        return "lead"
+    return "participant" if org in participant_orgs else None
+
+
+def may_post_message(side: str | None) -> None:
+    if side is None:
+        raise Forbidden(msg("Only the conversation's parties write in it; the commission reads."))
+
+
+def contact_visible_many(actor: Actor, needs: list[Need], session: Session) -> set[int]:
+    """The ids of the needs whose contact person the actor may see: its hospital, the commission, and the companies
+    (and other organisations) the hospital accepted as partners on it (an engagement of the need the hospital
+    accepted, with the actor's organisation its lead or an active participant). One query at most."""
+    shown, ask = set(), set()
+    for need in needs:
+        if actor.role == Role.commission or can_manage_need(actor, need):
+            shown.add(need.id)
+        elif need.contact_name or need.contact_email or need.contact_phone:
+            ask.add(need.id)
+    if ask:
+        shown.update(session.scalars(select(Engagement.need_id).distinct().where(
+            Engagement.need_id.in_(ask), Engagement.hospital_accepted_at.is_not(None), engagement_party(actor))))
+    return shown
+
+
+def org_contacts_visible(actor: Actor, org_ids: set[int], session: Session) -> set[int]:
+    """The organisations (of ``org_ids``) whose contact person the actor may see: its own, and its partners in an
+    engagement the hospital accepted (hospital, lead, active participants); the commission and admins see all.
+    Two queries at most."""
+    if actor.reads_everything:
+        return set(org_ids)
+    shown = {actor.organisation_id} & org_ids
+    if not org_ids - shown:
+        return shown
+    engs = session.execute(select(Engagement.id, Engagement.hospital_id, Engagement.lead_org_id).where(
+        Engagement.hospital_accepted_at.is_not(None), engagement_party(actor))).all()
+    partners = {o for e in engs for o in e[1:]}
+    if engs:
+        partners.update(session.scalars(select(EngagementParticipant.organisation_id).where(
+            EngagementParticipant.engagement_id.in_([e[0] for e in engs]),
+            EngagementParticipant.status == ParticipantStatus.active)))
+    return shown | (partners & org_ids)
 
 
 # --- capabilities ------------------------------------------------------------------------------------------------

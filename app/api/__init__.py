@@ -11,6 +11,7 @@ from app.api import (
     introductions,
     matches,
     me,
+    messages,
     needs,
     notes,
     notifications,
@@ -20,8 +21,8 @@ from app.api import (
 )
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (me, organisations, users, needs, capabilities, matches, engagements, introductions, notes, audit,
-               analytics, notifications, webhooks):
+for module in (me, organisations, users, needs, capabilities, matches, engagements, introductions, messages, notes,
+               audit, analytics, notifications, webhooks):
     api_router.include_router(module.router)
 api_router.include_router(engagements.invitations)
 

@@ -130,6 +130,13 @@ ZH = {
     "Need {need_id} was introduced to capability {cap_id} already.": "需求 {need_id} 已推荐给能力 {cap_id}。",
     "Introduction {intro_id} is {intro_status}; the hospital has decided.": "对接推荐 {intro_id} 当前为“{intro_status}”；医院已作出决定。",
     "Introduction {intro_id} is {intro_status}; the hospital decides once the company is interested.": "对接推荐 {intro_id} 当前为“{intro_status}”；企业表示感兴趣后由医院决定。",
+    # conversations
+    "Only the conversation's parties write in it; the commission reads.": "仅对话双方可发言；商务委仅可查看。",
+    "No conversation on need {need_id} with organisation {company_org_id}.": "需求 {need_id} 与机构 {company_org_id} 之间尚无对话。",
+    "The conversation was opened meanwhile; send the message again.": "对话刚被开启，请重新发送消息。",
+    "No attachment on message {message_id}.": "消息 {message_id} 没有附件。",
+    "The file of {what} is missing from storage.": "{what}的内容在存储中缺失。",
+    "document {document_id}": "文件 {document_id} ", "the attachment of message {message_id}": "消息 {message_id} 的附件",
     # words used as parameters: parties, states, statuses (not extracted: they are values, not sentences)
     "the hospital": "医院", "the lead company": "牵头企业", "the animal facility": "动物实验机构",
     "hospital": "医院", "lead": "牵头企业",

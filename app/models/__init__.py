@@ -6,6 +6,7 @@ from app.models.engagement import Document, Engagement, EngagementParticipant, E
 from app.models.event import DomainEvent
 from app.models.introduction import Introduction
 from app.models.matching import Embedding, MatchFeedback, MatchRecord
+from app.models.message import Message, Thread
 from app.models.need import Need
 from app.models.note import Note
 from app.models.notification import (
@@ -21,6 +22,6 @@ from app.models.organisation import Organisation
 from app.models.user import ApiToken, User, WebSession
 
 __all__ = ["ApiToken", "AuditEvent", "Capability", "Document", "DomainEvent", "Engagement", "EngagementParticipant",
-           "EngagementTransition", "Introduction", "Milestone", "Embedding", "MatchFeedback", "MatchRecord", "Need", "Note", "Organisation", "User",
+           "EngagementTransition", "Introduction", "Message", "Milestone", "Embedding", "MatchFeedback", "MatchRecord", "Need", "Note", "Organisation", "User",
            "Delivery", "MatchNotice", "Notification", "NotificationItem", "NotificationPreference",
-           "UserNotificationPreference", "WebhookEndpoint", "WebSession"]
+           "UserNotificationPreference", "Thread", "WebhookEndpoint", "WebSession"]

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import field_validator
+from pydantic import EmailStr, field_validator
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
@@ -54,6 +54,9 @@ class NeedFields(NeedStatement):
     confidentiality: Confidentiality = Confidentiality.public
     external_ref: str | None = Field(default=None, max_length=100,
                                      description="The hospital's own reference (e.g. from another system)")
+    contact_name: str | None = Field(default=None, max_length=200, description="Shown only to accepted partners")
+    contact_email: EmailStr | None = Field(default=None, max_length=254)
+    contact_phone: str | None = Field(default=None, max_length=40)
 
 
 class Need(SQLModel, table=True):
@@ -80,6 +83,9 @@ class Need(SQLModel, table=True):
     language: str = Field(max_length=2, index=True)
     confidentiality: str = Field(default=Confidentiality.public, max_length=16)
     external_ref: str | None = Field(default=None, max_length=100, index=True)
+    contact_name: str | None = Field(default=None, max_length=200)
+    contact_email: str | None = Field(default=None, max_length=254)
+    contact_phone: str | None = Field(default=None, max_length=40)
     status: str = Field(default=NeedStatus.draft, max_length=20, index=True)
     version: int = Field(default=1)
     created_at: datetime = created_at_field()
@@ -117,6 +123,9 @@ class NeedUpdate(Input):
     language: Language | None = None
     confidentiality: Confidentiality | None = None
     external_ref: str | None = Field(default=None, max_length=100)
+    contact_name: str | None = Field(default=None, max_length=200, description="\"\" clears it")
+    contact_email: EmailStr | Literal[""] | None = Field(default=None, max_length=254, description="\"\" clears it")
+    contact_phone: str | None = Field(default=None, max_length=40, description="\"\" clears it")
     status: NeedStatus | None = None
 
 
@@ -125,6 +134,12 @@ class OrgRef(SQLModel):
     name_zh: str | None
     name_en: str | None
     region: Region
+
+
+class NeedContact(SQLModel):
+    name: str | None
+    email: str | None
+    phone: str | None
 
 
 class Warning_(SQLModel):
@@ -151,6 +166,8 @@ class NeedPublic(NeedStatement):
     version: int
     hospital: OrgRef | None = Field(description="null when the need is anonymous to the caller")
     hospital_hidden: bool
+    contact: NeedContact | None = Field(default=None, description="The need's contact person: for its hospital, the "
+                                        "commission and the companies the hospital accepted; null for everyone else")
     created_at: datetime
     updated_at: datetime
     opened_at: datetime | None

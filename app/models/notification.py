@@ -35,6 +35,7 @@ class NotificationKind(StrEnum):
     interest = "interest"  # the other party marked a pair interested
     engagement = "engagement"  # a partnership moved, got a milestone, a participant, a document
     introduction = "introduction"  # the commission introduced a need to a company; answers and decisions
+    message = "message"  # a new message in a conversation (a need's thread with a company, or a partnership's)
     reminder = "reminder"  # a need or a partnership has waited too long
     digest = "digest"  # several of the above, bundled by a daily or weekly rhythm
     ping = "ping"  # a test message to a webhook endpoint

@@ -16,6 +16,8 @@ class OrganisationBase(SQLModel):
     name_zh: str | None = Field(default=None, max_length=200)
     name_en: str | None = Field(default=None, max_length=200)
     region: Region = Field(index=True)
+    contact_name: str | None = Field(default=None, max_length=200, description="The contact person: shown to the "
+                                     "organisation's accepted partners, the commission and admins only")
     contact_email: EmailStr | None = Field(default=None, max_length=254)
     contact_phone: str | None = Field(default=None, max_length=40)
     description: str = Field(default="", max_length=4000)
@@ -52,12 +54,15 @@ class OrganisationUpdate(Input):
     name_zh: str | None = Field(default=None, min_length=1, max_length=200)
     name_en: str | None = Field(default=None, min_length=1, max_length=200)
     region: Region | None = None
+    contact_name: str | None = Field(default=None, max_length=200)
     contact_email: EmailStr | None = Field(default=None, max_length=254)
     contact_phone: str | None = Field(default=None, max_length=40)
     description: str | None = Field(default=None, max_length=4000)
 
 
 class OrganisationPublic(OrganisationBase):
+    """``contact_*`` are null for callers that are not the organisation's accepted partners (``policy``)."""
+
     id: int
     created_at: datetime
     updated_at: datetime

@@ -5,12 +5,6 @@ Flush, never commit. Every write is audited and emits a domain event for the not
 
 from __future__ import annotations
 
-import hashlib
-import io
-import os
-import re
-import tempfile
-import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -19,7 +13,7 @@ from typing import BinaryIO
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
-from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound
+from app.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge, UnsupportedMediaType
 from app.i18n import msg
 from app.models import (
     Capability,
@@ -64,9 +58,10 @@ from app.policy import (
     require_engagement_side,
     require_role,
 )
-from app.services import audit, capabilities, events, needs
+from app.services import audit, capabilities, events, needs, storage
 from app.services.common import check_version, compare_and_swap, org_ref
 from app.services.listing import PageParams, json_list_contains, paginate
+from app.services.storage import sniff
 from app.workflow import EngagementFacts, EngagementState, Position, allowed_targets, apply_transition, time_in_states
 from app.workflow.states import (
     FINAL,
@@ -85,14 +80,6 @@ SORTABLE = {"created_at": Engagement.created_at, "updated_at": Engagement.update
 ENDED = frozenset({EngagementState.withdrawn, EngagementState.terminated})
 ANIMAL_FACILITY_KINDS = frozenset({OrgKind.platform, OrgKind.lab})
 CLOCK_SKEW = timedelta(minutes=5)  # a client's clock a little ahead is not "the future"
-
-
-class PayloadTooLarge(AppError):
-    status, code = 413, "payload-too-large"
-
-
-class UnsupportedMediaType(AppError):
-    status, code = 415, "unsupported-media-type"
 
 
 @dataclass(frozen=True)
@@ -601,56 +588,6 @@ def get_milestone(session: Session, eng: Engagement, milestone_id: int) -> Miles
     return m
 
 
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-ALLOWED_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", DOCX, "application/zip", "text/plain"})
-_SAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
-# Bidirectional controls, dropped: "invoice\u202eFDP.exe" would read as "invoiceexe.PDF" in a listing.
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
-
-
-def sniff(data: bytes) -> str | None:
-    """The content type read from the bytes themselves (magic numbers), or None when unknown."""
-    if data.startswith(b"%PDF-"):
-        return "application/pdf"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as z:
-                names = set(z.namelist())
-        except zipfile.BadZipFile:
-            return None
-        return DOCX if "word/document.xml" in names else "application/zip"
-    if b"\x00" not in data:
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        return "text/plain"
-    return None
-
-
-def _store(folder: Path, digest: str, data: bytes) -> Path:
-    """Content-addressed, written atomically (temp file, fsync, rename): a crash leaves no half file."""
-    path = folder / digest[:2] / digest
-    if path.exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def attach_document(session: Session, actor: Actor, engagement_id: int, milestone_id: int, filename: str,
                     declared_type: str | None, stream: BinaryIO, *, folder: Path, max_bytes: int) -> Document:
     eng = get_visible(session, actor, engagement_id)
@@ -658,31 +595,15 @@ def attach_document(session: Session, actor: Actor, engagement_id: int, mileston
     if engagement_side(actor, eng) is None:
         participant_orgs = {p.organisation_id for p in _participants(session, eng)}
         may_record_milestone(actor, eng, participant_orgs, m.responsible_org_id)
-    data = stream.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise PayloadTooLarge(msg("Attachments are limited to {max_bytes} bytes.",
-                                  max_bytes=max_bytes), max_bytes=max_bytes)
-    if not data:
-        raise Invalid("file", msg("The file is empty."))
-    kind = sniff(data)
-    if kind not in ALLOWED_TYPES:
-        raise UnsupportedMediaType(msg("Attach PDF, PNG, JPEG, DOCX, ZIP or plain text."),
-                                   allowed=sorted(ALLOWED_TYPES))
-    declared = (declared_type or "").split(";")[0].strip().lower()
-    if declared and declared not in ("application/octet-stream", kind) and not (
-            kind == DOCX and declared == "application/zip"):
-        raise UnsupportedMediaType(msg("The file is {kind}, not {declared}.",
-                                       kind=kind, declared=declared), detected=kind)
-    name = _SAFE_NAME.sub("_", _BIDI.sub("", os.path.basename(filename or "")).strip())[:255] or "attachment"
-    digest = hashlib.sha256(data).hexdigest()
-    _store(folder, digest, data)
-    doc = Document(engagement_id=eng.id, milestone_id=m.id, filename=name, content_type=kind, size=len(data),
+    up = storage.accept_upload(filename, declared_type, stream, folder=folder, max_bytes=max_bytes)
+    name, digest = up.filename, up.sha256
+    doc = Document(engagement_id=eng.id, milestone_id=m.id, filename=name, content_type=up.content_type, size=up.size,
                    sha256=digest, uploaded_by_id=actor.user_id, organisation_id=actor.organisation_id)
     session.add(doc)
     session.flush()
     audit.record(session, actor, "document", doc.id, "create",
                  {"engagement_id": [None, eng.id], "milestone_id": [None, m.id], "filename": [None, name],
-                  "sha256": [None, digest], "size": [None, len(data)]})
+                  "sha256": [None, digest], "size": [None, up.size]})
     _event(session, eng, "engagement.document", milestone_id=m.id, document_id=doc.id, filename=name)
     return doc
 
@@ -698,10 +619,7 @@ def open_document(session: Session, actor: Actor, engagement_id: int, document_i
     doc = session.get(Document, document_id)
     if doc is None or doc.engagement_id != eng.id:
         raise NotFound(msg("Document {document_id} not found.", document_id=document_id))
-    path = folder / doc.sha256[:2] / doc.sha256
-    if not path.is_file():
-        raise NotFound(msg("The file of document {document_id} is missing from storage.", document_id=document_id))
-    return doc, path
+    return doc, storage.path_of(folder, doc.sha256, msg("document {document_id}", document_id=document_id))
 
 
 __all__ = ["Brokered", "EngagementFilters", "PayloadTooLarge", "UnsupportedMediaType", "accept", "add_milestone",

@@ -31,7 +31,7 @@ from app.policy import (
     may_decide_introduction,
     may_introduce,
 )
-from app.services import analytics, audit, engagements, events, needs
+from app.services import analytics, audit, engagements, events, messages, needs
 from app.services.common import org_ref
 from app.services.listing import PageParams, paginate
 
@@ -167,8 +167,11 @@ def answer(session: Session, actor: Actor, intro_id: int, data: IntroductionAnsw
     session.flush()
     audit.record(session, actor, ENTITY, intro.id, "answer",
                  audit.diff(before, {"status": intro.status, "reason": intro.reason, "comment": intro.comment}))
-    _event(session, intro, session.get(Need, intro.need_id), "introduction.answered", verdict=data.verdict.value,
-           reason=intro.reason, comment=intro.comment)
+    need = session.get(Need, intro.need_id)
+    _event(session, intro, need, "introduction.answered", verdict=data.verdict.value, reason=intro.reason,
+           comment=intro.comment)
+    if intro.status == IntroductionStatus.interested:
+        messages.open_with_interest(session, actor, need, intro.comment)
     return intro
 
 

@@ -609,6 +609,10 @@ def give_feedback(session: Session, actor: Actor, data: FeedbackCreate) -> Match
         events.emit(session, "match.feedback", {"need_id": need.id, "capability_id": cap.id, "party": party.value,
                                                 "verdict": row.verdict, "score": row.score_at_feedback},
                     [need.hospital_id, cap.organisation_id])
+    if party == Party.company and row.verdict == Verdict.interested:
+        from app.services import messages
+
+        messages.open_with_interest(session, actor, need, row.comment or "")
     return row
 
 

@@ -11,10 +11,11 @@ from app.i18n import msg
 from app.models import Need
 from app.models.common import utcnow
 from app.models.enums import NEED_TRANSITIONS, WORKFLOW_ONLY_NEED_CHANGES, NeedStatus, Role
-from app.models.need import NeedCreate, NeedPublic, NeedUpdate, OrgRef
+from app.models.need import NeedContact, NeedCreate, NeedPublic, NeedUpdate, OrgRef
 from app.policy import (
     Actor,
     can_manage_need,
+    contact_visible_many,
     hospital_identity_visible,
     hospital_identity_visible_many,
     need_visible,
@@ -44,27 +45,34 @@ class NeedFilters:
 
 
 def to_public(session: Session, actor: Actor, need: Need, with_warnings: bool = False,
-              shown: bool | None = None, hospital_ref: OrgRef | None = None) -> NeedPublic:
-    """``shown``, ``hospital_ref``: whether the actor may see the hospital, and the hospital's reference, when the
-    caller has them already (``to_public_many``)."""
+              shown: bool | None = None, hospital_ref: OrgRef | None = None,
+              contact: bool | None = None) -> NeedPublic:
+    """``shown``, ``hospital_ref``, ``contact``: whether the actor may see the hospital, the hospital's reference,
+    and whether it may see the contact person, when the caller has them already (``to_public_many``)."""
     if shown is None:
         shown = hospital_identity_visible(actor, need, session)
+    if contact is None:
+        contact = need.id in contact_visible_many(actor, [need], session)
     hospital = None
     if shown:
         hospital = hospital_ref or org_ref_by_id(session, need.hospital_id)[0]
     data = need.model_dump()
-    data.update(hospital=hospital, hospital_hidden=not shown)
+    data.update(hospital=hospital, hospital_hidden=not shown,
+                contact=NeedContact(name=need.contact_name, email=need.contact_email, phone=need.contact_phone)
+                if contact and (need.contact_name or need.contact_email or need.contact_phone) else None)
     if with_warnings:
         data["warnings"] = statement_warnings(need.desired_outcome, need.title)
     return NeedPublic.model_validate(data)
 
 
 def to_public_many(session: Session, actor: Actor, rows: list[Need]) -> list[NeedPublic]:
-    """``to_public`` for a page of needs in two queries at most (the visible hospitals, then who may see them)."""
+    """``to_public`` for a page of needs in three queries at most (the visible hospitals, who may see them, who may
+    see the contact persons)."""
     shown = hospital_identity_visible_many(actor, rows, session)
+    contacts = contact_visible_many(actor, rows, session)
     refs = org_refs_by_ids(session, {n.hospital_id for n in rows if n.id in shown})
-    return [to_public(session, actor, n, shown=n.id in shown, hospital_ref=refs.get(n.hospital_id, (None,))[0])
-            for n in rows]
+    return [to_public(session, actor, n, shown=n.id in shown, hospital_ref=refs.get(n.hospital_id, (None,))[0],
+                      contact=n.id in contacts) for n in rows]
 
 
 def get_visible(session: Session, actor: Actor, need_id: int) -> Need:
@@ -108,6 +116,8 @@ def list_needs(session: Session, actor: Actor, f: NeedFilters, page: PageParams)
     rows, total = paginate(session, stmt, page, SORTABLE, "-created_at")
     return to_public_many(session, actor, rows), total
 
+
+CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone")
 
 # Changes that make a need news again for the companies (its matches are looked at anew).
 MATERIAL_FIELDS = frozenset({"title", "description", "clinical_problem", "current_practice", "shortcomings",
@@ -171,6 +181,7 @@ def update_need(session: Session, actor: Actor, need_id: int, data: NeedUpdate, 
     need = get_manageable(session, actor, need_id)
     values = data.model_dump(exclude_unset=True, exclude={"version"})
     values = {k: v for k, v in values.items() if v is not None}
+    values.update({k: None for k in CONTACT_FIELDS if values.get(k) == ""})  # "" clears a contact field
     if "status" in values:
         _check_status_change(need, NeedStatus(values["status"]))
         if values["status"] == NeedStatus.open and need.opened_at is None:

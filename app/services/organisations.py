@@ -9,8 +9,8 @@ from app.i18n import msg
 from app.models import Organisation
 from app.models.common import utcnow
 from app.models.enums import Role
-from app.models.organisation import OrganisationCreate, OrganisationUpdate
-from app.policy import Actor, require_role
+from app.models.organisation import OrganisationCreate, OrganisationPublic, OrganisationUpdate
+from app.policy import Actor, org_contacts_visible, require_role
 from app.services import audit
 from app.services.listing import PageParams, paginate, text_match
 
@@ -27,6 +27,20 @@ def get(session: Session, org_id: int) -> Organisation:
     if org is None:
         raise NotFound(msg("Organisation {org_id} not found.", org_id=org_id))
     return org
+
+
+CONTACT = ("contact_name", "contact_email", "contact_phone")
+
+
+def to_public_many(session: Session, actor: Actor, orgs: list[Organisation]) -> list[OrganisationPublic]:
+    """The directory as the actor may read it: an organisation's contact person only for its accepted partners."""
+    shown = org_contacts_visible(actor, {o.id for o in orgs}, session)
+    return [OrganisationPublic.model_validate({**o.model_dump(), **({} if o.id in shown else dict.fromkeys(CONTACT))})
+            for o in orgs]
+
+
+def to_public(session: Session, actor: Actor, org: Organisation) -> OrganisationPublic:
+    return to_public_many(session, actor, [org])[0]
 
 
 def list_orgs(session: Session, kind: str | None, region: str | None, q: str | None, page: PageParams):

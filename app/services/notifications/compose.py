@@ -22,12 +22,14 @@ from app.models import (
     MatchFeedback,
     MatchNotice,
     MatchRecord,
+    Message,
     Milestone,
     Need,
     Notification,
     NotificationItem,
     NotificationPreference,
     Organisation,
+    Thread,
     User,
     WebhookEndpoint,
 )
@@ -199,10 +201,34 @@ def _on_introduction(session: Session, settings: Settings, ev: DomainEvent) -> d
     return out
 
 
+def _on_message(session: Session, settings: Settings, ev: DomainEvent) -> dict[int, list[dict]]:
+    """A new message is news for the other side of its conversation (never the commission): who wrote (an
+    anonymous need's hospital as its side only), the start of the words, the link to the thread."""
+    msg = session.get(Message, ev.payload["message_id"])
+    thread = session.get(Thread, msg.thread_id)
+    need = session.get(Need, thread.need_id)
+    author = session.get(Organisation, msg.organisation_id)
+    path = (f"/api/v1/engagements/{thread.engagement_id}/messages" if thread.engagement_id
+            else f"/api/v1/needs/{need.id}/threads/{thread.company_org_id}/messages")
+    out: dict[int, list[dict]] = {}
+    for org_id in ev.organisation_ids:
+        org = session.get(Organisation, org_id)
+        if org is None:  # pragma: no cover - organisations are never deleted
+            continue
+        view = _need_view(session, settings, need, org)
+        named = msg.organisation_id != need.hospital_id or view["hospital_id"] is not None
+        out[org_id] = [{"kind": "message", "side": msg.side, "who": author.display_name if named else None,
+                        "need": view, "thread_id": thread.id, "engagement_id": thread.engagement_id,
+                        "comment": msg.body[:300], "attachment": msg.filename,
+                        "link": f"{settings.public_base_url}{path}"}]
+    return out
+
+
 HANDLERS = {
     "need.opened": _on_need, "need.changed": _on_need, "need.matched": _on_need,
     "capability.added": _on_capability, "capability.changed": _on_capability,
     "match.feedback": _on_feedback,
+    "message.posted": _on_message,
     **{t: _on_introduction for t in ("introduction.made", "introduction.answered", "introduction.decided")},
     **{t: _on_engagement for t in ("engagement.proposed", "engagement.accepted", "engagement.transition",
                                    "engagement.milestone", "engagement.participant_invited",

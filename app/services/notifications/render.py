@@ -30,7 +30,7 @@ EVENT_NAMES = {
 LABELS = {
     "score": ("匹配度", "score"), "why": ("匹配原因", "why"), "open": ("查看", "open"),
     "note": ("推荐说明", "note"), "comment": ("留言", "comment"),
-    "hidden": ("匿名医院", "an anonymous hospital"), "footer": (
+    "hidden": ("匿名医院", "an anonymous hospital"), "party": ("合作方", "a partner"), "footer": (
         "您收到此邮件，是因为贵机构在 clinmatch 订阅了通知。可在 /api/v1/notifications/preferences 更改频率与渠道。",
         "You receive this because your organisation subscribed to clinmatch notifications; change rhythm and channels "
         "at /api/v1/notifications/preferences."),
@@ -83,6 +83,11 @@ def item_line(item: dict[str, Any], lang: str) -> str:
                     else f"The hospital accepted: {_q(need, lang)} with {company}; a partnership is proposed")
         return (f"医院谢绝了对接：{_q(need, lang)} ↔ {company}" if lang == "zh"
                 else f"The hospital declined the introduction of {_q(need, lang)} to {company}")
+    if kind == "message":
+        who = item.get("who") or label("hidden" if item.get("side") == "hospital" else "party", lang)
+        need = item["need"]["title"]
+        return (f"{who} 就{_q(need, lang)}发来新消息" if lang == "zh"
+                else f"New message from {who} on {_q(need, lang)}")
     if kind == "reminder":
         d = item["days"]
         if item["subject_kind"] == "need":
