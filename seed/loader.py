@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlmodel import Session, select
@@ -12,6 +13,7 @@ from tqdm import tqdm
 
 from app.models import Capability, Engagement, EngagementParticipant, Need, Organisation, User
 from app.models.capability import CapabilityCreate
+from app.models.common import as_utc
 from app.models.engagement import EngagementCreate, MilestoneCreate, ParticipantCreate, TransitionCreate
 from app.models.enums import OrgKind, Role
 from app.models.need import NeedCreate
@@ -58,8 +60,11 @@ def _need(session: Session, rep: SeedReport, org: Organisation, data: dict) -> N
     key = (Need.external_ref == data["external_ref"]) if data.get("external_ref") else (Need.title == data["title"])
     need = session.exec(select(Need).where(Need.hospital_id == org.id, key)).first()
     if need is None:
-        body = NeedCreate.model_validate({k: v for k, v in data.items() if k not in ("key", "org")})
+        body = NeedCreate.model_validate({k: v for k, v in data.items() if k not in ("key", "org", "opened_at")})
         need = needs.create_need(session, _actor_for(session, org), body)
+        if data.get("opened_at") and need.opened_at is not None:  # history: published when it really was
+            need.opened_at = as_utc(datetime.fromisoformat(data["opened_at"]))
+            session.add(need)
         rep.created["needs"] += 1
     return need
 

@@ -7,7 +7,8 @@ over those rows, in pure functions. The API (app/api/analytics.py) and the page 
 Definitions (also in the API's description):
 - a need is *filed* when it was published (``opened_at`` set); the date range, the month and the cohort are by
   ``opened_at``;
-- *matched*: at least one persisted match at or above ``fit_min_score`` (a fitting partner exists);
+- *matched*: a fitting partner exists: a persisted match in the strong or possible band (calibrated confidence;
+  without a band, a score at or above ``fit_min_score``);
   *interested*: a company marked one of its matches interested, or an
   engagement was proposed for the need; each engagement stage: some engagement of the need reached it (from the
   transition history, so an engagement that went on hold or ended later still counts for what it reached);
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, and_, cast, func, or_, select
 from sqlmodel import Session
 
 from app.i18n import msg
@@ -66,6 +67,7 @@ _RANK = {s.value: i for i, s in enumerate(PATH)}  # proposed 0 … clinical_use 
 # evaluation as clinical evaluation, a Class I filing or a hospital admission as registration)
 _RANK.update({s.value: _RANK[eq.value] for s, eq in STAGE_EQUIVALENT.items()})
 DAY = 86400.0
+FIT_BANDS = ("strong", "possible")  # the bands that mean "a fitting partner" (matching.calibration)
 
 
 # The dates a filter may name: wide enough for any real publication date, narrow enough that a day added or a
@@ -260,8 +262,10 @@ def load(session: Session, f: Filters, now: datetime | None = None) -> Snapshot:
         e = engs.get(r.engagement_id)
         if e is not None:
             e.last_milestone, e.milestones = _dt(r.last), r.n
-    for (need_id,) in conn.execute(select(MatchRecord.need_id).distinct()
-                                   .where(MatchRecord.score >= f.fit_min_score)):
+    # a fitting partner: a persisted match in the strong or possible band (its calibrated confidence); matches stored
+    # without a band (no calibration for the model) count by score
+    fits = or_(MatchRecord.band.in_(FIT_BANDS), and_(MatchRecord.band.is_(None), MatchRecord.score >= f.fit_min_score))
+    for (need_id,) in conn.execute(select(MatchRecord.need_id).distinct().where(fits)):
         if need_id in needs:
             needs[need_id].matched = True
     for r in conn.execute(select(MatchFeedback.need_id, cast(func.min(MatchFeedback.created_at), String).label("first"))

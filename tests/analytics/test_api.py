@@ -261,3 +261,20 @@ def test_the_brokering_queue_lists_what_needs_the_commission_with_candidates(cli
     assert r.status_code == 201, r.text
     q = client.get("/api/v1/introductions/queue", headers=h).json()
     assert q["waiting"][0]["candidates"] == []
+
+
+def test_a_fitting_partner_is_a_match_in_the_possible_band_or_better(app, client, world, pipeline):
+    """Calibrated matches count by band: N3's only match is weak (no fitting partner), N4's is possible."""
+    from sqlalchemy import update
+    from sqlmodel import Session
+
+    from app.models import MatchRecord
+
+    with Session(app.state.engine) as s:
+        for need, band in (("N3", "weak"), ("N4", "possible")):
+            s.execute(update(MatchRecord).where(MatchRecord.need_id == pipeline.needs[need]).values(band=band))
+        s.commit()
+    h = get(client, world, "/headline")["headline"]
+    assert h["open_needs_without_fit"] == 2  # N3 (weak only) and N5 (no match)
+    rows = get(client, world, "/needs-without-fit")["without_fit"]
+    assert [r["need_id"] for r in rows] == [pipeline.needs["N3"], pipeline.needs["N5"]]
