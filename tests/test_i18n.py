@@ -92,3 +92,15 @@ def test_a_persons_own_language_wins_over_the_header(client, world):
     assert r.status_code == 200, r.text
     r = client.get("/api/v1/needs/999999", headers={**h, "Accept-Language": "en"})
     assert r.json()["detail"] == "未找到需求 999999。"
+
+
+def test_a_matchs_reasons_read_in_the_readers_language():
+    from app.services.reasons import why
+
+    exp = {"shared_concepts": [{"concept": "tsp", "zh": "房间隔穿刺", "en": "transseptal puncture"},
+                               {"concept": "animal", "zh": "动物实验", "en": "animal study"}],
+           "structured": [{"condition": "region", "holds": "no"}, {"condition": "stages", "holds": "yes"}]}
+    assert why(exp, "zh") == "共同概念：房间隔穿刺、动物实验；不满足：所需地区"
+    assert why(exp, "en") == "shared concepts: transseptal puncture, animal study; does not meet: the region required"
+    assert why({"shared_concepts": [], "structured": []}, "zh") == "无明确的共同概念；依据文本语义相似度"
+    _no_english_in(why(exp, "zh"))

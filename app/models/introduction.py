@@ -92,7 +92,8 @@ class IntroductionPublic(SQLModel):
     reason: DeclineReason | None
     comment: str
     score: float | None = Field(description="The matcher's score of the pair, when it ranked it")
-    why: str = Field(description="The matcher's explanation of the pair, when it ranked it")
+    why: str = Field(description="The matcher's reasons for the pair, when it ranked it (English)")
+    why_zh: str = Field(default="", description="The same reasons in Chinese")
     engagement_id: int | None
     answered_at: datetime | None
     decided_at: datetime | None

@@ -31,7 +31,7 @@ from app.policy import (
     may_decide_introduction,
     may_introduce,
 )
-from app.services import analytics, audit, engagements, events, messages, needs
+from app.services import analytics, audit, engagements, events, messages, needs, reasons
 from app.services.common import org_ref
 from app.services.listing import PageParams, paginate
 
@@ -64,7 +64,7 @@ def to_public(session: Session, actor: Actor, intro: Introduction) -> Introducti
         "company": org_ref(session.get(Organisation, intro.organisation_id)),
         "introduced_by": org_ref(session.get(Organisation, intro.introduced_by_org_id)),
         "score": round(float(rec.score), 4) if rec else None,
-        "why": (rec.explanation or {}).get("summary", "") if rec else ""})
+        **reasons.both(rec.explanation if rec else None)})
 
 
 def list_introductions(session: Session, actor: Actor, f: IntroductionFilters, page: PageParams):
@@ -101,7 +101,7 @@ def queue(session: Session, actor: Actor, f: analytics.Filters, limit: int = 50)
             if (rec.need_id, cap.id) not in introduced and len(mine) < QUEUE_CANDIDATES:
                 mine.append({"capability_id": cap.id, "title": cap.title, "organisation": org_ref(org).model_dump(),
                              "score": round(float(rec.score), 4),
-                             "why": (rec.explanation or {}).get("summary", "")})
+                             **reasons.both(rec.explanation)})
     for name in ("without_fit", "waiting", "stalled"):
         for r in rep[name]:
             r["candidates"] = candidates.get(r["need_id"], [])

@@ -102,3 +102,15 @@ def test_a_company_interest_comment_reaches_the_hospital(client, world, worker, 
     worker.run_once(clock=False)
     (n,) = [n for n in _inbox(client, world["hospital"]) if n["kind"] == "interest"]
     assert OFFER in n["body"] and n["payload"]["items"][0]["comment"] == OFFER
+
+
+def test_a_chinese_readers_match_message_gives_its_reasons_in_chinese(client, world, worker, smtp_server,
+                                                                         make_need, make_capability):
+    set_prefs(client, world["company"], min_score=0.0, channels=["inbox", "email"], language="zh")
+    make_capability()
+    make_need(status="open")
+    worker.run_once(clock=False)
+    (n,) = [n for n in _inbox(client, world["company"]) if n["kind"] == "match"]
+    assert "匹配原因: 共同概念：" in n["body"] and "shared concepts" not in n["body"]
+    text = smtp_server.messages[0].get_body(("plain",)).get_content()
+    assert "共同概念：" in text and "shared concepts" not in text

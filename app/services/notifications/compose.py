@@ -37,6 +37,7 @@ from app.models.enums import CapabilityStatus, NeedStatus, OrgKind, Role
 from app.models.matching import Party, Verdict
 from app.models.notification import Channel, NotificationKind, Rhythm
 from app.policy import Actor, hospital_identity_visible
+from app.services import reasons
 from app.services.notifications import preferences, render
 
 log = logging.getLogger("clinmatch.notifications")
@@ -67,7 +68,7 @@ def _match_item(session, settings, need: Need, cap: Capability, rec: MatchRecord
             "need": _need_view(session, settings, need, viewer),
             "capability": {"id": cap.id, "title": cap.title,
                            "link": f"{settings.public_base_url}/api/v1/capabilities/{cap.id}/matches"},
-            "why": exp.get("summary", ""), "passage": passages.get("need", ""),
+            **reasons.both(exp), "passage": passages.get("need", ""),
             "conditions": [{"condition": c.get("condition"), "holds": c.get("holds")}
                            for c in exp.get("structured", [])],
             "link": f"{settings.public_base_url}/api/v1/needs/{need.id}"}
@@ -190,7 +191,7 @@ def _on_introduction(session: Session, settings: Settings, ev: DomainEvent) -> d
             "note": intro.note, "comment": intro.comment, "reason": intro.reason,
             "capability": {"id": cap.id, "title": cap.title}, "company": company.display_name,
             "score": round(float(rec.score), 4) if rec else None,
-            "why": (rec.explanation or {}).get("summary", "") if rec else "",
+            **reasons.both(rec.explanation if rec else None),
             "link": f"{settings.public_base_url}/api/v1/introductions/{intro.id}"}
     out: dict[int, list[dict]] = {}
     for org_id in ev.organisation_ids:

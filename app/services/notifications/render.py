@@ -137,8 +137,9 @@ def body(items: list[dict[str, Any]], lang: str) -> str:
             line += f"  [{label('score', lang)} {it['score']:.2f}]"
         out.append(line)
         for key in ("why", "note", "comment"):  # the matcher's reasons, the commission's note, the party's words
-            if it.get(key):
-                out.append(f"   {label(key, lang)}: {it[key]}")
+            text = it.get(f"{key}_zh") if lang == "zh" and it.get(f"{key}_zh") else it.get(key)
+            if text:
+                out.append(f"   {label(key, lang)}: {text}")
         if it.get("link"):
             out.append(f"   {it['link']}")
     return "\n".join(out)
@@ -147,7 +148,9 @@ def body(items: list[dict[str, Any]], lang: str) -> str:
 def email(kind: str, title_: str, items: list[dict[str, Any]], lang: str, link: str) -> tuple[str, str]:
     """(plain text, HTML) of an e-mail; labels in the recipient's language with the other beside them."""
     other = "en" if lang == "zh" else "zh"
-    ctx = {"title": title_, "items": [{**it, "line": item_line(it, lang)} for it in ranked(items)], "link": link,
+    ctx = {"title": title_, "items": [{**it, "line": item_line(it, lang),
+                                       "why": (it.get("why_zh") if lang == "zh" else None) or it.get("why")}
+                                      for it in ranked(items)], "link": link,
            "lang": lang, "L": {k: label(k, lang) for k in LABELS}, "O": {k: label(k, other) for k in LABELS},
            "kind": kind}
     return _env.get_template("email.txt").render(ctx), _env.get_template("email.html").render(ctx)
