@@ -114,3 +114,37 @@ def test_a_chinese_readers_match_message_gives_its_reasons_in_chinese(client, wo
     assert "匹配原因: 共同概念：" in n["body"] and "shared concepts" not in n["body"]
     text = smtp_server.messages[0].get_body(("plain",)).get_content()
     assert "共同概念：" in text and "shared concepts" not in text
+
+
+def test_a_hospital_hears_of_a_new_strong_fit_once(app, client, world, worker, make_need, make_capability):
+    from sqlalchemy import update
+    from sqlmodel import Session
+
+    from app.models import MatchRecord
+
+    need = make_need(status="open")
+    worker.run_once(clock=False)
+    weak = make_capability(title="Generic catheter", description="A catheter.")
+    strong = make_capability()
+    with Session(app.state.engine) as s:  # the tests' hashing embedder has no calibration: set the bands
+        s.execute(update(MatchRecord).where(MatchRecord.capability_id == strong["id"]).values(band="strong"))
+        s.execute(update(MatchRecord).where(MatchRecord.capability_id == weak["id"]).values(band="possible"))
+        s.commit()
+    worker.run_once(clock=False)
+    fits = [n for n in _inbox(client, world["hospital"]) if n["kind"] == "match"]
+    assert len(fits) == 1 and fits[0]["title"].startswith("您的需求“")  # the hospital reads Chinese by default
+    assert "有新的高匹配合作方：普实医疗" in fits[0]["title"]
+    (item,) = fits[0]["payload"]["items"]
+    assert item["capability"]["id"] == strong["id"] and item["need"]["id"] == need["id"]
+    # an edit of the capability tells nobody twice
+    r = client.patch(f"/api/v1/capabilities/{strong['id']}", json={"description": RF_EDIT, "version": 1},
+                     headers=world["company"].headers)
+    assert r.status_code == 200, r.text
+    with Session(app.state.engine) as s:
+        s.execute(update(MatchRecord).where(MatchRecord.capability_id == strong["id"]).values(band="strong"))
+        s.commit()
+    worker.run_once(clock=False)
+    assert len([n for n in _inbox(client, world["hospital"]) if n["kind"] == "match"]) == 1
+
+
+RF_EDIT = "A steerable radiofrequency transseptal puncture system with a deflectable needle tip (second generation)."

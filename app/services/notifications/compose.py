@@ -89,8 +89,7 @@ def _new_matches(session: Session, settings: Settings, recs: list[MatchRecord]) 
         {c.organisation_id for c in caps.values()} | {n.hospital_id for n in needs.values()}))).all()}
     prefs = preferences.for_orgs(session, [c.organisation_id for c in caps.values()])
     pairs = [(r.need_id, r.capability_id) for r in recs]
-    told = set(session.exec(select(MatchNotice.need_id, MatchNotice.capability_id).where(
-        MatchNotice.need_id.in_({p[0] for p in pairs}), MatchNotice.capability_id.in_({p[1] for p in pairs}))).all())
+    told = {(n, c) for o, n, c in _told(session, pairs) if o == caps[c].organisation_id} if caps else set()
     declined = set(session.exec(select(MatchFeedback.need_id, MatchFeedback.capability_id).where(
         MatchFeedback.need_id.in_({p[0] for p in pairs}), MatchFeedback.party == Party.company,
         MatchFeedback.verdict == Verdict.not_interested)).all())
@@ -116,14 +115,56 @@ def _new_matches(session: Session, settings: Settings, recs: list[MatchRecord]) 
     return out
 
 
+def _told(session: Session, pairs: list[tuple[int, int]]) -> set[tuple[int, int, int]]:
+    """(organisation, need, capability) of every match already told, among ``pairs``."""
+    if not pairs:
+        return set()
+    return set(session.exec(select(MatchNotice.organisation_id, MatchNotice.need_id, MatchNotice.capability_id)
+                            .where(MatchNotice.need_id.in_({p[0] for p in pairs}),
+                                   MatchNotice.capability_id.in_({p[1] for p in pairs}))).all())
+
+
+def _new_fits(session: Session, settings: Settings, recs: list[MatchRecord]) -> dict[int, list[dict]]:
+    """A new or changed capability that reaches ``strong`` for an open need is news for the need's hospital too
+    (once a pair): hospitals hear of new fits without asking for their matches again."""
+    strong = [r for r in recs if r.band == "strong"]
+    if not strong:
+        return {}
+    caps = {c.id: c for c in session.exec(select(Capability).where(
+        Capability.id.in_({r.capability_id for r in strong}), Capability.status == CapabilityStatus.active)).all()}
+    needs = {n.id: n for n in session.exec(select(Need).where(
+        Need.id.in_({r.need_id for r in strong}), Need.status == NeedStatus.open)).all()}
+    told = _told(session, [(r.need_id, r.capability_id) for r in strong])
+    declined = set(session.exec(select(MatchFeedback.need_id, MatchFeedback.capability_id).where(
+        MatchFeedback.need_id.in_(needs), MatchFeedback.party == Party.hospital,
+        MatchFeedback.verdict == Verdict.not_interested)).all()) if needs else set()
+    out: dict[int, list[dict]] = defaultdict(list)
+    for r in sorted(strong, key=lambda r: -r.score):
+        cap, need = caps.get(r.capability_id), needs.get(r.need_id)
+        if cap is None or need is None or (need.hospital_id, need.id, cap.id) in told \
+                or (need.id, cap.id) in declined or len(out[need.hospital_id]) >= MAX_MATCHES_PER_MESSAGE:
+            continue
+        hospital = session.get(Organisation, need.hospital_id)
+        session.add(MatchNotice(organisation_id=hospital.id, need_id=need.id, capability_id=cap.id, score=r.score))
+        company = session.get(Organisation, cap.organisation_id)
+        item = _match_item(session, settings, need, cap, r, hospital)
+        item.update(audience="hospital", company=company.display_name,
+                    link=f"{settings.public_base_url}/api/v1/needs/{need.id}/matches")
+        out[hospital.id].append(item)
+    return out
+
+
 def _on_need(session: Session, settings: Settings, ev: DomainEvent) -> dict[int, list[dict]]:
     recs = session.exec(select(MatchRecord).where(MatchRecord.need_id == ev.payload["need_id"])).all()
     return _new_matches(session, settings, list(recs))
 
 
 def _on_capability(session: Session, settings: Settings, ev: DomainEvent) -> dict[int, list[dict]]:
-    recs = session.exec(select(MatchRecord).where(MatchRecord.capability_id == ev.payload["capability_id"])).all()
-    return _new_matches(session, settings, list(recs))
+    recs = list(session.exec(select(MatchRecord).where(MatchRecord.capability_id == ev.payload["capability_id"])))
+    out = _new_matches(session, settings, recs)
+    for org_id, items in _new_fits(session, settings, recs).items():
+        out.setdefault(org_id, []).extend(items)
+    return out
 
 
 def _on_feedback(session: Session, settings: Settings, ev: DomainEvent) -> dict[int, list[dict]]:

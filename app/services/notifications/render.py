@@ -106,6 +106,12 @@ def title(kind: str, items: list[dict[str, Any]], lang: str, rhythm: str = "inst
         period = ("每日", "daily") if rhythm == "daily" else ("每周", "weekly")
         return (f"clinmatch {period[0]}摘要：{n} 条更新" if lang == "zh"
                 else f"clinmatch {period[1]} digest: {n} update{'s' if n != 1 else ''}")
+    if kind == "match" and all(i.get("audience") == "hospital" for i in items):  # new strong fits for a hospital
+        t = items[0]["need"]["title"]
+        return (f"您的需求{_q(t, lang)}有新的高匹配合作方：{items[0].get('company', '')}" if lang == "zh" and n == 1
+                else f"您的需求有 {n} 个新的高匹配合作方" if lang == "zh"
+                else f"A new strong fit for your need {_q(t, lang)}: {items[0].get('company', '')}" if n == 1
+                else f"{n} new strong fits for your needs")
     if kind == "match":
         needs = {i["need"]["id"] for i in items}
         caps = {i["capability"]["id"] for i in items}
