@@ -29,13 +29,15 @@ def test_commission_introduces_company_answers_hospital_accepts(client, world, w
     worker.run_once(clock=False)
 
     # only the commission brokers
-    body = {"need_id": need["id"], "capability_ids": [cap["id"], other["id"]], "note": "区商务委推荐：穿刺系统与该需求契合"}
+    body = {"need_id": need["id"], "capability_ids": [cap["id"], other["id"]],
+            "note": "区商务委推荐：穿刺系统与该需求契合"}
     for who in ("hospital", "company", "admin"):
         assert client.post("/api/v1/introductions", json=body, headers=world[who].headers).status_code == 403
     r = client.post("/api/v1/introductions", json=body, headers=commission.headers)
     assert r.status_code == 201, r.text
     intro, to_lab = r.json()
-    assert intro["status"] == "introduced" and intro["note"] == body["note"] and intro["hospital"]["id"] == hospital.org_id
+    assert intro["status"] == "introduced" and intro["note"] == body["note"]
+    assert intro["hospital"]["id"] == hospital.org_id
     assert client.post("/api/v1/introductions", json=body, headers=commission.headers).status_code == 409  # once
 
     # the company sees its introduction, without the anonymous need's hospital; other companies see nothing
