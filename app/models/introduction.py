@@ -10,9 +10,8 @@ from pydantic import model_validator
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.i18n import msg
 from app.models.common import DbInt, Input, created_at_field, updated_at_field
-from app.models.matching import DeclineReason, Verdict
+from app.models.matching import DeclineReason, Verdict, check_verdict_reason
 from app.models.need import OrgRef
 
 
@@ -64,12 +63,7 @@ class IntroductionAnswer(Input):
 
     @model_validator(mode="after")
     def _reason(self):
-        if self.verdict == Verdict.not_interested and self.reason is None:
-            raise ValueError(msg("reason is required when not interested (too_early, wrong_technology, capacity, "
-                                 "region, "
-                             "other)"))
-        if self.verdict == Verdict.interested and self.reason is not None:
-            raise ValueError(msg("reason is only for 'not_interested'"))
+        check_verdict_reason(self.verdict, self.reason, self.comment)
         return self
 
 

@@ -119,15 +119,20 @@ class FeedbackCreate(Input):
 
     @model_validator(mode="after")
     def _reason(self):
-        if self.verdict == Verdict.not_interested and self.reason is None:
-            raise ValueError(msg("reason is required when not interested (too_early, wrong_technology, capacity, "
-                                 "region, "
-                             "other)"))
-        if self.verdict == Verdict.interested and self.reason is not None:
-            raise ValueError(msg("reason is only for 'not_interested'"))
-        if self.reason == DeclineReason.other and not self.comment.strip():
-            raise ValueError(msg("comment is required when the reason is 'other'"))
+        check_verdict_reason(self.verdict, self.reason, self.comment)
         return self
+
+
+def check_verdict_reason(verdict: Verdict, reason: DeclineReason | None, comment: str) -> None:
+    """A 'not interested' names its reason (and 'other' says which); an 'interested' has none. The one rule for
+    match feedback and answers to introductions."""
+    if verdict == Verdict.not_interested and reason is None:
+        raise ValueError(msg("reason is required when not interested (too_early, wrong_technology, capacity, "
+                             "region, other)"))
+    if verdict == Verdict.interested and reason is not None:
+        raise ValueError(msg("reason is only for 'not_interested'"))
+    if reason == DeclineReason.other and not comment.strip():
+        raise ValueError(msg("comment is required when the reason is 'other'"))
 
 
 class FeedbackPublic(SQLModel):
