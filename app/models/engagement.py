@@ -270,6 +270,7 @@ class MilestonePublic(SQLModel):
     responsible_party: Side
     recorded_by_org_id: int | None = Field(description="null when the recording party is anonymous to the caller")
     recorded_by_party: Side
+    recorded_at: datetime = Field(description="When it was recorded (occurred_on: when it happened)")
     evidence_owner: str | None = Field(default=None, description="Whose evidence this kind is (hospital, "
                                        "animal_facility, lead); null: any party's record")
     confirmed: bool | None = Field(default=None, description="Evidence recorded by its owner (false: recorded by "

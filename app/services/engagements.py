@@ -179,7 +179,7 @@ def milestones_public(session: Session, actor: Actor, eng: Engagement) -> list[M
         out.append(MilestonePublic.model_validate({
             **m.model_dump(), "responsible": responsible, "responsible_party": side_of(eng, m.responsible_org_id),
             "recorded_by_org_id": d.org(m.recorded_by_org_id), "recorded_by_party": side_of(eng, m.recorded_by_org_id),
-            "evidence_owner": owner.value if owner else None,
+            "evidence_owner": owner.value if owner else None, "recorded_at": m.created_at,
             "confirmed": None if owner is None else m.recorded_by_org_id in owners[owner],
             "documents": docs.get(m.id, [])}))
     return out

@@ -35,6 +35,8 @@ def test_steps_carry_when_they_happened_and_time_in_stage_follows(api, make_need
     assert days["proposed"] == 30 and days["intent_signed"] == 30  # by hand: Jan 10 → Feb 9 → Mar 10 (2024)
     hist = r.json()["history"]
     assert all(h["recorded_at"] > h["occurred_at"] for h in hist)  # recorded today, happened in 2024
+    m = api.milestone(eid, "meeting", None, occurred_on="2024-03-01").json()
+    assert m["occurred_on"] == "2024-03-01" and m["recorded_at"] > "2026-12-01"  # recorded now, happened in 2024
 
 
 def test_dates_in_the_future_or_before_the_previous_step_are_refused(api, make_need, make_capability):
