@@ -24,6 +24,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # No notification worker thread inside test servers: the notification tests drive the worker themselves.
 os.environ.setdefault("CLINMATCH_WORKER_IN_PROCESS", "0")
+# No gc.freeze() at each test app's start-up: in one long test process it froze every earlier test's objects too
+# (memory kept, each start-up's full collection slower): the suite ran twice as long. tests/api/test_gc_freeze.py
+# turns it on where it is tested.
+os.environ.setdefault("CLINMATCH_GC_FREEZE", "0")
 
 # Today on the cluster's clock (Shanghai): milestones cannot be dated in the future nor before their partnership.
 TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
