@@ -75,10 +75,17 @@ def hospital_identity_visible_many(actor: Actor, needs: list[Need], session: Ses
             shown.add(need.id)
         else:
             ask.add(need.id)
-    if ask:
-        shown.update(session.scalars(select(Engagement.need_id).distinct().where(
-            Engagement.need_id.in_(ask), Engagement.hospital_accepted_at.is_not(None), engagement_party(actor))))
+    shown.update(accepted_by_hospital(actor, ask, session))
     return shown
+
+
+def accepted_by_hospital(actor: Actor, need_ids: set[int], session: Session) -> set[int]:
+    """Of ``need_ids``, those on which the hospital accepted the actor's organisation as a partner (an engagement
+    of the need the hospital accepted, the actor a party to it). One query; none for an empty set."""
+    if not need_ids:
+        return set()
+    return set(session.scalars(select(Engagement.need_id).distinct().where(
+        Engagement.need_id.in_(need_ids), Engagement.hospital_accepted_at.is_not(None), engagement_party(actor))))
 
 
 @dataclass(frozen=True)
@@ -312,9 +319,7 @@ def contact_visible_many(actor: Actor, needs: list[Need], session: Session) -> s
             shown.add(need.id)
         elif need.contact_name or need.contact_email or need.contact_phone:
             ask.add(need.id)
-    if ask:
-        shown.update(session.scalars(select(Engagement.need_id).distinct().where(
-            Engagement.need_id.in_(ask), Engagement.hospital_accepted_at.is_not(None), engagement_party(actor))))
+    shown.update(accepted_by_hospital(actor, ask, session))
     return shown
 
 

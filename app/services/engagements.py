@@ -163,8 +163,9 @@ def _document_public(eng: Engagement, doc: Document, d: Disclosure) -> DocumentP
                                           "url": f"/api/v1/engagements/{eng.id}/documents/{doc.id}"})
 
 
-def milestones_public(session: Session, actor: Actor, eng: Engagement) -> list[MilestonePublic]:
-    d = disclosure_for(session, actor, eng)
+def milestones_public(session: Session, actor: Actor, eng: Engagement,
+                      d: Disclosure | None = None) -> list[MilestonePublic]:
+    d = d or disclosure_for(session, actor, eng)
     docs: dict[int, list[DocumentPublic]] = {}
     for doc in session.exec(select(Document).where(Document.engagement_id == eng.id).order_by(Document.id)).all():
         docs.setdefault(doc.milestone_id, []).append(_document_public(eng, doc, d))
@@ -186,8 +187,9 @@ def milestones_public(session: Session, actor: Actor, eng: Engagement) -> list[M
 
 
 def history_public(session: Session, actor: Actor, eng: Engagement,
-                   rows: list[EngagementTransition] | None = None) -> list[TransitionPublic]:
-    d = disclosure_for(session, actor, eng)
+                   rows: list[EngagementTransition] | None = None,
+                   d: Disclosure | None = None) -> list[TransitionPublic]:
+    d = d or disclosure_for(session, actor, eng)
     return [TransitionPublic.model_validate({**t.model_dump(), "organisation_id": d.org(t.organisation_id),
                                              "user_id": d.user(t.user_id, t.organisation_id),
                                              "party": side_of(eng, t.organisation_id), "recorded_at": t.at})
@@ -206,13 +208,13 @@ def detail(session: Session, actor: Actor, eng: Engagement) -> EngagementDetail:
                                               status=p.status, created_at=p.created_at,
                                               responded_at=p.responded_at))
     return EngagementDetail.model_validate({
-        **to_public(session, actor, eng).model_dump(),
+        **to_public(session, actor, eng, shown=d.shows(eng.hospital_id)).model_dump(),
         "allowed_targets": sorted(allowed_targets(EngagementState(eng.state),
                                                   EngagementState(eng.held_from) if eng.held_from else None,
                                                   Pathway(eng.pathway))),
         "participants": participants,
-        "milestones": milestones_public(session, actor, eng),
-        "history": history_public(session, actor, eng, rows),
+        "milestones": milestones_public(session, actor, eng, d),
+        "history": history_public(session, actor, eng, rows, d),
         "seconds_in_state": time_in_states([(t.to_state, t.occurred_at) for t in rows], utcnow()),
     })
 
