@@ -85,7 +85,7 @@ def seed(dataset: Annotated[Path | None, typer.Option(help="Load a dataset folde
         fd = os.open(tokens_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write("\n".join(lines) + "\n")
-        typer.echo("demo tokens (shown once; also written to %s):" % tokens_file)
+        typer.echo(f"demo tokens (shown once; also written to {tokens_file}):")
         for line in lines:
             typer.echo("  " + line)
     elif dataset is None:

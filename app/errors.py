@@ -15,6 +15,7 @@ from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -275,7 +276,7 @@ async def request_language(request: Request) -> str:
     if actor is not None and actor.user_id is not None:
         try:
             preferred = await run_in_threadpool(_user_language, request.app.state.engine, actor.user_id)
-        except Exception:  # pragma: no cover - the database is what failed: answer in the header's language
+        except SQLAlchemyError:  # pragma: no cover - the database is what failed: answer in the header's language
             preferred = None
     return negotiate(request.headers.get("accept-language"), preferred)
 

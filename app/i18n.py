@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from babel.messages.pofile import read_po
 
@@ -28,7 +28,7 @@ class Message(str):
     template: str
     params: dict[str, Any]
 
-    def __new__(cls, template: str, **params: Any) -> Message:
+    def __new__(cls, template: str, **params: Any) -> Self:
         shown = {k: LIST_SEPARATOR["en"].join(map(str, v)) if isinstance(v, (list, tuple)) else v
                  for k, v in params.items()}
         self = super().__new__(cls, template.format(**shown) if params else template)

@@ -125,7 +125,7 @@ def create_app() -> FastAPI:
     async def lifespan(app: FastAPI):
         from anyio import to_thread
 
-        to_thread.current_default_thread_limiter().total_tokens = int(os.environ.get("CLINMATCH_REQUEST_THREADS", 8))
+        to_thread.current_default_thread_limiter().total_tokens = int(os.environ.get("CLINMATCH_REQUEST_THREADS", "8"))
         yield
         engine.dispose()
 

@@ -38,10 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import httpx  # noqa: E402
-import synthetic  # noqa: E402
+import httpx
+import synthetic
 
-from tests.conftest import TSP_NEED, _pg_url  # noqa: E402
+from tests.conftest import TSP_NEED, _pg_url
 
 LUA = r"""
 local paths = {%(paths)s}

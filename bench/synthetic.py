@@ -23,10 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from matching import CapabilityDoc  # noqa: E402
-from matching.text import split_sentences  # noqa: E402
+from matching import CapabilityDoc
+from matching.text import split_sentences
 
 DEV = Path(os.environ.get("CLINMATCH_DEV_SET") or ROOT.parent / "shared" / "eval" / "dev")
 CACHE = ROOT / "var" / "bench-cache"
@@ -218,11 +218,11 @@ def load_db(url: str, n: int, seed: int = 0, progress: bool = True) -> dict:
         org_rows = {o.id: o for o in orgs.values()}
         for i in range(0, len(syn), 2000):
             chunk = syn[i:i + 2000]
-            res = s.execute(insert(Capability).returning(Capability.id), [dict(
-                organisation_id=orgs[v.org_type].id, kind="product", title=v.title[:300],
-                description=v.description or v.title, tracks=v.tracks or ["digital_health"], stages=v.stages,
-                certifications=v.certifications, region=v.region, language=v.language or "zh", status="active",
-                version=1, created_at=now, updated_at=now) for v in chunk])
+            res = s.execute(insert(Capability).returning(Capability.id), [{
+                "organisation_id": orgs[v.org_type].id, "kind": "product", "title": v.title[:300],
+                "description": v.description or v.title, "tracks": v.tracks or ["digital_health"], "stages": v.stages,
+                "certifications": v.certifications, "region": v.region, "language": v.language or "zh", "status": "active",
+                "version": 1, "created_at": now, "updated_at": now} for v in chunk])
             ids = [r[0] for r in res]
             rows = []
             for cid, v in zip(ids, chunk):
@@ -232,11 +232,11 @@ def load_db(url: str, n: int, seed: int = 0, progress: bool = True) -> dict:
                                  language=v.language or "zh")
                 d = capability_doc(cap, org_rows[cap.organisation_id])
                 vec = payload["vectors"][v.id]
-                rows.append(dict(entity="capability", entity_id=cid, model_name=index.matcher.model_name,
-                                 model_version=index.matcher.vector_version, text_hash=text_hash(d),
-                                 dim=int(vec.shape[1]), rows=int(vec.shape[0]), data=vec.tobytes(), created_at=now,
-                                 analysis=blobs[v.id] if text_hash(d) == text_hash(v)
-                                 else index.matcher.analysis_blob(d)))
+                rows.append({"entity": "capability", "entity_id": cid, "model_name": index.matcher.model_name,
+                                 "model_version": index.matcher.vector_version, "text_hash": text_hash(d),
+                                 "dim": int(vec.shape[1]), "rows": int(vec.shape[0]), "data": vec.tobytes(), "created_at": now,
+                                 "analysis": blobs[v.id] if text_hash(d) == text_hash(v)
+                                 else index.matcher.analysis_blob(d)})
                 if emb_table is not Embedding:
                     rows[-1]["vec"] = vec[0] if vec.shape[1] == DENSE_VEC_DIM else None
             s.execute(insert(emb_table), rows)

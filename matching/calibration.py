@@ -14,8 +14,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["Calibrator", "load_calibrator", "DEFAULT_CALIBRATION_PATH", "DEFAULT_BAND_STRONG",
-           "DEFAULT_BAND_POSSIBLE", "band_of", "FEATURES"]
+__all__ = [
+    "DEFAULT_BAND_POSSIBLE",
+    "DEFAULT_BAND_STRONG",
+    "DEFAULT_CALIBRATION_PATH",
+    "FEATURES",
+    "Calibrator",
+    "band_of",
+    "load_calibrator",
+]
 
 DEFAULT_CALIBRATION_PATH = Path(__file__).parent / "data" / "calibration.json"
 # P(real fit) at or above which a match is "strong" / "possible" (below: "weak"); see matching/README.md
@@ -53,7 +60,7 @@ class Calibrator:
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
     def to_json(self) -> dict:
-        r6 = lambda xs: [round(float(x), 6) for x in xs]  # noqa: E731
+        r6 = lambda xs: [round(float(x), 6) for x in xs]
         return {"features": self.features, "mean": r6(self.mean), "scale": r6(self.scale), "coef": r6(self.coef),
                 "intercept": round(self.intercept, 6), **self.meta}
 

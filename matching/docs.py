@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["NeedDoc", "CapabilityDoc", "Filters", "Match"]
+__all__ = ["NO_FILTERS", "CapabilityDoc", "Filters", "Match", "NeedDoc"]
 
 
 @dataclass
@@ -48,6 +48,9 @@ class Filters:
     min_score: float | None = None
     hard_structured: bool = False
     exclude_ids: frozenset[str] = frozenset()
+
+
+NO_FILTERS = Filters()  # immutable: safe as every ranking's default
 
 
 @dataclass

@@ -4,8 +4,9 @@ are explained, so what is needed for it (word spans, concept hits) is recomputed
 indexed document."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -66,7 +66,7 @@ def audit(glossary: Path, dev: Path, others: list[Path]) -> list[tuple[str, str,
     out = []
     cols = ["concept_id", "kind", "zh", "en", "abbr", "lay"]
     for line in glossary.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#") or line.startswith("concept_id\t"):
+        if not line.strip() or line.startswith(("#", "concept_id\t")):
             continue
         row = dict(zip(cols, line.split("\t") + [""] * 6))
         for col in ("zh", "en", "abbr", "lay"):

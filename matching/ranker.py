@@ -6,13 +6,14 @@ import json
 import threading
 import zlib
 from collections import Counter, OrderedDict
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Collection, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from .calibration import DEFAULT_BAND_POSSIBLE, DEFAULT_BAND_STRONG, Calibrator, band_of, load_calibrator
-from .docs import CapabilityDoc, Filters, Match, NeedDoc
+from .docs import NO_FILTERS, CapabilityDoc, Filters, Match, NeedDoc
 from .embedding import Embedder
 from .explain import Analysis, explain_pair
 from .fusion import DEFAULT_WEIGHTS, linear_fusion
@@ -24,7 +25,7 @@ from .store import DocStore, RowInfo, StoreView
 from .structured import conditions, expand_regions, hard_failures, structured_score
 from .text import add_zh_words, split_sentences, tokenize_with_spans
 
-__all__ = ["Matcher", "need_fields", "capability_fields", "MAX_PASSAGES"]
+__all__ = ["MAX_PASSAGES", "Matcher", "capability_fields", "need_fields"]
 
 MAX_PASSAGES = 16  # title + up to 15 sentences per document
 TITLE_SHARE = 0.5  # passage signal: the need's title weighs as much as its other sentences together
@@ -409,7 +410,7 @@ class Matcher:
         return out
 
     # ------------------------------------------------------------------ querying
-    def _query(self, doc) -> "_Query":
+    def _query(self, doc) -> _Query:
         _, full, pas = _doc_texts(doc)
         key = hashlib.sha1(("\x00".join([type(doc).__name__, full, *pas])).encode("utf-8")).hexdigest()
         with self._lock:
@@ -427,7 +428,7 @@ class Matcher:
         """Embed (and cache) a query document; later ``rank`` calls with the same text reuse it."""
         return self._query(doc).vecs
 
-    def rank(self, need: NeedDoc, k: int = 20, filters: Filters = Filters(), explain: bool = True,
+    def rank(self, need: NeedDoc, k: int = 20, filters: Filters = NO_FILTERS, explain: bool = True,
              candidates: Collection[str] | None = None) -> list[Match]:
         """Rank indexed capabilities for ``need`` (best first). ``explain=False`` leaves explanations empty (faster).
         ``candidates``: score only these capability ids (corpus statistics still come from the whole index)."""
@@ -600,7 +601,7 @@ class Matcher:
                 keep &= x >= 1.0
         return keep
 
-    def rank_needs(self, capability: CapabilityDoc, k: int = 20, filters: Filters = Filters(),
+    def rank_needs(self, capability: CapabilityDoc, k: int = 20, filters: Filters = NO_FILTERS,
                    explain: bool = True) -> list[Match]:
         """Rank indexed (open) needs for ``capability`` (best first). Needs are few (one per clinical problem of a
         hospital department), so each is scored in full, need by need."""

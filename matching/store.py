@@ -22,7 +22,7 @@ import numpy as np
 
 from .lexical import BM25Index, GrowableCSR, _grow
 
-__all__ = ["DocStore", "StoreView", "RowInfo"]
+__all__ = ["DocStore", "RowInfo", "StoreView"]
 
 
 @dataclass
@@ -260,7 +260,7 @@ class DocStore:
     def needs_compaction(self) -> bool:
         return self.retired > max(1000, self.n // 4)
 
-    def compacted(self) -> "DocStore":
+    def compacted(self) -> DocStore:
         """A new store holding only the live rows (vectors copied, texts re-tokenised from the kept analysis)."""
         new = DocStore(self.kind, self.dim)
         new.generation = self.generation + 1

@@ -1,4 +1,4 @@
-# ruff: noqa: E501 - a table of message pairs, one pair a line, reads better unwrapped
+
 """Writes app/locale/zh/LC_MESSAGES/messages.po from the table below (kept as code so a review sees each pair on one
 line; run after adding a message: ``python -m app.locale.build_po``). The .po file is what the service reads."""
 

@@ -21,7 +21,32 @@ from app.models.notification import (
 from app.models.organisation import Organisation
 from app.models.user import ApiToken, User, WebSession
 
-__all__ = ["ApiToken", "AuditEvent", "Capability", "Document", "DomainEvent", "Engagement", "EngagementParticipant",
-           "EngagementTransition", "Introduction", "Message", "Milestone", "Embedding", "MatchFeedback", "MatchRecord", "Need", "Note", "Organisation", "User",
-           "Delivery", "MatchNotice", "Notification", "NotificationItem", "NotificationPreference",
-           "UserNotificationPreference", "Thread", "WebhookEndpoint", "WebSession"]
+__all__ = [
+                                     "ApiToken",
+                                     "AuditEvent",
+                                     "Capability",
+                                     "Delivery",
+                                     "Document",
+                                     "DomainEvent",
+                                     "Embedding",
+                                     "Engagement",
+                                     "EngagementParticipant",
+                                     "EngagementTransition",
+                                     "Introduction",
+                                     "MatchFeedback",
+                                     "MatchNotice",
+                                     "MatchRecord",
+                                     "Message",
+                                     "Milestone",
+                                     "Need",
+                                     "Note",
+                                     "Notification",
+                                     "NotificationItem",
+                                     "NotificationPreference",
+                                     "Organisation",
+                                     "Thread",
+                                     "User",
+                                     "UserNotificationPreference",
+                                     "WebSession",
+                                     "WebhookEndpoint",
+]

@@ -204,5 +204,13 @@ def decide(session: Session, actor: Actor, intro_id: int, accept: bool, data: In
     return intro
 
 
-__all__ = ["IntroductionFilters", "answer", "queue", "decide", "get_visible", "introduce", "list_introductions",
-           "to_public"]
+__all__ = [
+    "IntroductionFilters",
+    "answer",
+    "decide",
+    "get_visible",
+    "introduce",
+    "list_introductions",
+    "queue",
+    "to_public",
+]

@@ -185,7 +185,7 @@ def dense_top(session: Session, matcher: Matcher, qvec: np.ndarray, c: int, mode
     return [str(i) for i in ids]
 
 
-def embed_ahead(index: "MatchIndex", *docs: NeedDoc | CapabilityDoc) -> None:
+def embed_ahead(index: MatchIndex, *docs: NeedDoc | CapabilityDoc) -> None:
     """Compute the ``docs``' vectors now (one batch), before the request writes anything, when the embedder keeps recent texts'
     vectors (USEEmbedder does): ``store_vectors`` and the ranking then find them there. On SQLite the model thus runs
     outside the write lock, so concurrent writers do not queue behind it (nor time out into 409s)."""

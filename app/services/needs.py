@@ -147,7 +147,7 @@ def create_need(session: Session, actor: Actor, data: NeedCreate, index=None) ->
     require_role(actor, Role.hospital_staff)
     values = data.model_dump()
     if values["language"] is None:
-        values["language"] = detect_language(" ".join((data.title, data.description, data.clinical_problem)))
+        values["language"] = detect_language(f"{data.title} {data.description} {data.clinical_problem}")
     need = Need(**values, hospital_id=actor.organisation_id, created_by_id=actor.user_id)
     if need.status == NeedStatus.open:
         need.opened_at = utcnow()

@@ -10,6 +10,7 @@ over, the API names the allowed targets from it, and history replays against it.
 
 from __future__ import annotations
 
+import itertools
 from enum import StrEnum
 
 
@@ -62,7 +63,7 @@ _EXITS = frozenset({S.on_hold, S.withdrawn, S.terminated})
 def _table(path: tuple[EngagementState, ...]) -> dict[EngagementState, frozenset[EngagementState]]:
     """A pathway's table: each stage to the next (or out); on_hold also resumes to the state it left (held_from),
     which only the engagement knows: see allowed_targets."""
-    table = {a: frozenset({b}) | _EXITS for a, b in zip(path, path[1:], strict=False)}
+    table = {a: frozenset({b}) | _EXITS for a, b in itertools.pairwise(path)}
     table.update({S.on_hold: frozenset({S.withdrawn, S.terminated}), S.clinical_use: frozenset(),
                   S.withdrawn: frozenset(), S.terminated: frozenset()})
     return table

@@ -26,7 +26,6 @@ def model_dir(tmp_path_factory) -> str:
 def demo(request, model_dir):
     """The demo world seeded into a fresh database, the way `clinmatch seed` does it."""
     from app.config import Settings
-    from app.db import session_scope
     from app.main import create_app, load_embedder
     from app.services.matching import build_index
     from seed.loader import seed
@@ -124,7 +123,7 @@ def test_seed_is_idempotent(demo):
 def test_the_device_makers_inbox_holds_its_ranked_explained_matches(demo):
     """After the seed, Shanghai Pushi Medical's inbox tells it of the transseptal-puncture need, its capabilities
     ranked, each with an explanation, a score and a link."""
-    app, client, rep = demo
+    _app, client, rep = demo
     h = _token(rep, "wang.jianing")
     inbox = client.get("/api/v1/notifications", params={"kind": "match", "limit": 50}, headers=h).json()
     tsp = rep.ids["need:tsp-steerable-needle"]

@@ -114,9 +114,9 @@ def _aim(case, persona: str, real_id: int | None, if_match: str | None, world, s
                 case.path_parameters[name] = ids[real_id % len(ids)]
     # Never deactivate a persona, revoke its token or all of its access: that would turn the rest of the run into 401s.
     method = case.method.upper()
-    if method == "PATCH" and case.path.endswith("/users/{user_id}"):
-        if case.path_parameters.get("user_id") not in seeded["_spare_user_id"]:
-            case.path_parameters["user_id"] = seeded["_spare_user_id"][0]
+    if (method == "PATCH" and case.path.endswith("/users/{user_id}")
+            and case.path_parameters.get("user_id") not in seeded["_spare_user_id"]):
+        case.path_parameters["user_id"] = seeded["_spare_user_id"][0]
     if method == "POST" and case.path.endswith("/users/{user_id}/revoke-sessions"):
         case.path_parameters["user_id"] = seeded["_spare_user_id"][0]
     if method == "DELETE" and case.path.endswith("/tokens/{token_id}"):

@@ -74,10 +74,10 @@ def test_bulk_load_and_compaction_freeze_the_new_store(db_url, settings):
         with session_scope(engine) as s:
             org = organisations.create(s, None, OrganisationCreate(kind="enterprise", name_en="Bulk", region="suzhou"))
             now = utcnow()
-            ids = [r[0] for r in s.execute(insert(Capability).returning(Capability.id), [dict(
-                organisation_id=org.id, kind="product", title=f"device {i}", description=f"catheter model {i}",
-                tracks=["medical_devices"], stages=[], certifications=[], region="suzhou", language="en",
-                status="active", version=1, created_at=now, updated_at=now) for i in range(1100)])]
+            ids = [r[0] for r in s.execute(insert(Capability).returning(Capability.id), [{
+                "organisation_id": org.id, "kind": "product", "title": f"device {i}", "description": f"catheter model {i}",
+                "tracks": ["medical_devices"], "stages": [], "certifications": [], "region": "suzhou", "language": "en",
+                "status": "active", "version": 1, "created_at": now, "updated_at": now} for i in range(1100)])]
         index = build_index(HashingEmbedder(), settings.model_copy(update={"gc_freeze": True}))
         index.sync(engine)  # a bulk load (>= 1000 rows): frozen
         assert gc.get_freeze_count() > 0

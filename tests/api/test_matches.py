@@ -120,7 +120,7 @@ def test_company_sees_ranked_open_needs_with_anonymity(client, world, make_need,
 
 
 def test_declined_pair_is_not_suggested_to_that_party_again(client, world, make_need, make_capability):
-    rf, abl, laser = _world_with_capabilities(make_capability)
+    rf, _abl, laser = _world_with_capabilities(make_capability)
     need = make_need(status="open")
     h, c = world["hospital"].headers, world["company"].headers
     r = client.post("/api/v1/matches/feedback", json={"need_id": need["id"], "capability_id": rf["id"],
@@ -155,7 +155,7 @@ def test_declined_pair_is_not_suggested_to_that_party_again(client, world, make_
 
 
 def test_changes_refresh_matches_and_vectors_only_when_text_changes(app, client, world, make_need, make_capability):
-    rf, abl, laser = _world_with_capabilities(make_capability)
+    rf, _abl, _laser = _world_with_capabilities(make_capability)
     need = make_need(status="open")
     h, c = world["hospital"].headers, world["company"].headers
 
@@ -187,9 +187,9 @@ def test_index_picks_up_writes_from_other_processes(app, client, world, make_nee
     """A capability written by another worker (here: the service, bypassing this process's index) is ranked."""
     from app.db import session_scope
     from app.models.capability import CapabilityCreate
+    from app.models.enums import OrgKind, Role
     from app.policy import Actor
     from app.services import capabilities
-    from app.models.enums import OrgKind, Role
 
     need = make_need(status="open")
     actor = Actor(user_id=world["lab"].user_id, organisation_id=world["lab"].org_id, org_kind=OrgKind.lab,
@@ -233,7 +233,7 @@ def test_index_sync_reads_only_new_rows_and_still_catches_late_commits(app, clie
     index.sync(engine)
     assert len(index.matcher.capability_ids()) == 3
     rows_read = []
-    listener = lambda *a: rows_read.append(a[2])  # noqa: E731 - statements run
+    listener = lambda *a: rows_read.append(a[2])
     event.listen(engine, "before_cursor_execute", listener)
     try:
         monkeypatch.setattr(svc, "OVERLAP_CHECK_SECONDS", 3600.0)

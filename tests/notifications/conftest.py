@@ -37,7 +37,7 @@ class Receiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hook"
 
-    def start(self) -> "Receiver":
+    def start(self) -> Receiver:
         from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
         rec = self

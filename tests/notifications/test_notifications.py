@@ -3,13 +3,12 @@ server, preferences, digests and reminders. Hashing embedder: the service's beha
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from app.models import Delivery, Need, Notification, NotificationItem
+from app.models import Need, NotificationItem
 from app.models.common import utcnow
 from tests.notifications.conftest import add_endpoint, set_prefs
 
@@ -236,7 +235,7 @@ def test_bad_input_is_a_problem_and_changes_nothing(client, world):
 
 def test_a_partnership_that_stopped_moving_reminds_its_parties_and_the_commission(app, client, world, make_need,
                                                                                    make_capability):
-    from app.models import EngagementTransition, Engagement
+    from app.models import Engagement, EngagementTransition
     from app.services.notifications.scheduler import run_reminders
 
     cap = make_capability()

@@ -66,7 +66,7 @@ def dispatch_events(engine: Engine, settings: Settings, limit: int | None = None
         return 0
     try:
         return _dispatch(engine, settings, token, ids)
-    except Exception:
+    except Exception:  # noqa: BLE001 - whatever failed the batch, each event alone: one bad event holds no other
         return sum(_dispatch_one(engine, settings, token, i) for i in ids)
 
 

@@ -48,9 +48,7 @@ def wants_need(pref: NotificationPreference, need: Need, hospital_region: str | 
         return False
     if pref.tracks and not set(pref.tracks) & set(need.tracks):
         return False
-    if pref.regions and not set(pref.regions) & (set(need.regions) | {hospital_region}):
-        return False
-    return True
+    return not pref.regions or bool(set(pref.regions) & (set(need.regions) | {hospital_region}))
 
 
 def _require_member(actor: Actor) -> None:
@@ -117,4 +115,4 @@ def update_user(session: Session, actor: Actor, data: UserPreferenceUpdate, expe
     return _save(session, actor, "user_notification_preferences", for_user(session, actor.user_id), values, expected)
 
 
-__all__ = ["Channel", "Rhythm", "for_org", "for_orgs", "wants_need", "update_org", "for_user", "update_user"]
+__all__ = ["Channel", "Rhythm", "for_org", "for_orgs", "for_user", "update_org", "update_user", "wants_need"]

@@ -79,7 +79,7 @@ class Worker:
                 self._stop.wait(self.settings.worker_poll_seconds)
         self._client.close()
 
-    def start(self) -> "Worker":
+    def start(self) -> Worker:
         self._thread = threading.Thread(target=self.run_forever, name="clinmatch-worker", daemon=True)
         self._thread.start()
         return self
