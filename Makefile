@@ -6,14 +6,19 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test install model browser migrate seed serve bench clean
+.PHONY: demo test lint install model browser migrate seed serve bench clean
 
 ## demo: install, build the local model, migrate, seed the Putuo demo world and serve it on http://127.0.0.1:8000
 demo: install model migrate seed serve
 
-## test: install and run the whole test suite (SQLite, an embedded PostgreSQL 18 + pgvector, headless Chromium)
-test: install model browser
+## test: install, lint (ruff, the rule set in pyproject.toml) and run the whole test suite (SQLite, an embedded
+## PostgreSQL 18 + pgvector, headless Chromium)
+test: install lint model browser
 	$(BIN)/python -m pytest -q
+
+## lint: ruff over every Python tree of the repository (ruff is pinned in the test extra)
+lint: install
+	$(BIN)/ruff check app matching seed tests bench migrations
 
 ## browser: Debian's chromium for the dashboard's browser tests (the machines cannot download browsers)
 browser:

@@ -44,10 +44,10 @@ for p in (ROOT, ROOT / "bench"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
-from synthetic import DEV, dev_dataset, start_server, variants  # noqa: E402
+from synthetic import DEV, dev_dataset, start_server, variants
 
-from matching import CapabilityDoc  # noqa: E402
-from matching.text import split_sentences  # noqa: E402
+from matching import CapabilityDoc
+from matching.text import split_sentences
 
 _END = re.compile(r"([。！？；!?;.]*)$")
 
@@ -58,7 +58,7 @@ def fresh(docs: list[CapabilityDoc], tag: str) -> list[CapabilityDoc]:
     for i, d in enumerate(docs):
         sents = split_sentences(d.description)
         zh = d.language == "zh"
-        desc = ("" if zh else " ").join(_END.sub(lambda m, j=j: f" ({tag}{i}-{j}){m.group(1)}", s, count=1)
+        desc = ("" if zh else " ").join(_END.sub(lambda m, i=i, j=j: f" ({tag}{i}-{j}){m.group(1)}", s, count=1)
                                         for j, s in enumerate(sents))
         out.append(CapabilityDoc(f"{tag}{i:06d}", f"{d.title} ({tag}{i})", desc, d.org_type, d.tracks, d.stages,
                                  d.region, d.certifications, d.language, d.org_name))
@@ -166,12 +166,11 @@ def write_dataset(folder: Path, caps: list[CapabilityDoc]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(DEV / "needs.jsonl", folder / "needs.jsonl")
     with open(folder / "capabilities.jsonl", "w", encoding="utf-8") as fh:
-        for d in caps:
-            fh.write(json.dumps({"id": d.id, "org": d.org_name or f"Synthetic {d.org_type}", "org_type": d.org_type,
+        fh.writelines(json.dumps({"id": d.id, "org": d.org_name or f"Synthetic {d.org_type}", "org_type": d.org_type,
                                  "title": d.title, "description": d.description, "tracks": list(d.tracks),
                                  "stages": list(d.stages), "region": d.region,
                                  "certifications": list(d.certifications), "language": d.language},
-                                ensure_ascii=False) + "\n")
+                                ensure_ascii=False) + "\n" for d in caps)
 
 
 # --- the API -------------------------------------------------------------------------------------------------------
@@ -213,71 +212,70 @@ def bench_api(dbs: Databases, kind: str, n: int, clients: int, dupes: bool, tmp:
     token = prepare_api_db(url, tmp)
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "CLINMATCH_WORKER_IN_PROCESS": "0"}
-    log = open(tmp / f"server-{kind}.log", "w")
-    proc, base, up = start_server(env, port, timeout=300, stdout=log, stderr=subprocess.STDOUT)
-    h = {"Authorization": f"Bearer {token}"}
-    out: dict = {"db": kind}
-    try:
-        out["server_startup_s"] = round(up, 1)
-        with httpx.Client(base_url=base, headers=h, timeout=120) as c:  # warm-up: one request
-            assert c.post("/api/v1/capabilities", json=body(make_caps(1, 200, "W", dupes)[0])).status_code == 201
-        import psutil
+    with open(tmp / f"server-{kind}.log", "w") as log:
+        proc, base, up = start_server(env, port, timeout=300, stdout=log, stderr=subprocess.STDOUT)
+        h = {"Authorization": f"Bearer {token}"}
+        out: dict = {"db": kind}
+        try:
+            out["server_startup_s"] = round(up, 1)
+            with httpx.Client(base_url=base, headers=h, timeout=120) as c:  # warm-up: one request
+                assert c.post("/api/v1/capabilities", json=body(make_caps(1, 200, "W", dupes)[0])).status_code == 201
+            import psutil
 
-        server = psutil.Process(proc.pid)
-        seq = make_caps(n, 201, "A", dupes)
-        lat = []
-        c0 = sum(server.cpu_times()[:2])
-        t0 = time.perf_counter()
-        with httpx.Client(base_url=base, headers=h, timeout=120) as c:
-            for d in seq:
-                t = time.perf_counter()
-                r = c.post("/api/v1/capabilities", json=body(d))
-                lat.append(1000 * (time.perf_counter() - t))
-                assert r.status_code == 201, r.text
-        seq_s = time.perf_counter() - t0
-        out.update({"api_sequential_caps_per_s": round(n / seq_s, 1),
-                    "api_sequential_caps_per_server_cpu_s": round(n / (sum(server.cpu_times()[:2]) - c0), 1),
-                    "api_post_p50_ms": round(statistics.median(lat), 1),
-                    "api_post_p95_ms": round(statistics.quantiles(lat, n=20)[18], 1)})
-        conc = make_caps(n, 202, "B", dupes)
-        errors: list[str] = []
-
-        def client(part):
-            with httpx.Client(base_url=base, headers=h, timeout=300) as c:
-                for d in part:
+            server = psutil.Process(proc.pid)
+            seq = make_caps(n, 201, "A", dupes)
+            lat = []
+            c0 = sum(server.cpu_times()[:2])
+            t0 = time.perf_counter()
+            with httpx.Client(base_url=base, headers=h, timeout=120) as c:
+                for d in seq:
+                    t = time.perf_counter()
                     r = c.post("/api/v1/capabilities", json=body(d))
-                    if r.status_code != 201:
-                        errors.append(f"{r.status_code} {r.text[:200]}")
+                    lat.append(1000 * (time.perf_counter() - t))
+                    assert r.status_code == 201, r.text
+            seq_s = time.perf_counter() - t0
+            out.update({"api_sequential_caps_per_s": round(n / seq_s, 1),
+                        "api_sequential_caps_per_server_cpu_s": round(n / (sum(server.cpu_times()[:2]) - c0), 1),
+                        "api_post_p50_ms": round(statistics.median(lat), 1),
+                        "api_post_p95_ms": round(statistics.quantiles(lat, n=20)[18], 1)})
+            conc = make_caps(n, 202, "B", dupes)
+            errors: list[str] = []
 
-        threads = [threading.Thread(target=client, args=(conc[i::clients],)) for i in range(clients)]
-        t0 = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        conc_s = time.perf_counter() - t0
-        out.update({f"api_{clients}_clients_caps_per_s": round((n - len(errors)) / conc_s, 1),
-                    "api_concurrent_errors": len(errors)})
-        if errors:
-            out["api_first_error"] = errors[0]
-        many = make_caps(n, 203, "C", dupes)  # POST /capabilities/batch, one client, batch_size a request
-        lat = []
-        c0 = sum(server.cpu_times()[:2])
-        t0 = time.perf_counter()
-        with httpx.Client(base_url=base, headers=h, timeout=300) as c:
-            for i in range(0, n, batch_size):
-                t = time.perf_counter()
-                r = c.post("/api/v1/capabilities/batch", json={"items": [body(d) for d in many[i:i + batch_size]]})
-                lat.append(1000 * (time.perf_counter() - t))
-                assert r.status_code == 201, r.text
-        batch_s = time.perf_counter() - t0
-        out.update({"api_batch_size": batch_size, "api_batch_caps_per_s": round(n / batch_s, 1),
-                    "api_batch_caps_per_server_cpu_s": round(n / (sum(server.cpu_times()[:2]) - c0), 1),
-                    "api_batch_p50_ms": round(statistics.median(lat), 1)})
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+            def client(part):
+                with httpx.Client(base_url=base, headers=h, timeout=300) as c:
+                    for d in part:
+                        r = c.post("/api/v1/capabilities", json=body(d))
+                        if r.status_code != 201:
+                            errors.append(f"{r.status_code} {r.text[:200]}")
+
+            threads = [threading.Thread(target=client, args=(conc[i::clients],)) for i in range(clients)]
+            t0 = time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            conc_s = time.perf_counter() - t0
+            out.update({f"api_{clients}_clients_caps_per_s": round((n - len(errors)) / conc_s, 1),
+                        "api_concurrent_errors": len(errors)})
+            if errors:
+                out["api_first_error"] = errors[0]
+            many = make_caps(n, 203, "C", dupes)  # POST /capabilities/batch, one client, batch_size a request
+            lat = []
+            c0 = sum(server.cpu_times()[:2])
+            t0 = time.perf_counter()
+            with httpx.Client(base_url=base, headers=h, timeout=300) as c:
+                for i in range(0, n, batch_size):
+                    t = time.perf_counter()
+                    r = c.post("/api/v1/capabilities/batch", json={"items": [body(d) for d in many[i:i + batch_size]]})
+                    lat.append(1000 * (time.perf_counter() - t))
+                    assert r.status_code == 201, r.text
+            batch_s = time.perf_counter() - t0
+            out.update({"api_batch_size": batch_size, "api_batch_caps_per_s": round(n / batch_s, 1),
+                        "api_batch_caps_per_server_cpu_s": round(n / (sum(server.cpu_times()[:2]) - c0), 1),
+                        "api_batch_p50_ms": round(statistics.median(lat), 1)})
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
     return out
 
 
@@ -289,7 +287,7 @@ def bench_seed(dbs: Databases, kind: str, n: int, dupes: bool, tmp: Path) -> dic
     url = dbs.url(kind)
     env = {**os.environ, "DATABASE_URL": url, "CLINMATCH_WORKER_IN_PROCESS": "0"}
     cli = [str(Path(sys.executable).with_name("clinmatch"))]
-    r = subprocess.run(cli + ["migrate"], cwd=ROOT, env=env, capture_output=True, text=True)
+    r = subprocess.run(cli + ["migrate"], check=False, cwd=ROOT, env=env, capture_output=True, text=True)
     if r.returncode:
         raise SystemExit(f"clinmatch migrate failed:\n{r.stdout}\n{r.stderr[-3000:]}")
     import resource
@@ -297,8 +295,8 @@ def bench_seed(dbs: Databases, kind: str, n: int, dupes: bool, tmp: Path) -> dic
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     c0 = ru.ru_utime + ru.ru_stime
     t0 = time.perf_counter()
-    r = subprocess.run(cli + ["seed", "--dataset", str(folder), "--tokens-file", str(tmp / "tokens.txt")], cwd=ROOT,
-                       env=env, capture_output=True, text=True)
+    r = subprocess.run(cli + ["seed", "--dataset", str(folder), "--tokens-file", str(tmp / "tokens.txt")],
+                       check=False, cwd=ROOT, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = ru.ru_utime + ru.ru_stime - c0
@@ -306,7 +304,7 @@ def bench_seed(dbs: Databases, kind: str, n: int, dupes: bool, tmp: Path) -> dic
         raise SystemExit(f"clinmatch seed failed:\n{r.stdout}\n{r.stderr[-3000:]}")
     m = re.search(r"loaded in ([\d.]+) s", r.stderr)
     load = float(m.group(1)) if m else 0.0
-    bars = sorted(set(re.findall(r"^([^\n:]+?):\s+\d+%", r.stderr.replace("\r", "\n"), re.M)))
+    bars = sorted(set(re.findall(r"^([^\n:]+?):\s+\d+%", r.stderr.replace("\r", "\n"), re.MULTILINE)))
     return {"db": kind, "seed_capabilities": n, "seed_wall_s": round(wall, 1),
             "seed_caps_per_s": round(n / wall, 1), "seed_caps_per_cpu_s": round(n / cpu, 1), "seed_caps_per_s_excl_model_load": round(n / (wall - load), 1),
             "seed_progress_bars": bars}
@@ -347,30 +345,30 @@ def main() -> None:
     finally:
         dbs.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    rows = [("model load (cold subprocess)", f"{result['model']['model_load_s']} s "
-             f"(+{result['model']['model_import_s']} s imports)")]
+    rows = [("model load (cold subprocess)", (f"{result['model']['model_load_s']} s "
+             f"(+{result['model']['model_import_s']} s imports)"))]
     e = result["encode"]
     rows += [("encode, one text a call", f"{e['encode_single_texts_per_s']} texts/s"),
-             ("encode, one batch", f"{e['encode_batch_texts_per_s']} texts/s ({e['encode_batch_tokens_per_s']} "
-              f"tokens/s, {e['tokens_per_text']} tokens/text, tokenising {100 * e['tokenise_share']:.0f}%)"),
-             ("Matcher.embed_capabilities", f"{e['embed_capabilities_per_s']} capabilities/s "
-              f"({e['embed_capabilities_per_cpu_s']} per CPU-s; {e['texts_per_capability']} texts each)")]
+             ("encode, one batch", (f"{e['encode_batch_texts_per_s']} texts/s ({e['encode_batch_tokens_per_s']} "
+              f"tokens/s, {e['tokens_per_text']} tokens/text, tokenising {100 * e['tokenise_share']:.0f}%)")),
+             ("Matcher.embed_capabilities", (f"{e['embed_capabilities_per_s']} capabilities/s "
+              f"({e['embed_capabilities_per_cpu_s']} per CPU-s; {e['texts_per_capability']} texts each)"))]
     for kind in kinds:
         if f"api_{kind}" in result:
             r = result[f"api_{kind}"]
-            rows += [(f"API POST, 1 client ({kind})", f"{r['api_sequential_caps_per_s']} capabilities/s "
-                      f"({r['api_sequential_caps_per_server_cpu_s']} per server CPU-s; p50 {r['api_post_p50_ms']} ms, p95 {r['api_post_p95_ms']} ms)"),
+            rows += [(f"API POST, 1 client ({kind})", (f"{r['api_sequential_caps_per_s']} capabilities/s "
+                      f"({r['api_sequential_caps_per_server_cpu_s']} per server CPU-s; p50 {r['api_post_p50_ms']} ms, p95 {r['api_post_p95_ms']} ms)")),
                      (f"API POST, {a.clients} clients ({kind})",
-                      f"{r[f'api_{a.clients}_clients_caps_per_s']} capabilities/s "
-                      f"({r['api_concurrent_errors']} errors)"),
+                      (f"{r[f'api_{a.clients}_clients_caps_per_s']} capabilities/s "
+                      f"({r['api_concurrent_errors']} errors)")),
                      (f"API POST /batch, {r['api_batch_size']} a request ({kind})",
-                      f"{r['api_batch_caps_per_s']} capabilities/s ({r['api_batch_caps_per_server_cpu_s']} per "
-                      f"server CPU-s; p50 {r['api_batch_p50_ms']} ms a request)")]
+                      (f"{r['api_batch_caps_per_s']} capabilities/s ({r['api_batch_caps_per_server_cpu_s']} per "
+                      f"server CPU-s; p50 {r['api_batch_p50_ms']} ms a request)"))]
         if f"seed_{kind}" in result:
             r = result[f"seed_{kind}"]
             rows.append((f"clinmatch seed --dataset ({kind})",
-                         f"{r['seed_caps_per_s']} capabilities/s ({r['seed_caps_per_s_excl_model_load']} "
-                         f"excl. model load; {r['seed_caps_per_cpu_s']} per CPU-s; {r['seed_wall_s']} s for {r['seed_capabilities']} + 40 needs)"))
+                         (f"{r['seed_caps_per_s']} capabilities/s ({r['seed_caps_per_s_excl_model_load']} "
+                         f"excl. model load; {r['seed_caps_per_cpu_s']} per CPU-s; {r['seed_wall_s']} s for {r['seed_capabilities']} + 40 needs)")))
     w = max(len(k) for k, _ in rows)
     print(f"\ningestion, {a.n} capabilities per row, {'repeated' if a.dupes else 'fresh'} texts, "
           f"{os.cpu_count()} CPUs")

@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
-import psutil  # noqa: E402
-import synthetic  # noqa: E402
+import numpy as np
+import psutil
+import synthetic
 
-from matching import Matcher, load_embedder  # noqa: E402
+from matching import Matcher, load_embedder
 
 
 def pct(xs, p):

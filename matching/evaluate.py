@@ -11,13 +11,23 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from .docs import CapabilityDoc, Filters, NeedDoc
 
-__all__ = ["load_dataset", "Dataset", "ndcg_at_k", "recall_at_k", "reciprocal_rank", "evaluate_run", "run_eval",
-           "format_report", "write_run"]
+__all__ = [
+    "Dataset",
+    "evaluate_run",
+    "format_report",
+    "load_dataset",
+    "ndcg_at_k",
+    "recall_at_k",
+    "reciprocal_rank",
+    "run_eval",
+    "write_run",
+]
 
 MRR_DEPTH = 100
 
@@ -149,8 +159,7 @@ def write_run(path: str | Path, results: Mapping[str, Sequence[tuple[str, float]
     """``need_id\\tcapability_id\\trank\\tscore`` lines, top ``depth`` per need."""
     with open(path, "w", encoding="utf-8") as f:
         for nid, items in results.items():
-            for r, (cid, score) in enumerate(items[:depth], start=1):
-                f.write(f"{nid}\t{cid}\t{r}\t{score:.6f}\n")
+            f.writelines(f"{nid}\t{cid}\t{r}\t{score:.6f}\n" for r, (cid, score) in enumerate(items[:depth], start=1))
 
 
 def run_eval(dataset_dir: str | Path, matcher, k: int = 10, run_out: str | Path | None = None,
@@ -206,11 +215,11 @@ def _accepts_explain(matcher) -> bool:
 
 def format_report(report: Mapping[str, Any]) -> str:
     k = report.get("k", 10)
-    lines = [f"dataset {report.get('name')} ({report.get('needs')} needs, {report.get('capabilities')} capabilities)"
-             f"  model {report['model']['name']} {report['model']['version']}",
+    lines = [(f"dataset {report.get('name')} ({report.get('needs')} needs, {report.get('capabilities')} capabilities)"
+             f"  model {report['model']['name']} {report['model']['version']}"),
              f"{'slice':<15}{'n':>5}{'nDCG@' + str(k):>10}{'R@' + str(k):>8}{'MRR':>8}"]
     for name, m in report["metrics"].items():
-        f = lambda x: f"{x:.3f}" if x is not None else "-"  # noqa: E731
+        f = lambda x: f"{x:.3f}" if x is not None else "-"
         lines.append(f"{name:<15}{m['n']:>5}{f(m[f'ndcg@{k}']):>10}{f(m[f'recall@{k}']):>8}{f(m['mrr']):>8}")
     lines.append(f"index {report['seconds']['index']}s, rank {report['seconds']['rank']}s")
     return "\n".join(lines)

@@ -2,11 +2,11 @@
 for signals that are not comparable (kept for experiments / callers)."""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["DEFAULT_WEIGHTS", "max_normalize", "linear_fusion", "rrf", "contributions"]
+__all__ = ["DEFAULT_WEIGHTS", "contributions", "linear_fusion", "max_normalize", "rrf"]
 
 # Few weights (see matching/README.md). Lexical evidence (BM25 incl. glossary concept tokens) is the most reliable
 # single signal across held-out sets, so it gets the largest weight; the multilingual embedding (strong on zh/en

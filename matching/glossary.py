@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .text import EN_STOPWORDS, normalize_with_map, stem
 
-__all__ = ["Concept", "ConceptHit", "Glossary", "load_glossary", "DEFAULT_GLOSSARY_PATH"]
+__all__ = ["DEFAULT_GLOSSARY_PATH", "Concept", "ConceptHit", "Glossary", "load_glossary"]
 
 DEFAULT_GLOSSARY_PATH = Path(__file__).parent / "data" / "glossary.tsv"
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")

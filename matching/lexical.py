@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["BM25Index", "GrowableCSR", "reference_bm25", "field_tokens", "FIELD_WEIGHTS"]
+__all__ = ["FIELD_WEIGHTS", "BM25Index", "GrowableCSR", "field_tokens", "reference_bm25"]
 
 FIELD_WEIGHTS = {"title": 2, "description": 1, "extra": 1, "org": 1}
 
@@ -109,7 +109,7 @@ class BM25Index:
         self._main: tuple[int, float, sp.csc_matrix] | None = None  # rows covered, avgdl used, tf parts (CSC)
         self._tail: tuple[int, sp.csc_matrix] | None = None
 
-    def fit(self, docs: Sequence[list[str]]) -> "BM25Index":
+    def fit(self, docs: Sequence[list[str]]) -> BM25Index:
         self.__init__(self.k1, self.b)
         for d in docs:
             self.add(d)
@@ -143,7 +143,7 @@ class BM25Index:
     def remove(self, row: int) -> None:
         if not self.live[row]:
             return
-        ids, vals = self.tf.row(row)
+        ids, _vals = self.tf.row(row)
         np.subtract.at(self.df, ids, 1.0)
         self.live[row] = False
         self.n_live -= 1

@@ -20,7 +20,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["default_model_dir", "build", "MODEL_SPECS", "read_manifest"]
+__all__ = ["MODEL_SPECS", "build", "default_model_dir", "read_manifest"]
 
 MANIFEST = "manifest.json"
 

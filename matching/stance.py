@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["sentence_stance", "WANT_CUES", "STATUS_QUO_CUES"]
+__all__ = ["STATUS_QUO_CUES", "WANT_CUES", "sentence_stance"]
 
 WANT_CUES = re.compile(
     r"希望|想找|想要|想知道|寻找|寻求|期望|期待|需要一种|需要找|征集|拟与|欲与|计划|打算|"
     r"\b(?:looking for|look for|we want|we need|we would like|we'd like|seeking|seek|hope to|aim to|wish|"
-    r"interested in|partner with|would welcome|require[sd]?)\b", re.I)
+    r"interested in|partner with|would welcome|require[sd]?)\b", re.IGNORECASE)
 STATUS_QUO_CUES = re.compile(
     r"现有|现用|目前|现在|传统|常规|只能|仅能|依靠|依赖|但|却|无法|不能|不可|不够|不准|不足|不佳|不理想|难以|容易|"
     r"经常|费时|耗时|太慢|太多|误诊|漏诊|漏报|反复|"
     r"\b(?:currently|current|existing|conventional|standard|today|only|cannot|can't|can not|don't|doesn't|do not|"
     r"does not|will not|won't|not|fail|fails|failed|too|poor|miss|missed|take off|switch to|instead|rely on|"
-    r"relies on|limited)\b", re.I)
+    r"relies on|limited)\b", re.IGNORECASE)
 
 
 def sentence_stance(sentence: str, is_title: bool = False) -> str:

@@ -6,12 +6,20 @@ may turn into hard filters (partner type, region, certifications).
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .docs import CapabilityDoc, NeedDoc
 
-__all__ = ["CORRIDOR", "SHANGHAI", "expand_regions", "region_ok", "conditions", "structured_score", "hard_failures",
-           "CONDITION_LABELS"]
+__all__ = [
+    "CONDITION_LABELS",
+    "CORRIDOR",
+    "SHANGHAI",
+    "conditions",
+    "expand_regions",
+    "hard_failures",
+    "region_ok",
+    "structured_score",
+]
 
 SHANGHAI = frozenset({"shanghai", "putuo"})
 CORRIDOR = frozenset({"nanjing", "wuxi", "changzhou", "suzhou", "nantong", "zhenjiang", "taizhou"})

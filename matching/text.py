@@ -17,8 +17,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 __all__ = [
-    "normalize", "normalize_with_map", "tokenize", "tokenize_with_spans", "detect_language",
-    "split_sentences", "stem", "Token", "add_zh_words", "EN_STOPWORDS", "ZH_STOPWORDS",
+    "EN_STOPWORDS",
+    "ZH_STOPWORDS",
+    "Token",
+    "add_zh_words",
+    "detect_language",
+    "normalize",
+    "normalize_with_map",
+    "split_sentences",
+    "stem",
+    "tokenize",
+    "tokenize_with_spans",
 ]
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -27,20 +36,9 @@ _RUN_RE = re.compile(f"([{_CJK}]+)|([a-z0-9]+)")
 _LATIN_RE = re.compile(r"[A-Za-z]")
 _SENT_SPLIT_RE = re.compile(r"(?<=[。！？；!?;])|\n+|(?<=[.])\s+")
 
-EN_STOPWORDS = frozenset("""
-a about above after again against all also am an and any are as at be because been before being below between both but by
-can could did do does doing down during each either etc few for from further had has have having he her here hers him his
-how i if in into is it its itself just may me might more most must my no nor not now of off on once only or other our ours
-out over own per same she should so some such than that the their theirs them then there these they this those through to
-too under until up upon very via was we were what when where which while who whom why will with within without would you
-your yours us one two can't don't isn't we're it's let lets
-""".split())
+EN_STOPWORDS = frozenset(["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "either", "etc", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "may", "me", "might", "more", "most", "must", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "per", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "upon", "very", "via", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "within", "without", "would", "you", "your", "yours", "us", "one", "two", "can't", "don't", "isn't", "we're", "it's", "let", "lets"])
 
-ZH_STOPWORDS = frozenset("""
-的 了 和 与 及 或 在 是 为 对 以 等 并 也 都 而 将 被 把 从 由 于 其 之 中 上 下 个 有 我 我们 你 他 她 它 这 那 这些 那些 一 一种
-一个 可 能 可以 就 还 又 很 更 最 不 没 没有 如 如果 因为 所以 但 但是 已 已经 要 需 需要 会 让 给 到 着 过 吗 呢 吧 啊 该 此 各 每
-及其 以及 并且 或者 通过 进行 用于 其中 目前 现在 希望 想 找 一些 多 少 后 前 时 里 内 外 能够 所 做 用
-""".split())
+ZH_STOPWORDS = frozenset(["的", "了", "和", "与", "及", "或", "在", "是", "为", "对", "以", "等", "并", "也", "都", "而", "将", "被", "把", "从", "由", "于", "其", "之", "中", "上", "下", "个", "有", "我", "我们", "你", "他", "她", "它", "这", "那", "这些", "那些", "一", "一种", "一个", "可", "能", "可以", "就", "还", "又", "很", "更", "最", "不", "没", "没有", "如", "如果", "因为", "所以", "但", "但是", "已", "已经", "要", "需", "需要", "会", "让", "给", "到", "着", "过", "吗", "呢", "吧", "啊", "该", "此", "各", "每", "及其", "以及", "并且", "或者", "通过", "进行", "用于", "其中", "目前", "现在", "希望", "想", "找", "一些", "多", "少", "后", "前", "时", "里", "内", "外", "能够", "所", "做", "用"])
 
 _STEMMER_LOCK = threading.Lock()
 

@@ -15,8 +15,8 @@ _EN_ARTEFACTS = ("device", "system", "catheter", "needle", "stent", "software", 
                  "robot", "sensor", "chip", "kit", "wearable", "ai", "machine learning", "radiofrequency", "rf",
                  "laser", "ultrasound", "balloon", "sheath", "blockchain")
 
-_ZH_RE = re.compile(rf"(?:{_ZH_VERBS})[^。；;，,]{{0,12}}?({'|'.join(map(re.escape, _ZH_ARTEFACTS))})", re.I)
-_EN_RE = re.compile(rf"\b(?:{_EN_VERBS})\b[^.;]{{0,40}}?\b({'|'.join(map(re.escape, _EN_ARTEFACTS))})\b", re.I)
+_ZH_RE = re.compile(rf"(?:{_ZH_VERBS})[^。；;，,]{{0,12}}?({'|'.join(map(re.escape, _ZH_ARTEFACTS))})", re.IGNORECASE)
+_EN_RE = re.compile(rf"\b(?:{_EN_VERBS})\b[^.;]{{0,40}}?\b({'|'.join(map(re.escape, _EN_ARTEFACTS))})\b", re.IGNORECASE)
 
 
 def solution_terms(text: str) -> list[str]:

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = 'c8d0fdacc086'
 down_revision: str | None = 'a5ec5e815ee0'
 branch_labels: str | Sequence[str] | None = None

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = 'f01468b279a5'
 down_revision: str | None = 'c8d0fdacc086'
 branch_labels: str | Sequence[str] | None = None

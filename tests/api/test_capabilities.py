@@ -70,7 +70,7 @@ def _count(app, model, *where) -> int:
 
 
 def test_batch_registers_each_item_as_one_request_would(app, client, world, make_need):
-    from app.models import AuditEvent, Capability, DomainEvent, Embedding, MatchRecord
+    from app.models import AuditEvent, DomainEvent, Embedding, MatchRecord
 
     need = make_need(status="open")
     r = client.post("/api/v1/capabilities/batch", json={"items": BATCH}, headers=world["company"].headers)

@@ -16,7 +16,6 @@ from sqlalchemy import event
 from app.db import session_scope
 from app.models import Capability, Engagement, Need, Notification, Organisation
 from app.models.common import utcnow
-
 from tests.conftest import TSP_NEED
 
 ROWS = 20

@@ -71,7 +71,7 @@ def test_matcher_vectors_match_one_by_one_encoding(fresh_embedder):
                           ["interventional_implant"], [], "putuo", [], "en")]
     vecs = m.embed_capabilities(caps)["vectors"]
     for c in caps:
-        _, full, pas = _doc_texts(c)
+        _, _full, pas = _doc_texts(c)
         ref = _reference(fresh_embedder, [m._augment(p) for p in pas])
         np.testing.assert_allclose(vecs[c.id][1:], ref, atol=2e-6)
         assert abs(np.linalg.norm(vecs[c.id][0]) - 1) < 1e-5

@@ -6,7 +6,7 @@ from matching.glossary import DEFAULT_GLOSSARY_PATH, load_glossary
 def test_glossary_file_is_well_formed():
     ids = []
     for line in Path(DEFAULT_GLOSSARY_PATH).read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#") or line.startswith("concept_id"):
+        if not line.strip() or line.startswith(("#", "concept_id")):
             continue
         cols = line.split("\t")
         assert len(cols) == 6, line

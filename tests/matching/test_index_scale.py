@@ -7,9 +7,7 @@ import pytest
 
 from matching import CapabilityDoc, Filters, HashingEmbedder, Matcher, NeedDoc
 
-WORDS = ("房间隔 穿刺 射频 可调弯 导管 支架 球囊 超声 影像 病理 切片 动物 实验 灭菌 涂层 传感器 雷达 跌倒 康复 外骨骼 "
-         "transseptal puncture steerable catheter stent balloon ultrasound imaging pathology slide animal trial "
-         "sterilisation coating sensor radar fall rehabilitation exoskeleton GMP GLP pilot line").split()
+WORDS = ["房间隔", "穿刺", "射频", "可调弯", "导管", "支架", "球囊", "超声", "影像", "病理", "切片", "动物", "实验", "灭菌", "涂层", "传感器", "雷达", "跌倒", "康复", "外骨骼", "transseptal", "puncture", "steerable", "catheter", "stent", "balloon", "ultrasound", "imaging", "pathology", "slide", "animal", "trial", "sterilisation", "coating", "sensor", "radar", "fall", "rehabilitation", "exoskeleton", "GMP", "GLP", "pilot", "line"]
 TRACKS = ["interventional_implant", "imaging", "rehab_eldercare", "biotech_rnd"]
 STAGES = ["rnd", "animal_trial", "clinical_evaluation", "manufacturing", "registration"]
 REGIONS = ["putuo", "shanghai", "suzhou", "wuxi", "nanjing", "other"]

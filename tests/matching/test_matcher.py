@@ -1,6 +1,6 @@
 """Matcher behaviour with the deterministic HashingEmbedder (fast, no model)."""
 import json
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -47,7 +47,7 @@ def test_score_is_sum_of_contributions(matcher):
 
 
 def test_explanation_quotes_are_truthful(matcher):
-    fields_of = lambda d: {"title": d.title, "description": d.description, "extra": getattr(d, "extra_text", ""),  # noqa
+    fields_of = lambda d: {"title": d.title, "description": d.description, "extra": getattr(d, "extra_text", ""),
                            "org": getattr(d, "org_name", "")}
     by_id = {c.id: c for c in caps()}
     for r in matcher.rank(NEED, k=4):
@@ -127,26 +127,20 @@ def test_rank_needs_reverse_direction():
 def test_concurrent_upserts_and_ranks():
     m = Matcher(HashingEmbedder(32))
     m.upsert_capabilities(caps())
-    errors = []
 
     def writer(i):
-        try:
-            for j in range(20):
-                m.upsert_capabilities([CapabilityDoc(f"X{i}-{j}", "穿刺针", "可调弯", "enterprise")])
-        except Exception as e:  # pragma: no cover
-            errors.append(e)
+        for j in range(20):
+            m.upsert_capabilities([CapabilityDoc(f"X{i}-{j}", "穿刺针", "可调弯", "enterprise")])
 
     def reader():
-        try:
-            for _ in range(20):
-                assert m.rank(NEED, k=3)
-        except Exception as e:  # pragma: no cover
-            errors.append(e)
+        for _ in range(20):
+            assert m.rank(NEED, k=3)
 
-    ts = [threading.Thread(target=writer, args=(i,)) for i in range(2)] + [threading.Thread(target=reader) for _ in range(2)]
-    [t.start() for t in ts]
-    [t.join() for t in ts]
-    assert not errors and len(m) == 4 + 40
+    with ThreadPoolExecutor(4) as pool:
+        done = [pool.submit(writer, i) for i in range(2)] + [pool.submit(reader) for _ in range(2)]
+    for f in done:
+        f.result()  # re-raises whatever failed inside the thread
+    assert len(m) == 4 + 40
 
 
 def test_empty_index():

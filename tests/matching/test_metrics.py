@@ -4,8 +4,15 @@ import math
 import pytest
 
 from matching import HashingEmbedder, Matcher
-from matching.evaluate import (evaluate_run, format_report, load_dataset, ndcg_at_k, reciprocal_rank, recall_at_k,
-                               run_eval)
+from matching.evaluate import (
+    evaluate_run,
+    format_report,
+    load_dataset,
+    ndcg_at_k,
+    recall_at_k,
+    reciprocal_rank,
+    run_eval,
+)
 
 
 def test_ndcg_hand_computed():
@@ -68,7 +75,7 @@ def test_loader_and_run_eval_writes_run_file(tmp_path):
     rep = run_eval(tmp_path, Matcher(HashingEmbedder(32)), k=10, run_out=out)
     lines = out.read_text().splitlines()
     assert len(lines) == 6  # 3 capabilities for each of 2 needs
-    nid, cid, rank, score = lines[0].split("\t")
+    nid, _cid, rank, score = lines[0].split("\t")
     assert nid == "N1" and rank == "1" and float(score) == float(score)
     assert set(rep["metrics"]) >= {"all", "zh", "en", "cross_lingual"}
     assert rep["metrics"]["all"]["n"] == 2

@@ -52,13 +52,13 @@ def _load(engine, vecs: np.ndarray) -> list[int]:
     now = utcnow()
     with Session(engine) as s:
         org = organisations.create(s, None, OrganisationCreate(kind="enterprise", name_en="Vectors", region="putuo"))
-        caps = [dict(organisation_id=org.id, kind="product", title=f"cap {i}", description="d",
-                     tracks=["digital_health"], stages=[], certifications=[], region="putuo", language="en",
-                     status="active", version=1, created_at=now, updated_at=now) for i in range(len(vecs) + 2)]
+        caps = [{"organisation_id": org.id, "kind": "product", "title": f"cap {i}", "description": "d",
+                     "tracks": ["digital_health"], "stages": [], "certifications": [], "region": "putuo", "language": "en",
+                     "status": "active", "version": 1, "created_at": now, "updated_at": now} for i in range(len(vecs) + 2)]
         caps[-1]["status"] = "archived"
         ids = list(s.execute(insert(Capability).returning(Capability.id, sort_by_parameter_order=True), caps).scalars())
-        rows = [dict(entity="capability", entity_id=cid, model_name=MODEL, model_version=VERSION, text_hash="h",
-                     dim=DENSE_VEC_DIM, rows=2, data=np.stack([v, -v]).tobytes(), created_at=now)
+        rows = [{"entity": "capability", "entity_id": cid, "model_name": MODEL, "model_version": VERSION, "text_hash": "h",
+                     "dim": DENSE_VEC_DIM, "rows": 2, "data": np.stack([v, -v]).tobytes(), "created_at": now}
                 for cid, v in zip(ids, list(vecs) + [vecs[0], vecs[0]])]
         rows[-2]["model_version"] = "stale"
         emb_ids = list(s.execute(insert(Embedding).returning(Embedding.id, sort_by_parameter_order=True),
@@ -102,7 +102,7 @@ def test_hnsw_candidates_recall_the_exact_ones(pg_url):
     engine = make_engine(pg_url)
     rng = np.random.default_rng(2)
     vecs = _clustered(rng, 400)
-    ids = _load(engine, vecs)
+    _load(engine, vecs)
     with Session(engine) as s:
         s.execute(text("ANALYZE embeddings; ANALYZE capabilities"))
         s.commit()
@@ -274,7 +274,6 @@ def test_pgvector_mode_is_refused_when_the_model_does_not_fit_the_column(pg_url)
     from app.main import create_app
 
     app = create_app(_settings(pg_url, dense_search="pgvector"))  # the hashing embedder's default dim is 64
-    with pytest.raises(ValueError, match="512"):
-        with TestClient(app):
-            pass
+    with pytest.raises(ValueError, match="512"), TestClient(app):
+        pass
     app.state.engine.dispose()

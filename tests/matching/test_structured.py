@@ -8,15 +8,15 @@ from matching.structured import CORRIDOR, conditions, expand_regions, hard_failu
 
 
 def need(**kw):
-    base = dict(id="N", title="t", description="d", tracks=["interventional_implant"], partner_types=["enterprise"],
-                stages=["rnd", "animal_trial"], regions=[], language="zh")
+    base = {"id": "N", "title": "t", "description": "d", "tracks": ["interventional_implant"], "partner_types": ["enterprise"],
+                "stages": ["rnd", "animal_trial"], "regions": [], "language": "zh"}
     base.update(kw)
     return NeedDoc(**base)
 
 
 def cap(**kw):
-    base = dict(id="C", title="t", description="d", org_type="enterprise", tracks=["interventional_implant"],
-                stages=["rnd"], region="putuo", certifications=["ISO13485"], language="zh")
+    base = {"id": "C", "title": "t", "description": "d", "org_type": "enterprise", "tracks": ["interventional_implant"],
+                "stages": ["rnd"], "region": "putuo", "certifications": ["ISO13485"], "language": "zh"}
     base.update(kw)
     return CapabilityDoc(**base)
 
