@@ -15,6 +15,7 @@ import time
 from datetime import UTC, datetime
 
 from asgi_correlation_id import correlation_id
+from fastapi.routing import iter_route_contexts
 
 log = logging.getLogger("clinmatch.access")
 
@@ -34,8 +35,6 @@ class AccessLog:
         if self._templates is None:
             # FastAPI puts the route as declared in its router into the scope (its path lacks the routers'
             # prefixes); the full template is what the app lists (the same walk builds /openapi.json).
-            from fastapi.routing import iter_route_contexts
-
             self._templates = {}
             for ctx in iter_route_contexts(scope["app"].routes):
                 self._templates.setdefault(id(ctx.original_route), ctx.path)

@@ -18,7 +18,7 @@ from app.policy import Actor
 from app.security import client_address, client_request_id
 from app.services import users
 from app.services.listing import PageParams
-from app.services.matching import MatchIndex
+from app.services.matching.index import MatchIndex
 
 
 # Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in a worker thread, a hop

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -259,8 +260,7 @@ def document_problems(app: FastAPI) -> None:
 
 
 def _user_language(engine, user_id: int) -> str | None:
-    from sqlmodel import Session, select  # the models import this module: read them only when needed
-
+    # inside: the models import the workflow, which imports this module (its guards raise Conflict)
     from app.models import UserNotificationPreference
 
     with Session(engine) as s:

@@ -7,8 +7,10 @@ import logging
 import time
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from app import __version__, access_log
 from app.access_log import AccessLog
@@ -18,8 +20,12 @@ from app.db import PG_POOL_CAPACITY, make_engine
 from app.errors import install_error_handlers
 from app.limits import RequestLimits
 from app.security import AuthThrottle, SecurityMiddleware, install_docs
+from app.services.matching.index import build_index, freeze_long_lived
+from app.services.notifications.worker import Worker
 from app.web import install_web
 from app.write_queue import Admission
+from matching import HashingEmbedder
+from matching import load_embedder as load_model
 
 DESCRIPTION = """
 clinmatch matches hospital departments' clinical needs with the enterprises, university labs and shared platforms
@@ -35,9 +41,6 @@ log = logging.getLogger("clinmatch")
 
 def load_embedder(settings: Settings):
     """The embedder the settings ask for: the real model built at set-up time, or the deterministic hashing one."""
-    from matching import HashingEmbedder
-    from matching import load_embedder as load_model
-
     if settings.embedder == "hashing":
         return HashingEmbedder()
     return load_model(settings.model_dir)
@@ -46,11 +49,6 @@ def load_embedder(settings: Settings):
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     """Load the model and the match index once per process (never at import)."""
-    from anyio import to_thread
-    from starlette.concurrency import run_in_threadpool
-
-    from app.services.matching import build_index, freeze_long_lived
-
     t0 = time.perf_counter()
     settings = app.state.settings
     to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
@@ -64,8 +62,6 @@ async def lifespan(app: FastAPI):
     log.info("match index ready in %.1f s: %s", time.perf_counter() - t0, index.stats())
     worker = None
     if app.state.settings.worker_in_process:
-        from app.services.notifications.worker import Worker
-
         worker = Worker(app.state.engine, app.state.settings).start()
     yield
     if worker is not None:

@@ -1,5 +1,5 @@
 """Stop-the-world pauses of Python's garbage collector in the running server with a large match index, with and
-without freezing what lives for the process (``Settings.gc_freeze``, ``app.services.matching.freeze_long_lived``).
+without freezing what lives for the process (``Settings.gc_freeze``, ``app.services.matching.index.freeze_long_lived``).
 
     python bench/gc_pauses.py [--n 100000] [--duration 20] [--rounds 2] [--embedder hashing|model]
 
@@ -100,7 +100,7 @@ def main() -> None:
 
     from app.config import Settings
     from app.main import create_app
-    from app.services.matching import freeze_long_lived
+    from app.services.matching.index import freeze_long_lived
 
     tmp = Path(tempfile.mkdtemp(prefix="clinmatch-gc-bench-"))
     url = f"sqlite:///{tmp / 'bench.db'}"

@@ -179,12 +179,13 @@ def prepare_api_db(url: str, tmp: Path) -> str:
     """Migrated database with the dev set's needs open and embedded, and a company_staff user; returns its token."""
     from app.config import Settings
     from app.db import make_engine, session_scope
+    from app.jobs.match_backfill import backfill
     from app.main import load_embedder
     from app.migrate import upgrade
     from app.models.organisation import OrganisationCreate
     from app.models.user import TokenCreate, UserCreate
     from app.services import organisations, users
-    from app.services.matching import backfill, build_index
+    from app.services.matching.index import build_index
     from seed.loader import load_dataset
 
     upgrade(url)

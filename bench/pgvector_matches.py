@@ -55,7 +55,9 @@ def sql_recall(url: str, need_ids: list[int], c: int, ef_search: int) -> dict:
     from app.db import make_engine
     from app.main import load_embedder
     from app.models import Need
-    from app.services.matching import build_index, dense_top, need_doc
+    from app.services.matching.documents import need_doc
+    from app.services.matching.index import build_index
+    from app.services.matching.vectors import dense_top
 
     engine = make_engine(url)
     matcher = build_index(load_embedder(Settings(database_url=url))).matcher

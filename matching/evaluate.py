@@ -8,8 +8,10 @@ needs with at least one grade >= 2 capability in the other language (full judgme
 """
 from __future__ import annotations
 
+import inspect
 import json
 import math
+import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -67,8 +69,6 @@ def load_dataset(dataset_dir: str | Path, max_capabilities: int | None = None, m
                  seed: int = 0) -> Dataset:
     """Load ``needs.jsonl``, ``capabilities.jsonl``, ``qrels.tsv``. With ``max_capabilities`` the pool is sampled:
     every capability judged for a kept need stays, the rest is a seeded random sample (say so when reporting)."""
-    import random
-
     d = Path(dataset_dir)
     needs = [_need_from_json(x) for x in _jsonl(d / "needs.jsonl")]
     caps = [_cap_from_json(x) for x in _jsonl(d / "capabilities.jsonl")]
@@ -205,8 +205,6 @@ def run_eval(dataset_dir: str | Path, matcher, k: int = 10, run_out: str | Path 
 
 
 def _accepts_explain(matcher) -> bool:
-    import inspect
-
     try:
         return "explain" in inspect.signature(matcher.rank).parameters
     except (TypeError, ValueError):

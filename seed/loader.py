@@ -11,6 +11,8 @@ from pathlib import Path
 from sqlmodel import Session, select
 from tqdm import tqdm
 
+from app.db import session_scope
+from app.jobs.match_backfill import backfill
 from app.models import Capability, Engagement, EngagementParticipant, Need, Organisation, User
 from app.models.capability import CapabilityCreate
 from app.models.common import as_utc
@@ -21,6 +23,7 @@ from app.models.organisation import OrganisationCreate
 from app.models.user import TokenCreate, UserCreate
 from app.policy import Actor
 from app.services import capabilities, engagements, events, needs, organisations, users
+from app.services.notifications.outbox import dispatch_events
 
 DEMO_WORLD = Path(__file__).parent / "data" / "demo_world.json"
 ORG_ROLE = {OrgKind.hospital: Role.hospital_staff, OrgKind.enterprise: Role.company_staff,
@@ -210,10 +213,6 @@ def seed(engine, index, settings, dataset: Path | None = None) -> tuple[SeedRepo
     """What ``clinmatch seed`` does: load (the demo world, or a dataset), embed and match what is new, fill the
     inboxes. The demo's partnerships are replayed after the matching and the notifications, as it happened: the
     needs were matched and told to the companies first. Returns (report, backfill stats, events notified)."""
-    from app.db import session_scope
-    from app.services.matching import backfill
-    from app.services.notifications.outbox import dispatch_events
-
     def notify() -> int:  # the inboxes fill now; the worker sends webhooks and e-mail
         told = 0
         while n := dispatch_events(engine, settings):

@@ -9,7 +9,7 @@ from sqlmodel import SQLModel
 
 import app.models  # noqa: F401
 from app.migrate import alembic_config
-from app.models.matching import include_object
+from app.models.embedding import include_object
 
 
 def test_models_and_migrations_do_not_drift(db_url):

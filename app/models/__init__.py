@@ -2,51 +2,52 @@
 
 from app.models.audit import AuditEvent
 from app.models.capability import Capability
+from app.models.embedding import Embedding
 from app.models.engagement import Document, Engagement, EngagementParticipant, EngagementTransition, Milestone
 from app.models.event import DomainEvent
 from app.models.introduction import Introduction
-from app.models.matching import Embedding, MatchFeedback, MatchRecord
+from app.models.match import MatchFeedback, MatchRecord
 from app.models.message import Message, Thread
 from app.models.need import Need
 from app.models.note import Note
 from app.models.notification import (
-                                     Delivery,
-                                     MatchNotice,
-                                     Notification,
-                                     NotificationItem,
-                                     NotificationPreference,
-                                     UserNotificationPreference,
-                                     WebhookEndpoint,
+    Delivery,
+    MatchNotice,
+    Notification,
+    NotificationItem,
+    NotificationPreference,
+    UserNotificationPreference,
+    WebhookEndpoint,
 )
 from app.models.organisation import Organisation
 from app.models.user import ApiToken, User, WebSession
 
 __all__ = [
-                                     "ApiToken",
-                                     "AuditEvent",
-                                     "Capability",
-                                     "Delivery",
-                                     "Document",
-                                     "DomainEvent",
-                                     "Embedding",
-                                     "Engagement",
-                                     "EngagementParticipant",
-                                     "EngagementTransition",
-                                     "Introduction",
-                                     "MatchFeedback",
-                                     "MatchNotice",
-                                     "MatchRecord",
-                                     "Message",
-                                     "Milestone",
-                                     "Need",
-                                     "Note",
-                                     "Notification",
-                                     "NotificationItem",
-                                     "NotificationPreference",
-                                     "Organisation",
-                                     "Thread",
-                                     "User",
-                                     "UserNotificationPreference",
-                                     "WebSession",
-                                     "WebhookEndpoint",
+    "ApiToken",
+    "AuditEvent",
+    "Capability",
+    "Delivery",
+    "Document",
+    "DomainEvent",
+    "Embedding",
+    "Engagement",
+    "EngagementParticipant",
+    "EngagementTransition",
+    "Introduction",
+    "MatchFeedback",
+    "MatchNotice",
+    "MatchRecord",
+    "Message",
+    "Milestone",
+    "Need",
+    "Note",
+    "Notification",
+    "NotificationItem",
+    "NotificationPreference",
+    "Organisation",
+    "Thread",
+    "User",
+    "UserNotificationPreference",
+    "WebSession",
+    "WebhookEndpoint",
 ]

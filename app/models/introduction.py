@@ -11,7 +11,7 @@ from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models.common import DbInt, Input, created_at_field, updated_at_field
-from app.models.matching import DeclineReason, Verdict, check_verdict_reason
+from app.models.match import DeclineReason, Verdict, check_verdict_reason
 from app.models.need import OrgRef
 
 

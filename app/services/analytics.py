@@ -33,7 +33,9 @@ Definitions (also in the API's description):
 
 from __future__ import annotations
 
+import csv
 import gc
+import io
 import json
 import math
 from collections import defaultdict
@@ -576,9 +578,6 @@ def table(rep: dict[str, Any], section: str, dimension: str | None = None) -> tu
 
 
 def to_csv(header: list[str], rows: list[list[Any]]) -> str:
-    import csv
-    import io
-
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(header)

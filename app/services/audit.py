@@ -6,10 +6,12 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.models import AuditEvent
-from app.policy import Actor
+from app.models.enums import Role
+from app.policy import Actor, require_role
+from app.services.listing import paginate
 
 
 def _plain(v: Any) -> Any:
@@ -52,12 +54,6 @@ def created_fields(obj: Any, fields: list[str]) -> dict[str, list[Any]]:
 
 def list_events(session: Session, actor: Actor, entity: str | None, entity_id: int | None, user_id: int | None,
                 action: str | None, page):
-    from sqlmodel import select
-
-    from app.models.enums import Role
-    from app.policy import require_role
-    from app.services.listing import paginate
-
     require_role(actor, Role.commission, Role.admin)
     stmt = select(AuditEvent)
     if entity:

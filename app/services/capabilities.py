@@ -17,6 +17,9 @@ from app.policy import Actor, can_manage_capability, capability_visible, require
 from app.services import audit, events
 from app.services.common import check_version, compare_and_swap, org_ref, org_ref_by_id, org_refs_by_ids
 from app.services.listing import PageParams, json_list_contains, paginate, text_match
+from app.services.matching.documents import capability_doc
+from app.services.matching.index import embed_ahead
+from app.services.matching.persisted import capabilities_written, capability_written
 from matching.text import detect_language
 
 ENTITY = "capability"
@@ -101,8 +104,6 @@ MATERIAL_FIELDS = frozenset({"title", "description", "tracks", "stages", "region
 def _after_write(session: Session, index, cap: Capability, changed: set[str] | None = None) -> None:
     """Vectors and matches (when an index is given), then the domain event for notifications."""
     if index is not None:
-        from app.services.matching import capability_written
-
         capability_written(session, index, cap)
     _emit(session, cap, changed)
 
@@ -135,16 +136,12 @@ def create_capabilities(session: Session, actor: Actor, items: Sequence[Capabili
         caps.append(Capability(**values, organisation_id=org.id, created_by_id=actor.user_id))
         written.append(list(values))
     if index is not None:  # embed before the first write: SQLite's write lock is not held while the model runs
-        from app.services.matching import capability_doc, embed_ahead
-
         embed_ahead(index, *(capability_doc(cap, org) for cap in caps))
     session.add_all(caps)
     session.flush()
     for cap, fields in zip(caps, written):
         audit.record(session, actor, ENTITY, cap.id, "create", audit.created_fields(cap, fields))
     if index is not None:
-        from app.services.matching import capabilities_written
-
         capabilities_written(session, index, caps)
     for cap in caps:
         _emit(session, cap)

@@ -24,6 +24,9 @@ from app.policy import (
 from app.services import audit, events
 from app.services.common import check_version, compare_and_swap, org_ref_by_id, org_refs_by_ids
 from app.services.listing import PageParams, json_list_contains, paginate, text_match
+from app.services.matching.documents import need_doc
+from app.services.matching.index import embed_ahead
+from app.services.matching.persisted import need_written
 from app.services.need_statement import statement_warnings
 from matching.text import detect_language
 
@@ -129,8 +132,6 @@ def _after_write(session: Session, index, need: Need, changed: set[str] | None =
     """Vectors and matches (when an index is given), then the domain event for notifications. ``changed``: the
     fields changed (None: just filed)."""
     if index is not None:
-        from app.services.matching import need_written
-
         need_written(session, index, need)
     if need.status != NeedStatus.open:
         return
@@ -152,8 +153,6 @@ def create_need(session: Session, actor: Actor, data: NeedCreate, index=None) ->
     if need.status == NeedStatus.open:
         need.opened_at = utcnow()
     if index is not None:  # embed before the first write: SQLite's write lock is not held while the model runs
-        from app.services.matching import embed_ahead, need_doc
-
         embed_ahead(index, need_doc(need))
     session.add(need)
     session.flush()

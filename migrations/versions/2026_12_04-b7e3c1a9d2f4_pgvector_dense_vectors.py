@@ -7,7 +7,7 @@ Create Date: 2026-12-04 13:40:00
 On PostgreSQL: the ``vector`` extension, ``embeddings.vec vector(512)`` (nullable; row 0 of ``data``, the whole-text
 vector, when the stored dim is 512), back-filled here from ``data`` for the rows already stored, and an HNSW index
 (cosine) over capabilities' rows. On SQLite: nothing (the dense search stays in process). The column is not on the
-SQLModel (see ``app.models.matching.include_object``).
+SQLModel (see ``app.models.embedding.include_object``).
 """
 from collections.abc import Sequence
 
@@ -20,7 +20,7 @@ down_revision: str | None = '676ae412931a'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-DIM = 512  # app.models.matching.DENSE_VEC_DIM (not imported: a migration keeps its own constants)
+DIM = 512  # app.models.embedding.DENSE_VEC_DIM (not imported: a migration keeps its own constants)
 BATCH = 2000
 
 

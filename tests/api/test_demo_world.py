@@ -27,7 +27,7 @@ def demo(request, model_dir):
     """The demo world seeded into a fresh database, the way `clinmatch seed` does it."""
     from app.config import Settings
     from app.main import create_app, load_embedder
-    from app.services.matching import build_index
+    from app.services.matching.index import build_index
     from seed.loader import seed
     from tests.conftest import fresh_database_url
 

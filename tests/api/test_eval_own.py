@@ -12,10 +12,11 @@ OWN = Path(__file__).resolve().parents[2] / "eval" / "own"
 
 def test_eval_ranks_weak_matches_too_and_scores_the_own_set(tmp_path):
     from app.config import Settings
+    from app.jobs.evaluation import evaluate
     from app.main import load_embedder
-    from app.services.evaluation import evaluate
-    from app.services.matching import build_index
+    from app.services.matching.index import build_index
     from matching import build_model
+    from seed.loader import load_dataset
 
     model_dir = os.environ.get("CLINMATCH_MODEL_DIR") or "var/models"
     if not os.path.isdir(model_dir):
@@ -25,7 +26,7 @@ def test_eval_ranks_weak_matches_too_and_scores_the_own_set(tmp_path):
     index = build_index(load_embedder(settings), settings)
     assert index.matcher.calibrator is not None  # weak matches exist and would be hidden by the endpoint's default
     run = tmp_path / "run.tsv"
-    rep = evaluate(OWN, index, run_out=run, progress=False)
+    rep = evaluate(OWN, index, load_dataset, run_out=run, progress=False)
     per_need = Counter(line.split("\t")[0] for line in run.read_text().splitlines())
     assert rep["needs"] == 32 and set(per_need.values()) == {100}  # 100 capabilities, every one ranked
     assert rep["metrics"]["all"]["ndcg@10"] > 0.85

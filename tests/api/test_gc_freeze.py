@@ -15,7 +15,7 @@ from app.models import Capability
 from app.models.common import utcnow
 from app.models.organisation import OrganisationCreate
 from app.services import organisations
-from app.services.matching import build_index
+from app.services.matching.index import build_index
 from matching import HashingEmbedder
 
 

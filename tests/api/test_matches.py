@@ -207,7 +207,7 @@ def test_a_restarted_index_reads_stored_analyses_instead_of_tokenising(app, clie
     with Session(app.state.engine) as s:
         rows = s.exec(select(Embedding)).all()
     assert rows and all(r.analysis for r in rows)  # stored with the vectors, in the same transaction
-    from app.services.matching import build_index
+    from app.services.matching.index import build_index
 
     fresh = build_index(app.state.match_index.matcher.embedder)
     analysed = []
@@ -225,7 +225,7 @@ def test_index_sync_reads_only_new_rows_and_still_catches_late_commits(app, clie
     from sqlalchemy import event, update
 
     from app.models import Capability
-    from app.services import matching as svc
+    from app.services.matching import index as svc
 
     rf, abl, laser = _world_with_capabilities(make_capability)
     index = svc.build_index(app.state.match_index.matcher.embedder)

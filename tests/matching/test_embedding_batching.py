@@ -107,7 +107,7 @@ def test_registering_a_capability_runs_each_text_through_the_model_once(real_emb
     from app.models.enums import OrgKind, Role
     from app.policy import Actor
     from app.services import capabilities
-    from app.services.matching import build_index
+    from app.services.matching.index import build_index
     from tests.conftest import RF_CAPABILITY, build_world
 
     engine = make_engine(sqlite_url)

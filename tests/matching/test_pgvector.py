@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import insert, text
 from sqlmodel import Session
 
-from app.models.matching import DENSE_VEC_DIM
+from app.models.embedding import DENSE_VEC_DIM
 from tests.conftest import BACKENDS, TSP_NEED, build_world, fresh_database_url
 
 pytestmark = [pytest.mark.postgres,
@@ -47,7 +47,7 @@ def _load(engine, vecs: np.ndarray) -> list[int]:
     from app.models.common import utcnow
     from app.models.organisation import OrganisationCreate
     from app.services import organisations
-    from app.services.matching import store_dense
+    from app.services.matching.vectors import store_dense
 
     now = utcnow()
     with Session(engine) as s:
@@ -75,7 +75,7 @@ def _brute(vecs: np.ndarray, ids: list[int], q: np.ndarray, c: int) -> list[str]
 
 def test_exact_candidates_are_the_numpy_cosine_top_c(pg_url):
     from app.db import make_engine
-    from app.services.matching import dense_top
+    from app.services.matching.vectors import dense_top
 
     engine = make_engine(pg_url)
     rng = np.random.default_rng(1)
@@ -97,7 +97,7 @@ def test_exact_candidates_are_the_numpy_cosine_top_c(pg_url):
 
 def test_hnsw_candidates_recall_the_exact_ones(pg_url):
     from app.db import make_engine
-    from app.services.matching import _TOP_DENSE, dense_top
+    from app.services.matching.vectors import _TOP_DENSE, dense_top
 
     engine = make_engine(pg_url)
     rng = np.random.default_rng(2)

@@ -34,7 +34,7 @@ from app.models import (
     WebhookEndpoint,
 )
 from app.models.enums import CapabilityStatus, NeedStatus, OrgKind, Role
-from app.models.matching import Party, Verdict
+from app.models.match import Party, Verdict
 from app.models.notification import Channel, NotificationKind, Rhythm
 from app.policy import Actor, hospital_identity_visible
 from app.services import reasons

@@ -29,7 +29,7 @@ from app.models import (
 )
 from app.models.common import utcnow
 from app.models.enums import NeedStatus, OrgKind
-from app.models.matching import Party, Verdict
+from app.models.match import Party, Verdict
 from app.models.notification import NotificationKind, Rhythm
 from app.services.notifications import compose, preferences, render
 from app.workflow.states import FINAL

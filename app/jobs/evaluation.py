@@ -1,15 +1,16 @@
 """`clinmatch eval`: rank a dataset's capabilities for each of its needs through the API's own code path.
 
 The dataset is loaded into a fresh database by the seed loader (the services), vectors are stored as on any write,
-and every need is ranked by ``matching service.matches_for_need`` — the function behind
+and every need is ranked by ``app.services.matching.responses.matches_for_need`` — the function behind
 ``GET /api/v1/needs/{id}/matches`` — so what is measured is what the API serves. Metrics come from
-``matching.evaluate``.
+``matching.evaluate``. A job: it builds, commits to and drops its own database.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +18,28 @@ from sqlmodel import Session, select
 from tqdm import tqdm
 
 from app.db import make_engine, session_scope
+from app.jobs.match_backfill import backfill
 from app.migrate import upgrade
 from app.models import Need
 from app.models.enums import OrgKind, Role
 from app.policy import Actor
-from app.services.matching import MatchIndex, MatchQuery, backfill, matches_for_need
+from app.services import needs
+from app.services.matching.index import MatchIndex
+from app.services.matching.responses import MatchQuery, matches_for_need
 from matching.evaluate import evaluate_run, language_slices, write_run
 from matching.evaluate import load_dataset as load_eval_dataset
 
 DEPTH = 100  # ranks kept per need (the run file's depth; MRR looks this deep)
 
 
-def evaluate(dataset_dir: Path, index: MatchIndex, k: int = 10, run_out: Path | None = None,
-             progress: bool = True) -> dict[str, Any]:
-    from seed.loader import load_dataset
+# Loads a dataset folder into a session through the services and returns a report whose ``ids`` map
+# "need:<dataset id>" / "capability:<dataset id>" to database ids (``seed.loader.load_dataset``: passed in by the
+# CLI, so the app does not import the seed package).
+DatasetLoader = Callable[..., Any]
 
+
+def evaluate(dataset_dir: Path, index: MatchIndex, load_dataset: DatasetLoader, k: int = 10,
+             run_out: Path | None = None, progress: bool = True) -> dict[str, Any]:
     ds = load_eval_dataset(dataset_dir)
     with tempfile.TemporaryDirectory(prefix="clinmatch-eval-") as tmp:
         url = f"sqlite:///{tmp}/eval.db"
@@ -51,7 +59,8 @@ def evaluate(dataset_dir: Path, index: MatchIndex, k: int = 10, run_out: Path | 
         with Session(engine) as session:
             assert session.exec(select(Need).limit(1)).first() is not None, "dataset has no needs"
             for ds_id, db_id in tqdm(need_ids.items(), desc="rank", unit="need", disable=not progress):
-                res = matches_for_need(session, index, reader, db_id, MatchQuery(limit=DEPTH, include_weak=True),
+                need = needs.get_visible(session, reader, db_id)
+                res = matches_for_need(session, index, reader, need, MatchQuery(limit=DEPTH, include_weak=True),
                                        explain=False)
                 scored[ds_id] = [(to_dataset[i["capability"].id], i["score"]) for i in res["items"]]
                 run[ds_id] = [c for c, _ in scored[ds_id]]

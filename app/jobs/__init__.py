@@ -1,0 +1,1 @@
+"""Jobs: code that owns its transactions."""

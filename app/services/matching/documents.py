@@ -1,0 +1,36 @@
+"""Database rows -> the matching library's documents (the only place that builds them), and the hash of a
+document's text that says when its stored vectors are stale."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from app.models import Capability, Need, Organisation
+from matching import CapabilityDoc, NeedDoc
+from matching.ranker import capability_fields, need_fields
+
+
+def need_doc(need: Need) -> NeedDoc:
+    statement = "\n".join(t for t in (need.clinical_problem, need.current_practice, need.shortcomings,
+                                      need.affected_population, need.desired_outcome) if t)
+    return NeedDoc(id=str(need.id), title=need.title, description=need.description, tracks=list(need.tracks),
+                   partner_types=list(need.partner_types), stages=list(need.stages), regions=list(need.regions),
+                   language=need.language, required_certifications=list(need.required_certifications),
+                   extra_text=statement)
+
+
+def capability_doc(cap: Capability, org: Organisation) -> CapabilityDoc:
+    return CapabilityDoc(id=str(cap.id), title=cap.title, description=cap.description, org_type=org.kind,
+                         tracks=list(cap.tracks), stages=list(cap.stages), region=cap.region,
+                         certifications=list(cap.certifications), language=cap.language,
+                         org_name=org.name_zh or org.name_en or "")
+
+
+def text_hash(doc: NeedDoc | CapabilityDoc) -> str:
+    fields = need_fields(doc) if isinstance(doc, NeedDoc) else capability_fields(doc)
+    return hashlib.sha256(json.dumps(fields, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def entity_of(doc: NeedDoc | CapabilityDoc) -> str:
+    return "need" if isinstance(doc, NeedDoc) else "capability"
