@@ -91,7 +91,7 @@ def bench_model_load() -> dict:
 
 def bench_encode(n: int, dupes: bool) -> dict:
     from matching import Matcher, load_embedder
-    from matching.ranker import _doc_segments
+    from matching.analyser import doc_segments
     from matching.text import normalize
 
     emb = load_embedder()
@@ -99,10 +99,10 @@ def bench_encode(n: int, dupes: bool) -> dict:
     docs = make_caps(n, 101, "E", dupes)
     texts = []  # what the model reads for each capability: its title and sentences, glossary-augmented; the whole
     for d in docs:  # text too when there are fewer than three (else its vector is pooled: matching.usem3_pooling)
-        _, full, segs = _doc_segments(d)
-        texts.extend(m._augment(p) for p in segs)
+        _, full, segs = doc_segments(d)
+        texts.extend(m.analyser.augment(p) for p in segs)
         if len(segs) < emb.POOL_MIN_SEGMENTS:
-            texts.append(m._augment(full))
+            texts.append(m.analyser.augment(full))
     emb.encode_passages(texts[:8])  # warm (BLAS threads, first allocations)
     single = texts[: min(len(texts), 150)]
     t0 = time.perf_counter()

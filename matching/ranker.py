@@ -1,94 +1,40 @@
-"""Matcher: index capabilities (and open needs), rank in both directions with per-signal scores and explanations."""
+"""Matcher: the library's entry point. It embeds documents (their texts augmented by the ``analyser``), keeps them
+in the ``index`` and ranks along one path in two directions: a need's capabilities (``rank``) and a capability's
+open needs (``rank_needs``), with per-signal scores, explanations and a calibrated confidence."""
 from __future__ import annotations
 
 import hashlib
-import json
-import threading
-import zlib
-from collections import Counter, OrderedDict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 
+from .analyser import CONCEPT_TOKEN, MAX_PASSAGES, Analyser, doc_segments, doc_texts, explanation_analysis
+from .cache import LRU
 from .calibration import DEFAULT_BAND_POSSIBLE, DEFAULT_BAND_STRONG, Calibrator, band_of, load_calibrator
 from .docs import NO_FILTERS, CapabilityDoc, Filters, Match, NeedDoc
 from .embedding import Embedder
 from .explain import Analysis, explain_pair
 from .fusion import DEFAULT_WEIGHTS, linear_fusion
 from .generic import GENERIC_CONCEPTS, is_generic_term
-from .glossary import ConceptHit, Glossary, load_glossary
-from .lexical import FIELD_WEIGHTS
-from .stance import sentence_stance
+from .glossary import Glossary, load_glossary
+from .index import SIDES, Index
+from .signals import (
+    centre_by_language,
+    coverage_one,
+    coverage_vec,
+    lexical_scores,
+    stance_one,
+    stance_scores,
+    struct_score_vec,
+    vector_conditions,
+)
 from .store import DocStore, RowInfo, StoreView
 from .structured import conditions, expand_regions, hard_failures, structured_score
-from .text import add_zh_words, split_sentences, tokenize_with_spans
+from .text import add_zh_words
 
-__all__ = ["MAX_PASSAGES", "Matcher", "capability_fields", "need_fields"]
-
-MAX_PASSAGES = 16  # title + up to 15 sentences per document
-TITLE_SHARE = 0.5  # passage signal: the need's title weighs as much as its other sentences together
-CONCEPT_TOKEN = "@"
-ANALYSIS_VERSION = "1"  # bump when tokenising or the analysis blob's layout changes
-
-
-class _LRU(OrderedDict):
-    """A mapping that keeps its ``size`` most recently used entries (callers hold the matcher's lock)."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def hit(self, key):
-        value = self.get(key)
-        if value is not None:
-            self.move_to_end(key)
-        return value
-
-    def keep(self, key, value):
-        self[key] = value
-        while len(self) > self.size:
-            self.popitem(last=False)
-        return value
-
-
-def need_fields(n: NeedDoc) -> dict[str, str]:
-    return {"title": n.title or "", "description": n.description or "", "extra": n.extra_text or ""}
-
-
-def capability_fields(c: CapabilityDoc) -> dict[str, str]:
-    return {"title": c.title or "", "description": c.description or "", "org": c.org_name or ""}
-
-
-def _full_text(fields: Mapping[str, str], keys=("title", "description", "extra")) -> str:
-    return "\n".join(fields[k] for k in keys if fields.get(k))
-
-
-def _segments(fields: Mapping[str, str], keys=("title", "description", "extra")) -> list[str]:
-    """The title and every sentence of the other fields."""
-    out: list[str] = []
-    for k in keys:
-        t = fields.get(k) or ""
-        if not t.strip():
-            continue
-        out.extend([t.strip()] if k == "title" else split_sentences(t))
-    return out or [" "]
-
-
-def _doc_segments(doc) -> tuple[dict[str, str], str, list[str]]:
-    """(fields, whole text, segments: the title and every sentence)."""
-    if isinstance(doc, NeedDoc):
-        f = need_fields(doc)
-        return f, _full_text(f), _segments(f)
-    f = capability_fields(doc)
-    return f, _full_text(f, ("title", "description")), _segments(f, ("title", "description"))
-
-
-def _doc_texts(doc) -> tuple[dict[str, str], str, list[str]]:
-    """(fields, whole text, passages: the first MAX_PASSAGES segments)."""
-    f, full, segs = _doc_segments(doc)
-    return f, full, segs[:MAX_PASSAGES]
+__all__ = ["Matcher"]
 
 
 class Matcher:
@@ -132,18 +78,15 @@ class Matcher:
         if self.glossary is not None:
             add_zh_words(self.glossary.zh_words())
         self.weights = dict(weights or DEFAULT_WEIGHTS)
-        self.augment = augment and self.glossary is not None
+        self.analyser = Analyser(self.glossary, augment)
+        self.augment = self.analyser.augments
         self.rerank_depth = rerank_depth
-        self._lock = threading.RLock()
-        self._caps = DocStore("capability", embedder.dim)
-        self._needs = DocStore("need", embedder.dim)
-        self._qcache: _LRU = _LRU(query_cache_size)  # text key -> _Query
-        # rankings of needs, valid while the capability index is unchanged (its generation): a matches page read
-        # again costs a dictionary look-up; any indexed change (a new, edited or archived capability) invalidates all
-        self._rcache: _LRU = _LRU(rank_cache_size)  # (need, query, store, generation) -> list[Match]
-        self._acache: _LRU = _LRU(512)  # (store kind, generation, row) -> Analysis
-        self._an_cache: _LRU = _LRU(256)  # (doc type, *field texts) -> _analyse(doc)
-        self._aug_cache: _LRU = _LRU(4096)  # text -> augmented text
+        self.index = Index(embedder.dim)
+        self._queries: LRU[_Query] = LRU(query_cache_size)  # hash of the query's texts -> _Query
+        # rankings, one cache per direction, valid while the ranked store is unchanged (its identity and generation):
+        # a matches page read again costs a look-up; any indexed change on that side invalidates them all
+        self._rankings: dict[str, LRU[list[Match]]] = {side: LRU(rank_cache_size) for side in SIDES}
+        self._row_analyses: LRU[Analysis] = LRU(512)  # (store kind, generation, row) -> Analysis
         self.last_stats: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ model identity / vectors
@@ -171,39 +114,24 @@ class Matcher:
 
     def passages_of(self, doc: NeedDoc | CapabilityDoc) -> list[str]:
         """The passage texts whose vectors are rows 1.. of the stored vector matrix (row 0 = whole text)."""
-        return _doc_texts(doc)[2]
-
-    def _augment(self, full: str) -> str:
-        """Whole text + the bilingual labels of the glossary concepts it names (aligns zh and en texts)."""
-        if self.glossary is None or not self.augment:
-            return full
-        with self._lock:  # a text is augmented for embedding ahead, storing and ranking
-            hit = self._aug_cache.hit(full)
-        if hit is not None:
-            return hit
-        labels = []
-        for cid in sorted(self.glossary.concepts_in(full)):
-            c = self.glossary.concepts[cid]
-            labels.append(f"{c.label_zh} {c.label_en}")
-        out = full + ("\n" + "; ".join(labels) if labels else "")
-        with self._lock:
-            return self._aug_cache.keep(full, out)
+        return doc_texts(doc)[2]
 
     def encode(self, docs: Sequence[NeedDoc | CapabilityDoc]) -> list[np.ndarray]:
         """Vectors of ``docs`` (row 0 whole text, then passages) and nothing else: no analysis, nothing indexed."""
         return self._embed_docs(list(docs))
 
     def _embed_docs(self, docs: Sequence[NeedDoc | CapabilityDoc], query: bool = False) -> list[np.ndarray]:
+        augment = self.analyser.augment
         if self._pooled:  # the whole-text vector pooled from the segments' token features (see vector_version)
-            texts = [_doc_segments(d)[1:] for d in docs]
+            texts = [doc_segments(d)[1:] for d in docs]
             return self.embedder.encode_documents(
-                [(self._augment(full), [self._augment(p) for p in segs]) for full, segs in texts], MAX_PASSAGES)
+                [(augment(full), [augment(p) for p in segs]) for full, segs in texts], MAX_PASSAGES)
         texts: list[str] = []
         spans = []
         for d in docs:
-            _, full, pas = _doc_texts(d)
-            full = self._augment(full)
-            pas = [self._augment(p) for p in pas]
+            _, full, pas = doc_texts(d)
+            full = augment(full)
+            pas = [augment(p) for p in pas]
             spans.append((len(texts), 1 + len(pas)))
             texts.append(full)
             texts.extend(pas)
@@ -215,31 +143,15 @@ class Matcher:
         vecs = self._embed_docs(docs, query=query)
         return {"model": self.embedder.name, "version": self.vector_version, "dim": int(self.embedder.dim),
                 "vectors": {d.id: v for d, v in zip(docs, vecs)},
-                "analysis": {d.id: self.analysis_blob(d) for d in docs}}
+                "analysis": {d.id: self.analyser.blob(d) for d in docs}}
 
     @property
     def analysis_version(self) -> str:
-        return f"{ANALYSIS_VERSION}+{self.glossary.fingerprint if self.glossary is not None else 'none'}"
+        return self.analyser.version
 
     def analysis_blob(self, doc) -> bytes:
-        """The document's analysis (tokens, spans, glossary mentions) as compact bytes, to store beside its vectors:
-        indexing then needs no tokenising (which is most of the time it takes to load 100,000 capabilities)."""
-        toks, info, spans, mentions = self._analyse(doc)
-        data = {"v": self.analysis_version, "tf": Counter(toks), "spans": spans, "hits": mentions,
-                "concepts": sorted(info.concepts), "rejected": sorted(info.rejected),
-                "stance": info.stance.tolist() if info.stance is not None else None, "titled": info.titled}
-        return zlib.compress(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), 3)
-
-    def _from_blob(self, blob) -> tuple | None:
-        try:
-            data = json.loads(zlib.decompress(blob))
-        except (zlib.error, ValueError, TypeError):
-            return None
-        if not isinstance(data, dict) or data.get("v") != self.analysis_version:
-            return None
-        info = RowInfo(frozenset(data["concepts"]), frozenset(data["rejected"]),
-                       np.array(data["stance"], np.int8) if data["stance"] is not None else None, data["titled"])
-        return data["tf"], info, [tuple(x) for x in data["spans"]], [tuple(x) for x in data["hits"]]
+        """The document's analysis as compact bytes, to store beside its vectors (``Analyser.blob``)."""
+        return self.analyser.blob(doc)
 
     def embed_capabilities(self, caps: Sequence[CapabilityDoc]) -> dict[str, Any]:
         """{"model", "version", "dim", "vectors": {cap_id: float32 array (1 + n_passages, dim)}} (batch-encoded)."""
@@ -248,77 +160,7 @@ class Matcher:
     def embed_needs(self, needs: Sequence[NeedDoc]) -> dict[str, Any]:
         return self._vector_payload(list(needs))
 
-    # ------------------------------------------------------------------ analysis
-    def _analyse(self, doc):
-        """BM25 tokens (field-weighted, with @concept tokens), what the ranker keeps of the document, and for
-        explanations each token's first occurrence and the glossary mentions: (term, field, start, end). The last
-        few documents' analyses are kept (read, never changed): a filed document is analysed for storing and again
-        as a query."""
-        key = (type(doc).__name__, *_doc_texts(doc)[0].values())
-        with self._lock:
-            hit = self._an_cache.hit(key)
-        if hit is not None:
-            return hit
-        out = self._analyse_text(doc)
-        with self._lock:
-            return self._an_cache.keep(key, out)
-
-    def _analyse_text(self, doc):
-        fields, _, pas = _doc_texts(doc)
-        toks: list[str] = []
-        concepts: set[str] = set()
-        spans: dict[str, tuple[str, str, int, int]] = {}
-        mentions: list[tuple[str, str, int, int]] = []
-        for name, text in fields.items():
-            words = tokenize_with_spans(text)
-            t = [x.term for x in words]
-            for x in words:
-                if x.term not in spans:
-                    spans[x.term] = (x.term, name, x.start, x.end)
-            if self.glossary is not None:
-                hits = self.glossary.find(text)
-                mentions.extend((h.concept_id, name, h.start, h.end) for h in hits)
-                cs = {h.concept_id for h in hits}
-                concepts |= cs
-                t = t + [CONCEPT_TOKEN + c for c in sorted(cs)]
-            toks.extend(t * FIELD_WEIGHTS.get(name, 1))
-        info = RowInfo(frozenset(concepts))
-        if isinstance(doc, NeedDoc):
-            codes = {"neutral": 0, "want": 1, "status_quo": 2}
-            st = [codes[sentence_stance(p, is_title=(i == 0 and bool(doc.title.strip())))] for i, p in enumerate(pas)]
-            info.stance = np.array(st, dtype=np.int8)
-            info.titled = bool((doc.title or "").strip())
-            if self.glossary is not None and 2 in st:
-                pos, neg = set(), set()
-                for p, c in zip(pas, st):
-                    (neg if c == 2 else pos).update(self.glossary.concepts_in(p))
-                info.rejected = frozenset(neg - pos)
-        return toks, info, list(spans.values()), mentions
-
-    @staticmethod
-    def _analysis(doc, passage_vecs: np.ndarray, concepts: frozenset[str], spans, mentions) -> Analysis:
-        """What explanations quote, from the kept spans (no re-tokenising)."""
-        fields = _doc_texts(doc)[0]
-        first = {t: (f, fields[f][a:b]) for t, f, a, b in spans}
-        hits: dict[str, list[ConceptHit]] = {f: [] for f in fields}
-        for c, f, a, b in mentions:
-            hits[f].append(ConceptHit(c, fields[f][a:b], a, b))
-        return Analysis(doc, _doc_texts(doc)[2], passage_vecs, hits, first, concepts)
-
-    def _row_analysis(self, store: DocStore, view: StoreView, row: int) -> Analysis:
-        """An indexed document's analysis for explanations; the last few are kept per store generation (a batch of
-        new capabilities is each explained against the same open needs)."""
-        key = (store.kind, store.generation, row)
-        with self._lock:
-            a = self._acache.hit(key)
-        if a is not None:
-            return a
-        vecs, _ = view.passage_rows(np.array([row]))
-        a = self._analysis(store.docs[row], vecs, store.info[row].concepts, store.row_spans(row), store.row_hits(row))
-        with self._lock:
-            return self._acache.keep(key, a)
-
-    # ------------------------------------------------------------------ indexing
+    # ------------------------------------------------------------------ indexing (``index``)
     def _check_vectors(self, docs, vectors) -> list[np.ndarray | None]:
         if vectors is None:
             return [None] * len(docs)
@@ -346,22 +188,9 @@ class Matcher:
         blobs = (vectors.get("analysis") or {}) if isinstance(vectors, Mapping) else {}
         analysed = []
         for d in docs:
-            a = self._from_blob(blobs[d.id]) if blobs.get(d.id) else None
-            analysed.append(a or self._analyse(d))
-        with self._lock:
-            store = self._caps if side == "capability" else self._needs
-            for d, v, (toks, info, spans, mentions) in zip(docs, given, analysed):
-                store.add(d, v, toks, info, spans, mentions)
-            self._maybe_compact(side)
-
-    def _maybe_compact(self, side: str) -> None:
-        store = self._caps if side == "capability" else self._needs
-        if store.needs_compaction():
-            new = store.compacted()
-            if side == "capability":
-                self._caps = new
-            else:
-                self._needs = new
+            a = self.analyser.from_blob(blobs[d.id]) if blobs.get(d.id) else None
+            analysed.append(a or self.analyser.analyse(d))
+        self.index.add(side, docs, given, analysed)
 
     def upsert_capabilities(self, caps: Iterable[CapabilityDoc], vectors=None) -> None:
         """Add or replace capabilities. ``vectors``: the dict from ``embed_capabilities`` (or {id: array}); entries
@@ -372,81 +201,88 @@ class Matcher:
         self._upsert("need", needs, vectors)
 
     def remove_capability(self, cap_id: str) -> bool:
-        with self._lock:
-            found = self._caps.remove(cap_id)
-            self._maybe_compact("capability")
-            return found
+        return self.index.archive("capability", cap_id)
 
     def remove_need(self, need_id: str) -> bool:
-        with self._lock:
-            found = self._needs.remove(need_id)
-            self._maybe_compact("need")
-            return found
+        return self.index.archive("need", need_id)
 
     def trim(self) -> None:
         """Release spare array capacity (call after loading many documents)."""
-        with self._lock:
-            self._caps.trim()
-            self._needs.trim()
+        self.index.trim()
 
     def capability_ids(self) -> list[str]:
-        with self._lock:
-            return list(self._caps.pos)
+        return self.index.ids("capability")
 
     def need_ids(self) -> list[str]:
-        with self._lock:
-            return list(self._needs.pos)
+        return self.index.ids("need")
 
     def __len__(self) -> int:
-        return len(self._caps)
+        return len(self.index)
 
     def memory_bytes(self) -> dict[str, int]:
         """Bytes held by the arrays of each side (vectors, term frequencies, attributes)."""
-        out = {}
-        for name, s in (("capabilities", self._caps), ("needs", self._needs)):
-            arrays = [s.doc_vec, s.pas_vec, s.pas_start, s.pas_len, s.live, s.bm25.tf.data, s.bm25.tf.indices,
-                      s.bm25.tf.rowid, s.bm25.tf.indptr, s.concepts.csr.data, s.concepts.csr.indices]
-            out[name] = int(sum(a.nbytes for a in arrays))
-        return out
+        return self.index.memory_bytes()
 
     # ------------------------------------------------------------------ querying
     def _query(self, doc) -> _Query:
-        _, full, pas = _doc_texts(doc)
+        _, full, pas = doc_texts(doc)
         key = hashlib.sha1(("\x00".join([type(doc).__name__, full, *pas])).encode("utf-8")).hexdigest()
-        with self._lock:
-            q = self._qcache.hit(key)
+        q = self._queries.get(key)
         if q is not None:  # same texts; the structured fields may differ
             return _Query(doc, q.vecs, q.tokens, q.info, replace(q.analysis, doc=doc))
         vecs = self._embed_docs([doc], query=True)[0]
-        toks, info, spans, mentions = self._analyse(doc)
-        q = _Query(doc, vecs, toks, info, self._analysis(doc, vecs[1:] if len(vecs) > 1 else vecs[:1],
-                                                          info.concepts, spans, mentions))
-        with self._lock:
-            return self._qcache.keep(key, q)
+        toks, info, spans, mentions = self.analyser.analyse(doc)
+        q = _Query(doc, vecs, toks, info, explanation_analysis(doc, vecs[1:] if len(vecs) > 1 else vecs[:1],
+                                                               info.concepts, spans, mentions))
+        return self._queries.put(key, q)
 
     def embed_query(self, doc: NeedDoc | CapabilityDoc) -> np.ndarray:
         """Embed (and cache) a query document; later ``rank`` calls with the same text reuse it."""
         return self._query(doc).vecs
 
+    def _row_analysis(self, store: DocStore, view: StoreView, row: int) -> Analysis:
+        """An indexed document's analysis for explanations; the last few are kept per store generation (a batch of
+        new capabilities is each explained against the same open needs)."""
+        key = (store.kind, store.generation, row)
+        a = self._row_analyses.get(key)
+        if a is not None:
+            return a
+        vecs, _ = view.passage_rows(np.array([row]))
+        return self._row_analyses.put(key, explanation_analysis(store.docs[row], vecs, store.info[row].concepts,
+                                                                store.row_spans(row), store.row_hits(row)))
+
     def rank(self, need: NeedDoc, k: int = 20, filters: Filters = NO_FILTERS, explain: bool = True,
              candidates: Collection[str] | None = None) -> list[Match]:
         """Rank indexed capabilities for ``need`` (best first). ``explain=False`` leaves explanations empty (faster).
         ``candidates``: score only these capability ids (corpus statistics still come from the whole index)."""
-        q = self._query(need)
-        with self._lock:
-            store = self._caps
-            key = (repr(need), k, repr(filters), explain, None if candidates is None else tuple(sorted(candidates)),
-                   id(store), store.generation)
-            hit = self._rcache.hit(key)
-            if hit is not None:  # nothing indexed has changed since this very ranking
+        return self._rank(need, "capability", k, filters, explain, candidates)
+
+    def rank_needs(self, capability: CapabilityDoc, k: int = 20, filters: Filters = NO_FILTERS,
+                   explain: bool = True) -> list[Match]:
+        """Rank indexed (open) needs for ``capability`` (best first)."""
+        return self._rank(capability, "need", k, filters, explain, None)
+
+    def _rank(self, doc: NeedDoc | CapabilityDoc, side: str, k: int, filters: Filters, explain: bool,
+              candidates: Collection[str] | None) -> list[Match]:
+        """The one ranking path: ``doc`` is the query, ``side`` the store ranked ("capability": a need's
+        capabilities; "need": a capability's open needs). The filters, the cache, the fusion, the calibrated
+        confidence and the explanations are shared; only the scoring differs (``_score_capabilities``: two stages
+        over many; ``_score_needs``: every need in full, they are few)."""
+        q = self._query(doc)
+        cache = self._rankings[side]
+        with self.index.lock:
+            store = self.index.store(side)
+            key = (_doc_key(doc), k, _filters_key(filters), explain,
+                   None if candidates is None else tuple(sorted(candidates)), id(store), store.generation)
+            hit = cache.get(key)
+            if hit is not None:  # nothing indexed on that side has changed since this very ranking
                 self.last_stats = {"cached": True}
                 return [replace(m) for m in hit]
             v = store.view()
             if not len(store.pos):
                 return []
-            keep = v.live
-            conds = _vector_conditions(need, store, v.n)
-            keep &= self._capability_mask(store, v.n, filters, conds)
+            conds = vector_conditions(doc, store, v.n) if side == "capability" else None
+            keep = _passes_filters(store, v, filters, doc, conds)
             if candidates is not None:
                 cm = np.zeros(v.n, bool)
                 cm[[store.pos[c] for c in candidates if c in store.pos]] = True
@@ -454,23 +290,25 @@ class Matcher:
             rows = np.flatnonzero(keep)
             if not len(rows):
                 return []
-            sig = self._first_stage(q, store, v, rows, conds)
-            scored = self._second_stage(q, v, rows, sig, k, filters.min_score)
-        out = self._matches(q, store, v, rows, sig, scored, k, explain, need_is_query=True)
-        with self._lock:
-            self._rcache.keep(key, out)
+            if side == "capability":
+                sig = self._first_stage(q, store, v, rows, conds)
+                final = self._second_stage(q, v, rows, sig, k, filters.min_score)
+            else:
+                sig, final = self._score_needs(q, store, v, rows, doc, filters.min_score)
+        out = self._matches(q, store, v, rows, sig, final, k, explain, need_is_query=side == "capability")
+        cache.put(key, out)
         return [replace(m) for m in out]
 
     def _first_stage(self, q, store: DocStore, v: StoreView, rows: np.ndarray, conds):
         n = v.n
         dense = (v.doc_vec[rows] @ q.vecs[0]) if len(rows) * 4 < n else (v.doc_vec @ q.vecs[0])[rows]
-        lex = _lexical(store.bm25, self._lexical_query(q), n)[rows]
+        lex = lexical_scores(store.bm25, self._lexical_query(q), n)[rows]
         if self.lexical_language_centring:
-            lex = _centre_by_language(lex, store.lang.codes[rows])
+            lex = centre_by_language(lex, store.lang.codes[rows])
         sig = {"dense": np.clip(dense, 0, 1).astype(np.float32),
                "lexical": lex,
-               "concept": _coverage_vec(q.info.positive_concepts, store, n)[rows],
-               "structured": _struct_score_vec(conds, n)[rows]}
+               "concept": coverage_vec(q.info.positive_concepts, store, n)[rows],
+               "structured": struct_score_vec(conds, n)[rows]}
         return sig
 
     def _second_stage(self, q, v: StoreView, rows: np.ndarray, sig: dict[str, np.ndarray], k: int,
@@ -496,7 +334,7 @@ class Matcher:
                 part = new[c:c + 2048]
                 pv, off = v.passage_rows(rows[part])
                 best = np.maximum.reduceat(qs @ pv.T, off, axis=1)  # (sentences, len(part)): best passage each
-                p, r = _stance_scores(best, q.info.stance, q.info.titled)
+                p, r = stance_scores(best, q.info.stance, q.info.titled)
                 passage[part], sq[part] = np.clip(p, 0, 1), r
             final[new] = s1[new] + w.get("passage", 0.0) * passage[new] + w.get("status_quo", 0.0) * sq[new]
             computed[new] = True
@@ -516,6 +354,33 @@ class Matcher:
         if min_score is not None:
             final = np.where(final >= min_score, final, -np.inf)
         return final
+
+    def _score_needs(self, q, store: DocStore, v: StoreView, rows: np.ndarray, capability: CapabilityDoc,
+                     min_score: float | None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Every signal of every need in ``rows`` for the query capability ``q``, and the fused scores. Needs are few
+        (one per clinical problem of a hospital department), so each is scored in full, need by need."""
+        cp = q.vecs[1:] if len(q.vecs) > 1 else q.vecs[:1]
+        m = len(rows)
+        passage, sq, concept, struct = (np.zeros(m, np.float32) for _ in range(4))
+        pv, off = v.passage_rows(rows)
+        best_all = (pv @ cp.T).max(1).tolist()  # best capability passage for every need sentence
+        ends = [*off[1:].tolist(), len(pv)]
+        for i, r in enumerate(rows):
+            info = store.info[r]
+            passage[i], sq[i] = stance_one(best_all[off[i]:ends[i]], info.stance, info.titled)
+            concept[i] = coverage_one(info.positive_concepts, q.info.concepts, store)
+            struct[i] = structured_score(conditions(store.docs[r], capability))
+        lex = lexical_scores(store.bm25, self._lexical_query(q), v.n)[rows]
+        if self.lexical_language_centring:
+            lex = centre_by_language(lex, store.lang.codes[rows])
+        sig = {"dense": np.clip(v.doc_vec[rows] @ q.vecs[0], 0, 1).astype(np.float32),
+               "passage": np.clip(passage, 0, 1), "lexical": lex,
+               "concept": concept, "status_quo": sq, "structured": struct}
+        final = linear_fusion(sig, self.weights)
+        self.last_stats = {"rows": m, "reranked": m, "rounds": 1}
+        if min_score is not None:
+            final = np.where(final >= min_score, final, -np.inf)
+        return sig, final
 
     def _matches(self, q, store: DocStore, v: StoreView, rows, sig, final, k, explain, need_is_query) -> list[Match]:
         ok = np.isfinite(final)
@@ -578,13 +443,46 @@ class Matcher:
         med, sd = pool
         feats = {k: (v if np.isfinite(v) else 0.0) for k, v in s.items() if k != "status_quo"}
         feats.update(score=score, margin=first - med, score_z=(first - med) / max(sd, 1e-3), top_gap=score - best,
-                     concept_specific=_coverage_one(need_c - GENERIC_CONCEPTS, cap_c - GENERIC_CONCEPTS, store))
+                     concept_specific=coverage_one(need_c - GENERIC_CONCEPTS, cap_c - GENERIC_CONCEPTS, store))
         return {k: round(float(v), 5) for k, v in feats.items()}
 
-    def _capability_mask(self, store: DocStore, n: int, f: Filters, conds) -> np.ndarray:
-        keep = np.ones(n, dtype=bool)
-        if f.exclude_ids:
-            keep[[store.pos[i] for i in f.exclude_ids if i in store.pos]] = False
+
+@dataclass
+class _Query:
+    doc: Any
+    vecs: np.ndarray
+    tokens: list[str]
+    info: RowInfo
+    analysis: Analysis
+
+
+def _doc_key(doc: NeedDoc | CapabilityDoc) -> tuple:
+    """A query document as a cache key: its type and every field it declares (lists as tuples)."""
+    return (type(doc).__name__, *(_hashable(getattr(doc, f.name)) for f in fields(doc)))
+
+
+def _filters_key(f: Filters) -> tuple:
+    """Filters as a cache key: the sets as frozensets (a list or a set asks the same), the rest as they are."""
+    sets = (f.partner_types, f.regions, f.stages)
+    return (*(frozenset(s) if s else None for s in sets), f.min_score, f.hard_structured, frozenset(f.exclude_ids))
+
+
+def _hashable(x):
+    return tuple(x) if isinstance(x, list) else x
+
+
+def _passes_filters(store: DocStore, v: StoreView, f: Filters, query: NeedDoc | CapabilityDoc,
+                    conds: dict[str, np.ndarray | None] | None) -> np.ndarray:
+    """The live rows of ``store`` that pass the filters, in both directions: ``exclude_ids``; the partner types,
+    regions and stages the caller asks for (on the candidate side: a capability must offer one of them, while a need
+    that names none is open to any); and with ``hard_structured`` the need's own partner-type, region and
+    certification requirements (``conds``: the need's conditions against every capability; for a need ranked for a
+    capability, its ``structured.hard_failures``)."""
+    n = v.n
+    keep = v.live
+    if f.exclude_ids:
+        keep[[store.pos[i] for i in f.exclude_ids if i in store.pos]] = False
+    if store.kind == "capability":
         if f.partner_types:
             keep &= store.org.isin(n, f.partner_types)
         if f.regions:
@@ -600,181 +498,11 @@ class Matcher:
             if x is not None:
                 keep &= x >= 1.0
         return keep
-
-    def rank_needs(self, capability: CapabilityDoc, k: int = 20, filters: Filters = NO_FILTERS,
-                   explain: bool = True) -> list[Match]:
-        """Rank indexed (open) needs for ``capability`` (best first). Needs are few (one per clinical problem of a
-        hospital department), so each is scored in full, need by need."""
-        q = self._query(capability)
-        with self._lock:
-            store = self._needs
-            v = store.view()
-            keep = v.live
-            for r in np.flatnonzero(keep):
-                nd: NeedDoc = store.docs[r]
-                f = filters
-                if (f.exclude_ids and nd.id in f.exclude_ids) \
-                        or (f.partner_types and nd.partner_types and not set(nd.partner_types) & set(f.partner_types)) \
-                        or (f.regions and nd.regions and not expand_regions(nd.regions) & expand_regions(f.regions)) \
-                        or (f.stages and nd.stages and not set(nd.stages) & set(f.stages)) \
-                        or (f.hard_structured and hard_failures(conditions(nd, capability))):
-                    keep[r] = False
-            rows = np.flatnonzero(keep)
-            if not len(rows):
-                return []
-            cp = q.vecs[1:] if len(q.vecs) > 1 else q.vecs[:1]
-            m = len(rows)
-            passage, sq, concept, struct = (np.zeros(m, np.float32) for _ in range(4))
-            pv, off = v.passage_rows(rows)
-            best_all = (pv @ cp.T).max(1).tolist()  # best capability passage for every need sentence
-            ends = [*off[1:].tolist(), len(pv)]
-            for i, r in enumerate(rows):
-                info = store.info[r]
-                passage[i], sq[i] = _stance_one(best_all[off[i]:ends[i]], info.stance, info.titled)
-                concept[i] = _coverage_one(info.positive_concepts, q.info.concepts, store)
-                struct[i] = structured_score(conditions(store.docs[r], capability))
-            lex = _lexical(store.bm25, self._lexical_query(q), v.n)[rows]
-            if self.lexical_language_centring:
-                lex = _centre_by_language(lex, store.lang.codes[rows])
-            sig = {"dense": np.clip(v.doc_vec[rows] @ q.vecs[0], 0, 1).astype(np.float32),
-                   "passage": np.clip(passage, 0, 1), "lexical": lex,
-                   "concept": concept, "status_quo": sq, "structured": struct}
-            final = linear_fusion(sig, self.weights)
-            if filters.min_score is not None:
-                final = np.where(final >= filters.min_score, final, -np.inf)
-        return self._matches(q, store, v, rows, sig, final, k, explain, need_is_query=False)
-
-
-@dataclass
-class _Query:
-    doc: Any
-    vecs: np.ndarray
-    tokens: list[str]
-    info: RowInfo
-    analysis: Analysis
-
-
-def _vector_conditions(need: NeedDoc, st: DocStore, n: int) -> dict[str, np.ndarray | None]:
-    """Vectorised ``structured.conditions`` for one need against all indexed capabilities (NaN = not applicable)."""
-    out: dict[str, np.ndarray | None] = {}
-    out["partner_type"] = st.org.isin(n, need.partner_types).astype(np.float32) if need.partner_types else None
-    want = set(need.stages)
-    out["stages"] = (st.stages.count(want)[:n] / len(want)).astype(np.float32) if want else None
-    regs = expand_regions(need.regions)
-    out["region"] = st.region.isin(n, regs).astype(np.float32) if regs else None
-    if need.tracks:
-        x = (st.tracks.count(set(need.tracks))[:n] > 0).astype(np.float32)
-        x[~st.has_tracks[:n]] = np.nan
-        out["tracks"] = x
-    else:
-        out["tracks"] = None
-    req = {x.lower() for x in need.required_certifications}
-    out["certifications"] = (st.certs.count(req)[:n] / len(req)).astype(np.float32) if req else None
-    return out
-
-
-def _struct_score_vec(conds: dict[str, np.ndarray | None], n: int) -> np.ndarray:
-    tot = np.zeros(n, np.float32)
-    cnt = np.zeros(n, np.float32)
-    for v in conds.values():
-        if v is None:
-            continue
-        ok = ~np.isnan(v)
-        tot[ok] += v[ok]
-        cnt[ok] += 1
-    return np.where(cnt > 0, tot / np.maximum(cnt, 1), 0.5).astype(np.float32)
-
-
-def _lexical(bm25, tokens: list[str], n: int) -> np.ndarray:
-    """BM25 divided by its upper bound (sum of idf of the query's distinct terms), square-rooted: 0..1, comparable
-    across queries and pools (unlike max-normalisation, a weak best match stays weak)."""
-    raw = bm25.scores(tokens)[:n]
-    ub = bm25.idf_mass(tokens)
-    return np.sqrt(np.clip(raw / ub, 0, 1)).astype(np.float32) if ub > 0 else np.zeros(n, np.float32)
-
-
-LANGUAGE_SHRINK = 5  # a language group's own mean counts as much as this many candidates at the pool's mean
-
-
-def _centre_by_language(lex: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Per-language centring of the lexical signal within a candidate pool: each language group is shifted so that
-    its mean equals the pool's, so that same-language noise (shared generic words) does not lift every candidate in
-    the query's language over the other language's (a monolingual pool is left as it is). The group mean is shrunk
-    towards the pool's for small groups (a relevant document in a group of two must not pull its group down)."""
-    if len(lex) == 0:
-        return lex
-    groups = np.unique(codes)
-    if len(groups) < 2:
-        return lex
-    overall = float(lex.mean())
-    out = lex.astype(np.float32, copy=True)
-    for g in groups:
-        m = codes == g
-        k = int(m.sum())
-        mean_g = (k * float(lex[m].mean()) + LANGUAGE_SHRINK * overall) / (k + LANGUAGE_SHRINK)
-        out[m] = lex[m] - mean_g + overall
-    return np.clip(out, 0, 1)
-
-
-def _stance_scores(best: np.ndarray, stance: np.ndarray | None,
-                   titled: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """best: (m, N) best-passage similarity of each need sentence (row 0 = the title when ``titled``).
-    Returns (passage, status_quo):
-    passage = TITLE_SHARE x the title's best match + the rest x the mean over the other sentences (plain mean when the
-    need has no title or only one passage; restricting it to non-status-quo sentences did not help on dev);
-    status_quo = how much better the candidate matches the status-quo sentences than the sentences saying what is
-    wanted: max(0, max_sq - max_want) (reported, weight 0 by default: it did not help on dev)."""
-    m = best.shape[0]
-    if titled and m > 1:  # the title summarises the need: it weighs as much as all the other sentences together
-        passage = TITLE_SHARE * best[0] + (1.0 - TITLE_SHARE) * best[1:].mean(0)
-    else:
-        passage = best.mean(0)
-    if stance is None or len(stance) != m:
-        return passage, np.zeros(best.shape[1], np.float32)
-    pos = stance != 2
-    if (stance == 2).any():
-        want = stance == 1 if (stance == 1).any() else pos
-        sq = np.maximum(0.0, best[stance == 2].max(0) - best[want].max(0)) if want.any() else best[stance == 2].max(0) * 0
-    else:
-        sq = np.zeros(best.shape[1], np.float32)
-    return passage, sq
-
-
-def _stance_one(best: list[float], stance: np.ndarray | None, titled: bool) -> tuple[float, float]:
-    """``_stance_scores`` for one need and one candidate, in plain Python (ranking needs for a capability calls it
-    once per need, where numpy's per-call cost on a handful of sentences outweighed the arithmetic)."""
-    m = len(best)
-    passage = (TITLE_SHARE * best[0] + (1.0 - TITLE_SHARE) * sum(best[1:]) / (m - 1)) if titled and m > 1 \
-        else sum(best) / m
-    if stance is None or len(stance) != m or 2 not in stance:
-        return passage, 0.0
-    st = stance.tolist()
-    want = [b for b, c in zip(best, st) if c == 1] or [b for b, c in zip(best, st) if c != 2]
-    if not want:
-        return passage, 0.0
-    return passage, max(0.0, max(b for b, c in zip(best, st) if c == 2) - max(want))
-
-
-def _coverage_vec(concepts, st: DocStore, n: int) -> np.ndarray:
-    """IDF-weighted Dice overlap of concepts for every capability: F1 of recall (share of the need's non-rejected
-    concepts the capability names) and precision (share of the capability's concepts the need names)."""
-    present = {c: st.concept_idf(c) for c in concepts if c in st.concepts.vocab}
-    if not present:
-        return np.zeros(n, np.float32)
-    shared = st.concepts.count_cols(present)[:n]
-    rec = shared / float(sum(st.concept_idf(c) for c in concepts) or 1.0)
-    cap_mass = st.concept_mass()[:n]
-    prec = shared / np.maximum(cap_mass, 1e-9)
-    return np.where(shared > 0, 2 * rec * prec / np.maximum(rec + prec, 1e-9), 0.0).astype(np.float32)
-
-
-def _coverage_one(need_concepts, cap_concepts, st: DocStore) -> float:
-    """Same as ``_coverage_vec`` for one (need, capability) pair (used when ranking needs for a capability)."""
-    if not need_concepts or not cap_concepts:
-        return 0.0
-    shared = sum(st.concept_idf(c) for c in need_concepts & cap_concepts)
-    if shared <= 0:
-        return 0.0
-    rec = shared / (sum(st.concept_idf(c) for c in need_concepts) or 1.0)
-    prec = shared / (sum(st.concept_idf(c) for c in cap_concepts) or 1.0)
-    return 2 * rec * prec / (rec + prec)
+    for r in np.flatnonzero(keep):
+        nd: NeedDoc = store.docs[r]
+        if (f.partner_types and nd.partner_types and not set(nd.partner_types) & set(f.partner_types)) \
+                or (f.regions and nd.regions and not expand_regions(nd.regions) & expand_regions(f.regions)) \
+                or (f.stages and nd.stages and not set(nd.stages) & set(f.stages)) \
+                or (f.hard_structured and hard_failures(conditions(nd, query))):
+            keep[r] = False
+    return keep

@@ -42,7 +42,7 @@ def test_start_up_freezes_the_index_and_shutdown_unfreezes(settings):
             matcher = app.state.match_index.matcher
             assert gc.get_freeze_count() > 0
             tracked = tracked_ids()
-            assert id(matcher) not in tracked and id(matcher._caps) not in tracked and id(app) not in tracked
+            assert id(matcher) not in tracked and id(matcher.index.caps) not in tracked and id(app) not in tracked
         assert gc.get_freeze_count() == 0
     finally:
         app.state.engine.dispose()
@@ -85,12 +85,12 @@ def test_bulk_load_and_compaction_freeze_the_new_store(db_url, settings):
         _touch(engine, ids[:600])
         index.sync(engine)  # 600 rows replaced: neither bulk nor compacted
         assert gc.get_freeze_count() == 0
-        store = index.matcher._caps
+        store = index.matcher.index.caps
         _touch(engine, ids[600:1100])
         index.sync(engine)  # 1,100 of 2,200 rows retired: the store is compacted, the new one frozen
-        assert index.matcher._caps is not store
+        assert index.matcher.index.caps is not store
         assert gc.get_freeze_count() > 0
-        new = index.matcher._caps
+        new = index.matcher.index.caps
         assert len(new) == 1100
         tracked = tracked_ids()
         assert id(new.docs[-1]) not in tracked and id(new.ids) not in tracked

@@ -211,8 +211,8 @@ def test_a_restarted_index_reads_stored_analyses_instead_of_tokenising(app, clie
 
     fresh = build_index(app.state.match_index.matcher.embedder)
     analysed = []
-    original = fresh.matcher._analyse
-    fresh.matcher._analyse = lambda doc: analysed.append(doc.id) or original(doc)
+    original = fresh.matcher.analyser.analyse
+    fresh.matcher.analyser.analyse = lambda doc: analysed.append(doc.id) or original(doc)
     fresh.sync(app.state.engine)
     assert sorted(fresh.matcher.capability_ids()) == sorted(str(c["id"]) for c in (rf, abl, laser))
     assert analysed == []  # nothing re-tokenised: every document came with its stored analysis

@@ -104,15 +104,15 @@ def test_fit_and_calibration_error():
 
 
 def test_language_centring_removes_a_same_language_offset_and_leaves_monolingual_pools_alone():
-    from matching.ranker import LANGUAGE_SHRINK, _centre_by_language
+    from matching.signals import LANGUAGE_SHRINK, centre_by_language
 
     rng = np.random.default_rng(1)
     zh, en = 0, 1
     lex = np.concatenate([0.10 + 0.02 * rng.random(45), 0.04 + 0.02 * rng.random(45)]).astype(np.float32)
     lex[0], lex[45] = 0.5, 0.3  # one real fit in each language
     codes = np.array([zh] * 45 + [en] * 45)
-    assert np.array_equal(_centre_by_language(lex, np.zeros(90, np.int32)), lex)  # monolingual: unchanged
-    out = _centre_by_language(lex, codes)
+    assert np.array_equal(centre_by_language(lex, np.zeros(90, np.int32)), lex)  # monolingual: unchanged
+    out = centre_by_language(lex, codes)
     # order within a language kept; the offset between the languages shrinks to k / (k + shrink) of itself
     assert (np.argsort(out[:45]) == np.argsort(lex[:45])).all()
     gap_before = lex[codes == zh].mean() - lex[codes == en].mean()
@@ -121,7 +121,7 @@ def test_language_centring_removes_a_same_language_offset_and_leaves_monolingual
     assert (out >= 0).all() and (out <= 1).all()
     # a group of one (a relevant document alone in its language) is barely moved
     codes = np.array([zh] * 89 + [en])
-    assert abs(_centre_by_language(lex, codes)[89] - lex[89]) < 0.02
+    assert abs(centre_by_language(lex, codes)[89] - lex[89]) < 0.02
 
 
 def test_generic_words_do_not_count_as_lexical_evidence():

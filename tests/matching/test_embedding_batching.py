@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from matching import CapabilityDoc, Matcher
+from matching.analyser import doc_texts
 from matching.embedding import USEEmbedder
-from matching.ranker import _doc_texts
 from matching.text import normalize
 
 pytestmark = pytest.mark.slow
@@ -71,20 +71,20 @@ def test_matcher_vectors_match_one_by_one_encoding(fresh_embedder):
                           ["interventional_implant"], [], "putuo", [], "en")]
     vecs = m.embed_capabilities(caps)["vectors"]
     for c in caps:
-        _, _full, pas = _doc_texts(c)
-        ref = _reference(fresh_embedder, [m._augment(p) for p in pas])
+        _, _full, pas = doc_texts(c)
+        ref = _reference(fresh_embedder, [m.analyser.augment(p) for p in pas])
         np.testing.assert_allclose(vecs[c.id][1:], ref, atol=2e-6)
         assert abs(np.linalg.norm(vecs[c.id][0]) - 1) < 1e-5
-    whole_b = _reference(fresh_embedder, [m._augment(_doc_texts(caps[1])[1])])[0]
+    whole_b = _reference(fresh_embedder, [m.analyser.augment(doc_texts(caps[1])[1])])[0]
     np.testing.assert_allclose(vecs["B"][0], whole_b, atol=2e-6)  # two segments: encoded whole
-    whole_a = _reference(fresh_embedder, [m._augment(_doc_texts(caps[0])[1])])[0]
+    whole_a = _reference(fresh_embedder, [m.analyser.augment(doc_texts(caps[0])[1])])[0]
     assert len(vecs["A"]) == 4 and float(vecs["A"][0] @ whole_a) > 0.9  # three segments: pooled
     assert float(vecs["A"][0] @ whole_a) < 0.99999
     assert all(float(vecs["A"][0] @ p) < 0.99 for p in vecs["A"][1:])  # not just one of its sentences
 
 
 def test_pooled_document_uses_every_sentence_but_stores_at_most_max_passages(fresh_embedder):
-    from matching.ranker import MAX_PASSAGES
+    from matching.analyser import MAX_PASSAGES
 
     m = Matcher(fresh_embedder, use_glossary=False)
     sentences = [f"Sentence number {i} about catheter item {i}." for i in range(MAX_PASSAGES + 4)]

@@ -86,11 +86,11 @@ def test_changed_row_by_row_ranks_like_built_from_scratch():
     for c in rng.sample(caps, 500):
         if live.remove_capability(c.id):
             del final[c.id]
-    assert live._caps.n < 1200 + 700  # retired rows were compacted away
+    assert live.index.caps.n < 1200 + 700  # retired rows were compacted away
     assert sorted(live.capability_ids()) == sorted(final)
     fresh = Matcher(emb, rerank_depth=None)
     fresh.upsert_capabilities(list(final.values()))
-    live._caps = live._caps.compacted()  # BM25's tf parts rebuilt with the current mean length, as in `fresh`
+    live.index.caps = live.index.caps.compacted()  # BM25's tf parts rebuilt with the current mean length, as in `fresh`
     for need in make_needs(10, seed=3):
         assert ranked(live, need, k=10) == ranked(fresh, need, k=10)
 
@@ -113,9 +113,9 @@ def test_removed_and_replaced_rows_are_never_returned():
 def test_memory_is_arrays_not_objects(pool):
     _, shallow, _ = pool
     mem = shallow.memory_bytes()["capabilities"]
-    vec_rows = shallow._caps.n + shallow._caps.n_pas
+    vec_rows = shallow.index.caps.n + shallow.index.caps.n_pas
     assert mem < vec_rows * 64 * 4 * 2 + 2_000_000  # vectors (float32 whole text, float16 passages) dominate
-    assert shallow._caps.pas_vec.dtype == np.float16
+    assert shallow.index.caps.pas_vec.dtype == np.float16
 
 
 def test_stored_analysis_indexes_like_fresh_analysis():
@@ -125,9 +125,9 @@ def test_stored_analysis_indexes_like_fresh_analysis():
     payload = a.embed_capabilities(caps)
     assert set(payload["analysis"]) == {c.id for c in caps}
     b = Matcher(emb)
-    b._analyse = None  # would fail if called: every document's analysis comes from the payload
+    b.analyser.analyse = None  # would fail if called: every document's analysis comes from the payload
     b.upsert_capabilities(caps, vectors=payload)
-    del b._analyse  # queries are analysed as usual
+    del b.analyser.analyse  # queries are analysed as usual
     a.upsert_capabilities(caps, vectors={"model": payload["model"], "version": payload["version"],
                                          "vectors": payload["vectors"]})
     for need in make_needs(5):
@@ -145,12 +145,12 @@ def test_trim_releases_capacity_and_keeps_the_index_usable():
     caps = make_caps(300, seed=7)
     m, ref = Matcher(emb), Matcher(emb)
     m.upsert_capabilities(caps[:200])
-    spare = len(m._caps.doc_vec) - m._caps.n
+    spare = len(m.index.caps.doc_vec) - m.index.caps.n
     m.trim()
-    assert spare > 0 and len(m._caps.doc_vec) == m._caps.n == 200
+    assert spare > 0 and len(m.index.caps.doc_vec) == m.index.caps.n == 200
     m.upsert_capabilities(caps[200:])  # grows again after a trim
     ref.upsert_capabilities(caps)
-    m._caps = m._caps.compacted()
+    m.index.caps = m.index.caps.compacted()
     for need in make_needs(5, seed=8):
         assert ranked(m, need, k=10) == ranked(ref, need, k=10)
 
@@ -179,3 +179,35 @@ def test_rankings_are_cached_until_the_index_changes():
                       ["nanjing"], "en")  # same texts, other structured fields: not the cached ranking
     m.rank(changed, k=5)
     assert m.last_stats.get("cached") is None
+
+
+def test_a_capabilitys_needs_are_cached_until_the_needs_change_and_filters_key_by_their_sets():
+    m = Matcher(HashingEmbedder(64))
+    needs = make_needs(30, seed=13)
+    m.upsert_needs(needs)
+    cap = make_caps(1, seed=14)[0]
+    first = m.rank_needs(cap, k=5)
+    assert m.last_stats.get("cached") is None
+    assert [r.need_id for r in m.rank_needs(cap, k=5)] == [r.need_id for r in first]
+    assert m.last_stats == {"cached": True}
+    m.rank_needs(cap, k=5, filters=Filters(stages=["rnd", "animal_trial"]))
+    m.rank_needs(cap, k=5, filters=Filters(stages=frozenset({"animal_trial", "rnd"})))
+    assert m.last_stats == {"cached": True}  # the same filters, given as a list and as a set
+    m.rank(needs[0], k=5)  # the other direction's cache is its own
+    m.remove_need(first[0].need_id)
+    after = m.rank_needs(cap, k=5)
+    assert m.last_stats.get("cached") is None and first[0].need_id not in {r.need_id for r in after}
+
+
+def test_the_cache_helper_keeps_the_most_recently_used_and_size_zero_keeps_nothing():
+    from matching.cache import LRU
+
+    c = LRU(2)
+    c.put("a", 1)
+    c.put("b", 2)
+    assert c.get("a") == 1  # "a" is now the most recent: "b" goes first
+    c.put("c", 3)
+    assert (c.get("a"), c.get("b"), c.get("c"), len(c)) == (1, None, 3, 2)
+    assert c.get_or_compute("d", lambda: 4) == 4 and c.get_or_compute("d", lambda: 5) == 4
+    off = LRU(0)
+    assert off.put("a", 1) == 1 and off.get("a") is None and len(off) == 0

@@ -148,11 +148,11 @@ def test_empty_index():
 
 
 def test_stance_of_one_pair_equals_the_vectorised_form():
-    """Ranking needs for a capability scores each need's sentences in plain Python (_stance_one); ranking
-    capabilities for a need does it vectorised (_stance_scores): both give the same passage and status-quo scores."""
+    """Ranking needs for a capability scores each need's sentences in plain Python (stance_one); ranking
+    capabilities for a need does it vectorised (stance_scores): both give the same passage and status-quo scores."""
     import numpy as np
 
-    from matching.ranker import _stance_one, _stance_scores
+    from matching.signals import stance_one, stance_scores
 
     rng = np.random.default_rng(7)
     for _ in range(2000):
@@ -160,6 +160,6 @@ def test_stance_of_one_pair_equals_the_vectorised_form():
         best = rng.random(m).astype(np.float32)
         stance = None if rng.random() < 0.1 else rng.integers(0, 3, m).astype(np.int8)
         titled = bool(rng.random() < 0.7)
-        p, s = _stance_scores(best[:, None], stance, titled)
-        p1, s1 = _stance_one(best.tolist(), stance, titled)
+        p, s = stance_scores(best[:, None], stance, titled)
+        p1, s1 = stance_one(best.tolist(), stance, titled)
         assert abs(float(p[0]) - p1) < 1e-6 and abs(float(s[0]) - s1) < 1e-6

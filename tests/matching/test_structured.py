@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from matching import CapabilityDoc, NeedDoc
-from matching.ranker import _struct_score_vec, _vector_conditions
+from matching.signals import struct_score_vec, vector_conditions
 from matching.store import DocStore, RowInfo
 from matching.structured import CORRIDOR, conditions, expand_regions, hard_failures, region_ok, structured_score
 
@@ -63,6 +63,6 @@ def test_vectorised_conditions_agree_with_reference():
         st.add(c, np.ones((2, 4), np.float32), ["t"], RowInfo(frozenset()))
     for n in [need(), need(regions=["shanghai"], required_certifications=["glp"]), need(partner_types=[], stages=[]),
               need(tracks=["imaging"], partner_types=["lab", "platform"], stages=["manufacturing"])]:
-        vec = _struct_score_vec(_vector_conditions(n, st, len(caps)), len(caps))
+        vec = struct_score_vec(vector_conditions(n, st, len(caps)), len(caps))
         ref = [structured_score(conditions(n, c)) for c in caps]
         assert np.allclose(vec, ref, atol=1e-6)

@@ -8,7 +8,7 @@ import json
 
 from app.models import Capability, Need, Organisation
 from matching import CapabilityDoc, NeedDoc
-from matching.ranker import capability_fields, need_fields
+from matching.analyser import capability_fields, need_fields
 
 
 def need_doc(need: Need) -> NeedDoc:

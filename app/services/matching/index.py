@@ -152,8 +152,8 @@ class MatchIndex:
         return (n, int(vsum)) == (len(stamps), sum(v for _, v in stamps.values()))
 
     def _stores(self) -> tuple[int, int]:
-        # identities of the matcher's two stores: a compaction replaces one (matching/ranker.py _maybe_compact)
-        return id(self.matcher._caps), id(self.matcher._needs)
+        # identities of the matcher's two stores: a compaction replaces one (matching/index.py _maybe_compact)
+        return id(self.matcher.index.caps), id(self.matcher.index.needs)
 
     def stats(self) -> dict[str, Any]:
         return {"capabilities": len(self.matcher.capability_ids()), "needs": len(self.matcher.need_ids()),
