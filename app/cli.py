@@ -137,7 +137,7 @@ def worker(once: Annotated[bool, typer.Option(help="One round (events, digests, 
                                                    "exit")] = False) -> None:
     """Deliver notifications: turn events into inbox messages, digests and reminders; send webhooks and e-mail."""
     # per command: start-up time (the module docstring)
-    from app.services.notifications.worker import Worker
+    from app.jobs.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     w = Worker(_engine(), get_settings())

@@ -18,10 +18,10 @@ from app.api import api_router, health
 from app.config import Settings, get_settings
 from app.db import PG_POOL_CAPACITY, make_engine
 from app.errors import install_error_handlers
+from app.jobs.worker import Worker
 from app.limits import RequestLimits
 from app.security import AuthThrottle, SecurityMiddleware, install_docs
 from app.services.matching.index import build_index, freeze_long_lived
-from app.services.notifications.worker import Worker
 from app.web import install_web
 from app.write_queue import Admission
 from matching import HashingEmbedder

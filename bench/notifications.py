@@ -77,13 +77,13 @@ def run(a, url: str) -> None:
 
     from app.config import Settings
     from app.db import make_engine, session_scope
+    from app.jobs.outbox import dispatch_events
+    from app.jobs.worker import Worker
     from app.migrate import upgrade
     from app.models import Delivery, DomainEvent, Organisation, WebhookEndpoint
     from app.models.notification import NotificationPreference
     from app.services import events
     from app.services.notifications import channels, compose
-    from app.services.notifications.outbox import dispatch_events
-    from app.services.notifications.worker import Worker
     from tests.conftest import free_port
 
     upgrade(url)

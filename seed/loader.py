@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from app.db import session_scope
 from app.jobs.match_backfill import backfill
+from app.jobs.outbox import dispatch_events
 from app.models import Capability, Engagement, EngagementParticipant, Need, Organisation, User
 from app.models.capability import CapabilityCreate
 from app.models.common import as_utc
@@ -23,7 +24,6 @@ from app.models.organisation import OrganisationCreate
 from app.models.user import TokenCreate, UserCreate
 from app.policy import Actor
 from app.services import capabilities, engagements, events, needs, organisations, users
-from app.services.notifications.outbox import dispatch_events
 
 DEMO_WORLD = Path(__file__).parent / "data" / "demo_world.json"
 ORG_ROLE = {OrgKind.hospital: Role.hospital_staff, OrgKind.enterprise: Role.company_staff,

@@ -106,3 +106,13 @@ def test_the_layers_point_one_way():
     below = [f"app.services.matching.{m}" for m in ("documents", "vectors", "index", "persisted")]
     for m in below:
         assert not _reaches(graph, m, "app.services.needs") and not _reaches(graph, m, "app.services.capabilities"), m
+
+
+def test_request_services_flush_and_only_jobs_commit():
+    owners = []
+    for p in sorted((ROOT / "app" / "services").rglob("*.py")):
+        src = p.read_text(encoding="utf-8")
+        for needle in (".commit()", ".rollback()", "session_scope("):
+            if needle in src:
+                owners.append(f"{p.relative_to(ROOT)}: {needle}")
+    assert not owners, "a request service that owns a transaction belongs in app/jobs:\n" + "\n".join(owners)

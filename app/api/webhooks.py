@@ -13,7 +13,7 @@ from app.models.notification import (
     WebhookWithSecret,
 )
 from app.services.common import expected_version
-from app.services.notifications import outbox, webhooks
+from app.services.notifications import webhooks
 
 router = APIRouter(tags=["webhooks"])
 
@@ -71,10 +71,10 @@ def list_deliveries(session: SessionDep, actor: CurrentActor, page: PageDep, sta
 
 @router.get("/deliveries/{delivery_id}", summary="One delivery")
 def get_delivery(session: SessionDep, actor: CurrentActor, delivery_id: DbInt) -> DeliveryPublic:
-    return outbox.get_visible_delivery(session, actor, delivery_id)
+    return webhooks.get_visible_delivery(session, actor, delivery_id)
 
 
 @router.post("/deliveries/{delivery_id}/redeliver", status_code=202,
              summary="Send again with the same idempotency key (a dead message, or one the receiver lost)")
 def redeliver(session: SessionDep, actor: CurrentActor, delivery_id: DbInt) -> DeliveryPublic:
-    return outbox.redeliver(session, actor, delivery_id)
+    return webhooks.redeliver(session, actor, delivery_id)

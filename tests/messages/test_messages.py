@@ -157,8 +157,8 @@ def test_outsiders_get_404_and_the_commission_reads_brokered_threads_only(app, c
 
 
 def test_a_partnerships_parties_talk_in_its_thread(app, client, world, worker, make_need, make_capability):
+    from app.jobs.scheduler import run_digests
     from app.models.common import utcnow
-    from app.services.notifications.scheduler import run_digests
 
     hospital, company = world["hospital"], world["company"]
     set_prefs(client, company, rhythm="daily", language="en")

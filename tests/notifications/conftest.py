@@ -127,7 +127,7 @@ def settings(db_url, smtp_server):
 
 @pytest.fixture
 def worker(app):
-    from app.services.notifications.worker import Worker
+    from app.jobs.worker import Worker
 
     w = Worker(app.state.engine, app.state.settings)
     yield w

@@ -42,7 +42,7 @@ def _statuses(app) -> dict[str, str]:
 
 
 def test_receiver_down_then_up_every_message_once(app, client, world):
-    from app.services.notifications.worker import Worker
+    from app.jobs.worker import Worker
 
     set_prefs(client, world["company"], channels=["inbox", "webhook"])
     down = Receiver()  # a port nobody listens on yet

@@ -157,7 +157,7 @@ def test_a_person_can_turn_their_own_email_off(client, world, worker, smtp_serve
 
 def test_daily_digest_is_one_message_with_every_match_ranked(app, client, world, worker, smtp_server, make_need,
                                                               make_capability):
-    from app.services.notifications.scheduler import run_digests
+    from app.jobs.scheduler import run_digests
 
     set_prefs(client, world["company"], min_score=0.0, rhythm="daily")
     make_capability()
@@ -186,7 +186,7 @@ def test_daily_digest_is_one_message_with_every_match_ranked(app, client, world,
 
 
 def test_reminders_end_the_silence_once_per_period(app, client, world, worker, make_need):
-    from app.services.notifications.scheduler import run_reminders
+    from app.jobs.scheduler import run_reminders
 
     need = _open(make_need)
     engine, settings = app.state.engine, app.state.settings
@@ -235,8 +235,8 @@ def test_bad_input_is_a_problem_and_changes_nothing(client, world):
 
 def test_a_partnership_that_stopped_moving_reminds_its_parties_and_the_commission(app, client, world, make_need,
                                                                                    make_capability):
+    from app.jobs.scheduler import run_reminders
     from app.models import Engagement, EngagementTransition
-    from app.services.notifications.scheduler import run_reminders
 
     cap = make_capability()
     need = _open(make_need)

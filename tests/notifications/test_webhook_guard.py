@@ -103,7 +103,7 @@ def test_an_internal_address_is_refused_again_when_sending(app, client, world, w
 def loopback(app):
     app.state.settings.webhook_allow_http = True
     app.state.settings.webhook_allow_hosts = "127.0.0.1"
-    from app.services.notifications.worker import Worker
+    from app.jobs.worker import Worker
 
     w = Worker(app.state.engine, app.state.settings)
     yield w
@@ -148,7 +148,7 @@ def test_a_name_is_resolved_checked_and_connected_to_with_its_host_header(app, c
     """An allow-listed name: the worker connects to the address it checked, and the request still names the host."""
     app.state.settings.webhook_allow_http = True
     app.state.settings.webhook_allow_hosts = "localhost"
-    from app.services.notifications.worker import Worker
+    from app.jobs.worker import Worker
 
     set_prefs(client, world["company"], channels=["webhook"])
     r = client.post("/api/v1/webhooks", json={"url": f"http://localhost:{receiver.port}/hook"},

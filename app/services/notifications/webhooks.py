@@ -12,7 +12,14 @@ from app.i18n import msg
 from app.models import Delivery, Notification, WebhookEndpoint
 from app.models.common import utcnow
 from app.models.enums import Role
-from app.models.notification import Channel, NotificationKind, SecretRotation, WebhookCreate, WebhookUpdate
+from app.models.notification import (
+    Channel,
+    DeliveryStatus,
+    NotificationKind,
+    SecretRotation,
+    WebhookCreate,
+    WebhookUpdate,
+)
 from app.policy import Actor, require_role
 from app.services import audit
 from app.services.common import check_version, compare_and_swap
@@ -124,3 +131,30 @@ def list_deliveries(session: Session, actor: Actor, page: PageParams, status: st
         if v is not None:
             stmt = stmt.where(col == v)
     return paginate(session, stmt, page, {"id": Delivery.id, "created_at": Delivery.created_at}, "-id")
+
+
+def redeliver(session: Session, actor: Actor, delivery_id: int) -> Delivery:
+    """Send a delivery again (a dead one, or a delivered one the receiver lost), with the same idempotency key: the
+    organisation's own members, or an admin."""
+    d = get_visible_delivery(session, actor, delivery_id)
+    if d.organisation_id != actor.organisation_id:
+        require_role(actor, Role.admin)
+    before = {"status": d.status, "attempts": d.attempts}
+    d.status, d.attempts, d.next_attempt_at = DeliveryStatus.pending, 0, utcnow()
+    d.claimed_until, d.claim_token, d.delivered_at = None, None, None
+    if d.endpoint_id:  # a webhook goes where the endpoint now points (its URL may have been fixed)
+        ep = session.get(WebhookEndpoint, d.endpoint_id)
+        if ep is not None:
+            d.recipient = ep.url
+    session.add(d)
+    session.flush()
+    audit.record(session, actor, "delivery", d.id, "redeliver",
+                 audit.diff(before, {"status": d.status, "attempts": d.attempts}))
+    return d
+
+
+def get_visible_delivery(session: Session, actor: Actor, delivery_id: int) -> Delivery:
+    d = session.get(Delivery, delivery_id)
+    if d is None or not (actor.reads_everything or d.organisation_id == actor.organisation_id):
+        raise NotFound(msg("Delivery {delivery_id} not found.", delivery_id=delivery_id))
+    return d

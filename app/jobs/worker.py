@@ -1,4 +1,4 @@
-"""The notification worker: dispatch events, make digests and reminders, deliver what is due; in a loop.
+"""The notification worker: dispatch events, make digests and reminders, deliver what is due; in a loop (a job).
 
 Runs as its own process (``clinmatch worker``; a docker-compose service) or as a daemon thread inside each server
 process (``CLINMATCH_WORKER_IN_PROCESS``, the embedded default). Any number may run at once: every step claims its
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from app.config import Settings
-from app.services.notifications import netguard, outbox, scheduler
+from app.jobs import outbox, scheduler
+from app.services.notifications import netguard
 
 log = logging.getLogger("clinmatch.worker")
 

@@ -1,4 +1,5 @@
-"""The outbox: claiming work with a lease, dispatching domain events, delivering messages at least once.
+"""The outbox: claiming work with a lease, dispatching domain events, delivering messages at least once. A job:
+every claim, batch and outcome is committed here.
 
 Written here rather than taken from a task-queue library: the queue must live in the service's own database (the
 events and deliveries are written in the business transaction — that is what makes it lossless), on SQLite as well
@@ -22,14 +23,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from app.config import Settings
-from app.errors import NotFound
-from app.i18n import msg
 from app.models import Delivery, DomainEvent, Notification, WebhookEndpoint
 from app.models.common import utcnow
-from app.models.enums import Role
 from app.models.notification import Channel, DeliveryStatus
-from app.policy import Actor, require_role
-from app.services import audit
 from app.services.notifications import channels, compose, netguard
 
 log = logging.getLogger("clinmatch.notifications")
@@ -174,29 +170,3 @@ def _deliver_one(engine: Engine, settings: Settings, client: httpx.Client, d_id:
                   .values(attempts=attempts, last_status_code=code, claimed_until=None, **values))
         s.commit()
 
-
-def redeliver(session: Session, actor: Actor, delivery_id: int) -> Delivery:
-    """Send a delivery again (a dead one, or a delivered one the receiver lost), with the same idempotency key: the
-    organisation's own members, or an admin."""
-    d = get_visible_delivery(session, actor, delivery_id)
-    if d.organisation_id != actor.organisation_id:
-        require_role(actor, Role.admin)
-    before = {"status": d.status, "attempts": d.attempts}
-    d.status, d.attempts, d.next_attempt_at = DeliveryStatus.pending, 0, utcnow()
-    d.claimed_until, d.claim_token, d.delivered_at = None, None, None
-    if d.endpoint_id:  # a webhook goes where the endpoint now points (its URL may have been fixed)
-        ep = session.get(WebhookEndpoint, d.endpoint_id)
-        if ep is not None:
-            d.recipient = ep.url
-    session.add(d)
-    session.flush()
-    audit.record(session, actor, "delivery", d.id, "redeliver",
-                 audit.diff(before, {"status": d.status, "attempts": d.attempts}))
-    return d
-
-
-def get_visible_delivery(session: Session, actor: Actor, delivery_id: int) -> Delivery:
-    d = session.get(Delivery, delivery_id)
-    if d is None or not (actor.reads_everything or d.organisation_id == actor.organisation_id):
-        raise NotFound(msg("Delivery {delivery_id} not found.", delivery_id=delivery_id))
-    return d
