@@ -106,6 +106,46 @@ class Invalid(AppError):
         super().__init__(message, errors=[{"field": field, "message": message}], **extra)
 
 
+class PreconditionRequired(AppError):
+    """An update without the version the client read (neither ``version`` in the body nor ``If-Match``)."""
+
+    status, code = 428, "version-required"
+
+
+class GuardFailed(Conflict):
+    """The transition is in the table, but a precondition the regulation requires is not met (409)."""
+
+    code = "transition-precondition"
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised from ``receive`` (``app.limits``): FastAPI re-raises HTTPExceptions met while reading a body, so the
+    app's handler renders it as problem+json (a 413); outside FastAPI's body parsing the middleware renders it
+    itself."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body is larger than the limit of {limit} bytes.")
+        self.extra = {"max_bytes": limit}  # the problem's extension member, as for attachments
+
+
+# Not answered to a request: failures inside the notification jobs, recorded on the delivery or the endpoint.
+
+class SendError(Exception):
+    """A webhook or e-mail could not be delivered (``status_code``: the receiver's HTTP status, when it answered)."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class Blocked(ValueError):
+    """The URL or the address it resolves to is not a place webhooks may go; the message says why, briefly."""
+
+
+class Unresolvable(Blocked):
+    """The webhook's host name does not resolve."""
+
+
 def problem(status: int, code: str, detail: str, *, errors=None, headers=None, lang: str = "en",
             **extra: Any) -> JSONResponse:
     """A problem response; ``lang``: the language ``detail`` and ``errors`` are in (the title follows)."""

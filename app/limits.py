@@ -12,22 +12,12 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import problem
+from app.errors import BodyTooLarge, problem
 
 MULTIPART_OVERHEAD = 64 * 1024
 NUL_MESSAGE = "must not contain NUL characters (U+0000)"
-
-
-class BodyTooLarge(HTTPException):
-    """Raised from ``receive``: FastAPI re-raises HTTPExceptions met while reading a body, so the app's handler
-    renders it as problem+json (a 413); outside FastAPI's body parsing the middleware renders it itself."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"The request body is larger than the limit of {limit} bytes.")
-        self.extra = {"max_bytes": limit}  # the problem's extension member, as for attachments
 
 
 def _nul_errors(scope: Scope) -> list[dict]:

@@ -81,6 +81,7 @@ def run(a, url: str) -> None:
     from app.jobs.worker import Worker
     from app.migrate import upgrade
     from app.models import Delivery, DomainEvent, Organisation, WebhookEndpoint
+    from app.models.event import EventType
     from app.models.notification import NotificationPreference
     from app.services import events
     from app.services.notifications import channels, compose
@@ -120,7 +121,7 @@ def run(a, url: str) -> None:
     with session_scope(engine) as s:
         delivered = s.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == "delivered"))
         for i in range(a.messages):  # events the dispatcher turns into (nothing: no handler) - pure claim cost
-            events.emit(s, "need.status_changed", {"need_id": i}, [org_id])
+            events.emit(s, EventType.need_status_changed, {"need_id": i}, [org_id])
     t1 = time.perf_counter()
     while dispatch_events(engine, settings):
         pass

@@ -19,6 +19,7 @@ from app.models.capability import CapabilityCreate
 from app.models.common import as_utc
 from app.models.engagement import EngagementCreate, MilestoneCreate, ParticipantCreate, TransitionCreate
 from app.models.enums import OrgKind, Role
+from app.models.event import EventType
 from app.models.need import NeedCreate
 from app.models.organisation import OrganisationCreate
 from app.models.user import TokenCreate, UserCreate
@@ -120,7 +121,7 @@ def load_demo_partnerships(session: Session, rep: SeedReport, path: Path = DEMO_
         rep.ids[f"engagement:{e['key']}"] = _engagement(session, rep, orgs, e).id
     session.flush()
     # The partnerships' steps replay history (2021-2025): recorded, but not news to notify anybody of.
-    events.mark_processed(session, events_before, "engagement.", "need.status_changed")
+    events.mark_processed(session, events_before, "engagement.", EventType.need_status_changed)
     return rep
 
 

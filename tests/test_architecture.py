@@ -116,3 +116,18 @@ def test_request_services_flush_and_only_jobs_commit():
             if needle in src:
                 owners.append(f"{p.relative_to(ROOT)}: {needle}")
     assert not owners, "a request service that owns a transaction belongs in app/jobs:\n" + "\n".join(owners)
+
+
+def test_every_error_class_lives_in_app_errors():
+    """Exceptions of the app are defined in one module (problem+json codes, translated messages, one place to look)."""
+    elsewhere = []
+    for p in sorted((ROOT / "app").rglob("*.py")):
+        if p == ROOT / "app" / "errors.py":
+            continue
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and any(
+                    ast.unparse(b).split(".")[-1].endswith(("Error", "Exception", "Conflict", "NotFound", "Invalid",
+                                                           "Forbidden", "Unauthorized", "Blocked", "Failed"))
+                    or ast.unparse(b) in {"ValueError", "RuntimeError", "KeyError"} for b in node.bases):
+                elsewhere.append(f"{p.relative_to(ROOT)}: {node.name}")
+    assert not elsewhere, elsewhere

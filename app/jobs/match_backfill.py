@@ -9,6 +9,7 @@ from tqdm import tqdm
 from app.db import session_scope
 from app.models import Capability, MatchRecord, Need, Organisation
 from app.models.enums import NeedStatus
+from app.models.event import EventType
 from app.services import events
 from app.services.matching.documents import capability_doc, need_doc
 from app.services.matching.index import MatchIndex
@@ -40,5 +41,5 @@ def backfill(engine, index: MatchIndex, progress: bool = False) -> dict[str, int
             ranked = index.matcher.rank(need_doc(need), k=PERSIST_TOP_K, explain=True)
             persisted += persist(session, index, existing, ((need.id, int(m.capability_id), m) for m in ranked))
             if need.status == NeedStatus.open:  # new pairs are news for the companies (told once: match_notices)
-                events.emit(session, "need.matched", {"need_id": need.id}, [need.hospital_id])
+                events.emit(session, EventType.need_matched, {"need_id": need.id}, [need.hospital_id])
     return {"capabilities": len(cap_docs), "needs": len(need_docs), "matches": persisted}

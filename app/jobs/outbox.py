@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from app.config import Settings
+from app.errors import SendError
 from app.models import Delivery, DomainEvent, Notification, WebhookEndpoint
 from app.models.common import utcnow
 from app.models.notification import Channel, DeliveryStatus
@@ -140,15 +141,15 @@ def _deliver_one(engine: Engine, settings: Settings, client: httpx.Client, d_id:
     try:
         if d.channel == Channel.webhook:
             if ep is None or not ep.is_active:
-                raise channels.SendError("the endpoint was disabled or removed")
+                raise SendError("the endpoint was disabled or removed")
             code = channels.send_webhook(client, settings, ep, n, d.idempotency_key)
         elif d.channel == Channel.email:
             if not settings.smtp_host:
-                raise channels.SendError("no SMTP server is configured (CLINMATCH_SMTP_HOST)")
+                raise SendError("no SMTP server is configured (CLINMATCH_SMTP_HOST)")
             code = channels.send_email(settings, n, d.recipient, d.language, d.idempotency_key)
         else:  # pragma: no cover - channels are validated
-            raise channels.SendError(f"unknown channel {d.channel}")
-    except channels.SendError as e:
+            raise SendError(f"unknown channel {d.channel}")
+    except SendError as e:
         code, error = e.status_code, str(e)
     attempts = d.attempts + 1
     now = utcnow()

@@ -88,19 +88,6 @@ class NeedStatus(StrEnum):
     withdrawn = "withdrawn"
 
 
-# The need's lifecycle: the one table of allowed status changes.
-NEED_TRANSITIONS: dict[NeedStatus, frozenset[NeedStatus]] = {
-    NeedStatus.draft: frozenset({NeedStatus.open, NeedStatus.withdrawn}),
-    NeedStatus.open: frozenset({NeedStatus.in_partnership, NeedStatus.closed, NeedStatus.withdrawn}),
-    NeedStatus.in_partnership: frozenset({NeedStatus.open, NeedStatus.closed}),
-    NeedStatus.closed: frozenset(),
-    NeedStatus.withdrawn: frozenset(),
-}
-# Changes that follow the partnership workflow, never a hospital's edit: into and out of partnership.
-WORKFLOW_ONLY_NEED_CHANGES = frozenset({(NeedStatus.open, NeedStatus.in_partnership),
-                                        (NeedStatus.in_partnership, NeedStatus.open)})
-
-
 class CapabilityKind(StrEnum):
     product = "product"
     technology = "technology"

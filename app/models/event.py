@@ -4,6 +4,7 @@ notification worker turns each into notifications exactly once (``processed_at``
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column
@@ -11,6 +12,30 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from app.models.common import created_at_field, json_list_field
+
+
+class EventType(StrEnum):
+    """Every domain event's type: the emitters (the services) and the handlers
+    (``app.services.notifications.compose.HANDLERS``) name them from here. The values are stored: never change one."""
+
+    need_opened = "need.opened"
+    need_changed = "need.changed"
+    need_matched = "need.matched"
+    need_status_changed = "need.status_changed"
+    capability_added = "capability.added"
+    capability_changed = "capability.changed"
+    match_feedback = "match.feedback"
+    message_posted = "message.posted"
+    introduction_made = "introduction.made"
+    introduction_answered = "introduction.answered"
+    introduction_decided = "introduction.decided"
+    engagement_proposed = "engagement.proposed"
+    engagement_accepted = "engagement.accepted"
+    engagement_transition = "engagement.transition"
+    engagement_milestone = "engagement.milestone"
+    engagement_participant_invited = "engagement.participant_invited"
+    engagement_participant_answered = "engagement.participant_answered"
+    engagement_document = "engagement.document"
 
 
 class DomainEvent(SQLModel, table=True):

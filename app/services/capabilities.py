@@ -12,6 +12,7 @@ from app.i18n import msg
 from app.models import Capability, Organisation
 from app.models.capability import CapabilityCreate, CapabilityPublic, CapabilityUpdate
 from app.models.enums import CapabilityStatus, Role
+from app.models.event import EventType
 from app.models.need import OrgRef
 from app.policy import Actor, can_manage_capability, capability_visible, require_company, require_role
 from app.services import audit, events
@@ -112,9 +113,9 @@ def _emit(session: Session, cap: Capability, changed: set[str] | None = None) ->
     if cap.status != CapabilityStatus.active:
         return
     if changed is None or "status" in changed:
-        events.emit(session, "capability.added", {"capability_id": cap.id}, [cap.organisation_id])
+        events.emit(session, EventType.capability_added, {"capability_id": cap.id}, [cap.organisation_id])
     elif changed & MATERIAL_FIELDS:
-        events.emit(session, "capability.changed", {"capability_id": cap.id,
+        events.emit(session, EventType.capability_changed, {"capability_id": cap.id,
                                                     "fields": sorted(changed & MATERIAL_FIELDS)}, [cap.organisation_id])
 
 

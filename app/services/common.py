@@ -7,15 +7,11 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
-from app.errors import AppError, VersionConflict
+from app.errors import PreconditionRequired, VersionConflict
 from app.i18n import msg
 from app.models import Organisation
 from app.models.common import utcnow
 from app.models.need import OrgRef
-
-
-class PreconditionRequired(AppError):
-    status, code = 428, "version-required"
 
 
 def expected_version(body_version: int | None, if_match: str | None) -> int:

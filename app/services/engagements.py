@@ -42,6 +42,7 @@ from app.models.engagement import (
     TransitionPublic,
 )
 from app.models.enums import COMPANY_KINDS, CapabilityStatus, Confidentiality, NeedStatus, OrgKind, Role
+from app.models.event import EventType
 from app.policy import (
     Actor,
     Disclosure,
@@ -250,7 +251,7 @@ def _append_history(session: Session, actor: Actor, eng: Engagement, frm: str | 
                                      occurred_at=occurred_at))
 
 
-def _event(session: Session, eng: Engagement, type_: str, also: tuple[int, ...] = (), **payload) -> None:
+def _event(session: Session, eng: Engagement, type_: EventType, also: tuple[int, ...] = (), **payload) -> None:
     """Tell the parties (and ``also``: an invited organisation, of its invitation)."""
     events.emit(session, type_, {"engagement_id": eng.id, "need_id": eng.need_id, "state": eng.state, **payload},
                 _party_orgs(session, eng) | set(also))
@@ -312,7 +313,7 @@ def _add_participant(session: Session, actor: Actor, eng: Engagement, p: Partici
     session.flush()
     audit.record(session, actor, "engagement_participant", part.id, "invite",
                  {"engagement_id": [None, eng.id], "organisation_id": [None, org.id], "role": [None, p.role]})
-    _event(session, eng, "engagement.participant_invited", also=(org.id,), participant_id=part.id,
+    _event(session, eng, EventType.engagement_participant_invited, also=(org.id,), participant_id=part.id,
            organisation_id=org.id, role=p.role)
     return part
 
@@ -372,7 +373,7 @@ def create_engagement(session: Session, actor: Actor, data: EngagementCreate,
                  audit.created_fields(eng, ["need_id", "hospital_id", "lead_org_id", "capability_id", "state"]))
     for p in data.participants:
         _add_participant(session, actor, eng, p)
-    _event(session, eng, "engagement.proposed", proposed_by_org_id=actor.organisation_id,
+    _event(session, eng, EventType.engagement_proposed, proposed_by_org_id=actor.organisation_id,
            brokered_by_org_id=eng.brokered_by_org_id)
     session.flush()
     return eng
@@ -392,7 +393,7 @@ def accept(session: Session, actor: Actor, engagement_id: int, expected: int) ->
     compare_and_swap(session, Engagement, eng, expected,
                      {f"{side}_accepted_at": now, f"{side}_accepted_by_id": actor.user_id})
     audit.record(session, actor, ENTITY, eng.id, f"accept:{side}", {f"{side}_accepted_at": [None, now]})
-    _event(session, eng, "engagement.accepted", side=side)
+    _event(session, eng, EventType.engagement_accepted, side=side)
     return eng
 
 
@@ -449,7 +450,7 @@ def answer_invitation(session: Session, actor: Actor, participant_id: int, accep
     session.flush()
     audit.record(session, actor, "engagement_participant", p.id, "accept" if accept else "decline",
                  {"status": [ParticipantStatus.invited.value, status.value]})
-    _event(session, eng, "engagement.participant_answered", also=(p.organisation_id,), participant_id=p.id,
+    _event(session, eng, EventType.engagement_participant_answered, also=(p.organisation_id,), participant_id=p.id,
            organisation_id=p.organisation_id, role=p.role, status=status.value)
     return _invitation_public(session, actor, p)
 
@@ -499,7 +500,7 @@ def _follow_need(session: Session, actor: Actor, eng: Engagement) -> None:
     before = need.status
     needs.follow_engagements(session, actor, need, live, eng.id)
     if need.status != before:
-        events.emit(session, "need.status_changed", {"need_id": need.id, "from": before, "to": need.status,
+        events.emit(session, EventType.need_status_changed, {"need_id": need.id, "from": before, "to": need.status,
                                                      "engagement_id": eng.id}, [need.hospital_id])
 
 
@@ -530,8 +531,8 @@ def transition(session: Session, actor: Actor, engagement_id: int, data: Transit
     _append_history(session, actor, eng, frm, new.state, comment, occurred)
     audit.record(session, actor, ENTITY, eng.id, f"transition:{new.state}",
                  {"state": [frm.value, new.state.value], "comment": [None, comment or None]})
-    _event(session, eng, "engagement.transition", from_state=frm.value, to_state=new.state.value, comment=comment,
-           actor_organisation_id=actor.organisation_id)
+    _event(session, eng, EventType.engagement_transition, from_state=frm.value, to_state=new.state.value,
+           comment=comment, actor_organisation_id=actor.organisation_id)
     _follow_need(session, actor, eng)
     session.flush()
     return eng
@@ -567,7 +568,7 @@ def add_milestone(session: Session, actor: Actor, engagement_id: int, data: Mile
     audit.record(session, actor, "milestone", m.id, "create",
                  {"engagement_id": [None, eng.id], **audit.created_fields(m, ["kind", "title", "occurred_on",
                                                                               "reference", "responsible_org_id"])})
-    _event(session, eng, "engagement.milestone", milestone_id=m.id, kind=m.kind, reference=m.reference)
+    _event(session, eng, EventType.engagement_milestone, milestone_id=m.id, kind=m.kind, reference=m.reference)
     return m
 
 
@@ -606,7 +607,7 @@ def attach_document(session: Session, actor: Actor, engagement_id: int, mileston
     audit.record(session, actor, "document", doc.id, "create",
                  {"engagement_id": [None, eng.id], "milestone_id": [None, m.id], "filename": [None, name],
                   "sha256": [None, digest], "size": [None, up.size]})
-    _event(session, eng, "engagement.document", milestone_id=m.id, document_id=doc.id, filename=name)
+    _event(session, eng, EventType.engagement_document, milestone_id=m.id, document_id=doc.id, filename=name)
     return doc
 
 

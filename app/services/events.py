@@ -11,10 +11,12 @@ from sqlmodel import Session
 
 from app.models import DomainEvent
 from app.models.common import utcnow
+from app.models.event import EventType
 from app.services.audit import _plain
 
 
-def emit(session: Session, type: str, payload: dict[str, Any], organisation_ids: Iterable[int] = ()) -> DomainEvent:
+def emit(session: Session, type: EventType, payload: dict[str, Any],
+         organisation_ids: Iterable[int] = ()) -> DomainEvent:
     """Record that ``type`` happened; ``organisation_ids``: whom it concerns. Never commits."""
     ev = DomainEvent(type=type, payload={k: _plain(v) for k, v in payload.items()},
                      organisation_ids=sorted({int(o) for o in organisation_ids}))

@@ -15,6 +15,7 @@ from app.models import Capability, Introduction, MatchRecord, Need, Organisation
 from app.models.common import utcnow
 from app.models.engagement import EngagementCreate
 from app.models.enums import CapabilityStatus, NeedStatus
+from app.models.event import EventType
 from app.models.introduction import (
     OPEN_STATUSES,
     IntroductionAnswer,
@@ -109,7 +110,7 @@ def queue(session: Session, actor: Actor, f: analytics.Filters, limit: int = 50)
             "stalled": rep["stalled"], "totals": rep["totals"]}
 
 
-def _event(session: Session, intro: Introduction, need: Need, type_: str, **payload) -> None:
+def _event(session: Session, intro: Introduction, need: Need, type_: EventType, **payload) -> None:
     events.emit(session, type_, {"introduction_id": intro.id, "need_id": need.id,
                                  "capability_id": intro.capability_id, "status": intro.status, **payload},
                 {need.hospital_id, intro.organisation_id, intro.introduced_by_org_id})
@@ -143,7 +144,7 @@ def introduce(session: Session, actor: Actor, data: IntroductionCreate) -> list[
                                need_id=need.id, cap_id=cap.id)) from e
         audit.record(session, actor, ENTITY, intro.id, "create",
                      audit.created_fields(intro, ["need_id", "capability_id", "organisation_id", "note"]))
-        _event(session, intro, need, "introduction.made", note=intro.note)
+        _event(session, intro, need, EventType.introduction_made, note=intro.note)
         out.append(intro)
     return out
 
@@ -168,7 +169,7 @@ def answer(session: Session, actor: Actor, intro_id: int, data: IntroductionAnsw
     audit.record(session, actor, ENTITY, intro.id, "answer",
                  audit.diff(before, {"status": intro.status, "reason": intro.reason, "comment": intro.comment}))
     need = session.get(Need, intro.need_id)
-    _event(session, intro, need, "introduction.answered", verdict=data.verdict.value, reason=intro.reason,
+    _event(session, intro, need, EventType.introduction_answered, verdict=data.verdict.value, reason=intro.reason,
            comment=intro.comment)
     if intro.status == IntroductionStatus.interested:
         messages.open_with_interest(session, actor, need, intro.comment)
@@ -199,7 +200,7 @@ def decide(session: Session, actor: Actor, intro_id: int, accept: bool, data: In
     audit.record(session, actor, ENTITY, intro.id, "accept" if accept else "decline",
                  {"status": [IntroductionStatus.interested.value, intro.status],
                   "engagement_id": [None, intro.engagement_id]})
-    _event(session, intro, need, "introduction.decided", accepted=accept, engagement_id=intro.engagement_id,
+    _event(session, intro, need, EventType.introduction_decided, accepted=accept, engagement_id=intro.engagement_id,
            comment=data.comment.strip())
     return intro
 

@@ -18,6 +18,7 @@ from app.i18n import msg
 from app.models import Engagement, EngagementParticipant, Message, Need, Organisation, Thread, User
 from app.models.common import utcnow
 from app.models.engagement import ParticipantStatus
+from app.models.event import EventType
 from app.models.message import AttachmentPublic, MessagePublic, ThreadPublic
 from app.policy import (
     Actor,
@@ -187,8 +188,9 @@ def post(session: Session, actor: Actor, conv: Conversation, body: str, *, uploa
     audit.record(session, actor, ENTITY, m.id, "create",
                  {"thread_id": [None, thread.id], "length": [None, len(m.body)], "sha256": [None, m.sha256]})
     if notify:
-        events.emit(session, "message.posted", {"message_id": m.id, "thread_id": thread.id, "need_id": conv.need.id,
-                                                "engagement_id": thread.engagement_id, "side": side},
+        events.emit(session, EventType.message_posted,
+                    {"message_id": m.id, "thread_id": thread.id, "need_id": conv.need.id,
+                     "engagement_id": thread.engagement_id, "side": side},
                     _recipients(session, conv, actor.organisation_id))
     return m
 

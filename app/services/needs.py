@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from app.errors import InvalidTransition, NotFound
+from app.errors import NotFound
 from app.i18n import msg
 from app.models import Need
 from app.models.common import utcnow
-from app.models.enums import NEED_TRANSITIONS, WORKFLOW_ONLY_NEED_CHANGES, NeedStatus, Role
+from app.models.enums import NeedStatus, Role
+from app.models.event import EventType
 from app.models.need import NeedContact, NeedCreate, NeedPublic, NeedUpdate, OrgRef
 from app.policy import (
     Actor,
@@ -28,6 +29,7 @@ from app.services.matching.documents import need_doc
 from app.services.matching.index import embed_ahead
 from app.services.matching.persisted import need_written
 from app.services.need_statement import statement_warnings
+from app.workflow.need_lifecycle import check_hospital_change, partnership_target
 from matching.text import detect_language
 
 ENTITY = "need"
@@ -136,9 +138,9 @@ def _after_write(session: Session, index, need: Need, changed: set[str] | None =
     if need.status != NeedStatus.open:
         return
     if changed is None or "status" in changed:
-        events.emit(session, "need.opened", {"need_id": need.id}, [need.hospital_id])
+        events.emit(session, EventType.need_opened, {"need_id": need.id}, [need.hospital_id])
     elif changed & MATERIAL_FIELDS:
-        events.emit(session, "need.changed", {"need_id": need.id, "fields": sorted(changed & MATERIAL_FIELDS)},
+        events.emit(session, EventType.need_changed, {"need_id": need.id, "fields": sorted(changed & MATERIAL_FIELDS)},
                     [need.hospital_id])
 
 
@@ -161,28 +163,13 @@ def create_need(session: Session, actor: Actor, data: NeedCreate, index=None) ->
     return need
 
 
-def _check_status_change(need: Need, target: NeedStatus) -> None:
-    current = NeedStatus(need.status)
-    if target == current:
-        return
-    allowed = {t for t in NEED_TRANSITIONS[current] if (current, t) not in WORKFLOW_ONLY_NEED_CHANGES}
-    if target not in allowed:
-        names = sorted(a.value for a in allowed)
-        raise InvalidTransition(
-            msg("A need cannot go from '{current}' to '{target}'; allowed: {allowed}.", current=current.value,
-                target=target.value, allowed=names) if names
-            else msg("A need cannot go from '{current}' to '{target}'; it is final.", current=current.value,
-                     target=target.value),
-            current=current.value, allowed=names)
-
-
 def update_need(session: Session, actor: Actor, need_id: int, data: NeedUpdate, expected: int, index=None) -> Need:
     need = get_manageable(session, actor, need_id)
     values = data.model_dump(exclude_unset=True, exclude={"version"})
     values = {k: v for k, v in values.items() if v is not None}
     values.update({k: None for k in CONTACT_FIELDS if values.get(k) == ""})  # "" clears a contact field
     if "status" in values:
-        _check_status_change(need, NeedStatus(values["status"]))
+        check_hospital_change(NeedStatus(need.status), NeedStatus(values["status"]))
         if values["status"] == NeedStatus.open and need.opened_at is None:
             values["opened_at"] = utcnow()
         if values["status"] in (NeedStatus.closed, NeedStatus.withdrawn):
@@ -201,18 +188,12 @@ def update_need(session: Session, actor: Actor, need_id: int, data: NeedUpdate, 
 
 
 def follow_engagements(session: Session, actor: Actor, need: Need, partnership: bool, engagement_id: int) -> None:
-    """The workflow's hook: an open need goes in_partnership while one of its engagements is active past intent, and
-    back to open when none is. A closed or withdrawn need stays as the hospital left it; clinical_use keeps the need
-    in_partnership (the hospital closes it when satisfied)."""
+    """The workflow's hook: the need follows its partnerships (``need_lifecycle.partnership_target``);
+    clinical_use keeps the need in_partnership (the hospital closes it when satisfied)."""
     current = NeedStatus(need.status)
-    target = None
-    if partnership and current == NeedStatus.open:
-        target = NeedStatus.in_partnership
-    elif not partnership and current == NeedStatus.in_partnership:
-        target = NeedStatus.open
+    target = partnership_target(current, partnership)
     if target is None:
         return
-    assert target in NEED_TRANSITIONS[current]
     compare_and_swap(session, Need, need, need.version, {"status": target})
     audit.record(session, actor, ENTITY, need.id, f"status:{target}",
                  {"status": [current.value, target.value], "engagement_id": [None, engagement_id]})

@@ -9,18 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.errors import Conflict
 from app.i18n import msg
 from app.workflow.states import EngagementState as S
 from app.workflow.states import Pathway
 from app.workflow.vocab import NMPA_CERTIFICATE, NMPA_FILING
 from app.workflow.vocab import MilestoneKind as K
-
-
-class GuardFailed(Conflict):
-    """The transition is in the table, but a precondition the regulation requires is not met (409)."""
-
-    code = "transition-precondition"
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.errors import Invalid, InvalidTransition
+from app.errors import GuardFailed, Invalid, InvalidTransition
 from app.i18n import msg
-from app.workflow.guards import EngagementFacts, GuardFailed, unmet
+from app.workflow.guards import EngagementFacts, unmet
 from app.workflow.states import REASON_REQUIRED, Pathway, allowed_targets
 from app.workflow.states import EngagementState as S
 

@@ -10,6 +10,7 @@ from app.i18n import msg
 from app.models import Capability, MatchFeedback, MatchRecord, Need
 from app.models.common import utcnow
 from app.models.enums import Role
+from app.models.event import EventType
 from app.models.match import FeedbackCreate, Party, Verdict
 from app.policy import Actor, can_manage_capability, can_manage_need, require_role
 from app.services import audit, events, messages
@@ -52,9 +53,9 @@ def give_feedback(session: Session, actor: Actor, need: Need, cap: Capability, d
     audit.record(session, actor, "match_feedback", row.id, "feedback",
                  audit.diff(before, {"verdict": row.verdict, "reason": row.reason, "comment": row.comment}))
     if before.get("verdict") != row.verdict:
-        events.emit(session, "match.feedback", {"need_id": need.id, "capability_id": cap.id, "party": party.value,
-                                                "verdict": row.verdict, "score": row.score_at_feedback},
-                    [need.hospital_id, cap.organisation_id])
+        events.emit(session, EventType.match_feedback,
+                    {"need_id": need.id, "capability_id": cap.id, "party": party.value, "verdict": row.verdict,
+                     "score": row.score_at_feedback}, [need.hospital_id, cap.organisation_id])
     if party == Party.company and row.verdict == Verdict.interested:
         messages.open_with_interest(session, actor, need, row.comment or "")
     return row

@@ -16,16 +16,11 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from app.config import Settings
+from app.errors import Blocked, SendError
 from app.models import Notification, WebhookEndpoint
 from app.services.notifications import netguard, render
 
 USER_AGENT = "clinmatch-webhooks/1"
-
-
-class SendError(Exception):
-    def __init__(self, message: str, status_code: int | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
 
 
 def new_secret() -> str:
@@ -75,7 +70,7 @@ def send_webhook(client: httpx.Client, settings: Settings, endpoint: WebhookEndp
         netguard.check_url_form(endpoint.url, netguard.Rules.from_settings(settings))
         with client.stream("POST", endpoint.url, content=body.encode(), headers=headers) as r:
             code = r.status_code  # the body is never read: closing the stream drops it
-    except netguard.Blocked as e:
+    except Blocked as e:
         raise SendError(str(e)[:500]) from e
     except httpx.HTTPError as e:
         raise SendError(_reason(e)) from e

@@ -34,6 +34,7 @@ from app.models import (
     WebhookEndpoint,
 )
 from app.models.enums import CapabilityStatus, NeedStatus, OrgKind, Role
+from app.models.event import EventType
 from app.models.match import Party, Verdict
 from app.models.notification import Channel, NotificationKind, Rhythm
 from app.policy import Actor, hospital_identity_visible
@@ -199,14 +200,14 @@ def _on_engagement(session: Session, settings: Settings, ev: DomainEvent) -> dic
     eng = session.get(Engagement, p["engagement_id"])
     need = session.get(Need, p["need_id"])
     detail = ""
-    if ev.type == "engagement.transition":
+    if ev.type == EventType.engagement_transition:
         detail = p.get("comment") or ""
-    elif ev.type == "engagement.milestone":
+    elif ev.type == EventType.engagement_milestone:
         m = session.get(Milestone, p["milestone_id"])
         detail = m.title if m else p.get("kind", "")
-    elif ev.type == "engagement.document":
+    elif ev.type == EventType.engagement_document:
         detail = p.get("filename", "")
-    elif ev.type in ("engagement.participant_invited", "engagement.participant_answered"):
+    elif ev.type in (EventType.engagement_participant_invited, EventType.engagement_participant_answered):
         detail = " ".join(x for x in (p.get("role"), p.get("status")) if x)
     item = {"kind": "engagement", "event": ev.type, "engagement_id": eng.id, "need_title": need.title,
             "state": p.get("to_state") or p.get("state"), "detail": detail[:200],
@@ -266,16 +267,20 @@ def _on_message(session: Session, settings: Settings, ev: DomainEvent) -> dict[i
     return out
 
 
+E = EventType
 HANDLERS = {
-    "need.opened": _on_need, "need.changed": _on_need, "need.matched": _on_need,
-    "capability.added": _on_capability, "capability.changed": _on_capability,
-    "match.feedback": _on_feedback,
-    "message.posted": _on_message,
-    **{t: _on_introduction for t in ("introduction.made", "introduction.answered", "introduction.decided")},
-    **{t: _on_engagement for t in ("engagement.proposed", "engagement.accepted", "engagement.transition",
-                                   "engagement.milestone", "engagement.participant_invited",
-                                   "engagement.participant_answered", "engagement.document")},
+    E.need_opened: _on_need, E.need_changed: _on_need, E.need_matched: _on_need,
+    E.capability_added: _on_capability, E.capability_changed: _on_capability,
+    E.match_feedback: _on_feedback,
+    E.message_posted: _on_message,
+    **{t: _on_introduction for t in (E.introduction_made, E.introduction_answered, E.introduction_decided)},
+    **{t: _on_engagement for t in (E.engagement_proposed, E.engagement_accepted, E.engagement_transition,
+                                   E.engagement_milestone, E.engagement_participant_invited,
+                                   E.engagement_participant_answered, E.engagement_document)},
 }
+# Recorded, told to no one: a need goes in or out of partnership only as an engagement step that its parties are
+# told of already (engagement.transition, in the same transaction); a second message would repeat it.
+SILENT = frozenset({E.need_status_changed})
 
 
 # --- items -> notification -> deliveries ---------------------------------------------------------------------------
@@ -366,6 +371,6 @@ def tell(session: Session, settings: Settings, per_org: dict[int, list[dict]], k
 
 
 def collect(session: Session, settings: Settings, ev: DomainEvent) -> dict[int, list[dict]]:
-    """What ``ev`` tells each organisation (nothing for events no one is notified of)."""
+    """What ``ev`` tells each organisation (nothing for the ``SILENT`` events)."""
     handler = HANDLERS.get(ev.type)
     return handler(session, settings, ev) if handler else {}

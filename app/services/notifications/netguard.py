@@ -26,6 +26,7 @@ import httpcore
 import httpx
 
 from app.config import Settings
+from app.errors import Blocked, Unresolvable
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -35,14 +36,6 @@ BLOCKED_NAMES = frozenset({"localhost", "metadata", "metadata.google.internal", 
 BLOCKED_SUFFIXES = (".localhost", ".internal", ".local", ".localdomain", ".home.arpa", ".intranet", ".lan")
 NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the IPv4 address is the last 32 bits
 NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: local-use translation, could reach anything
-
-
-class Blocked(ValueError):
-    """The URL or the address it resolves to is not a place webhooks may go; the message says why, briefly."""
-
-
-class Unresolvable(Blocked):
-    pass
 
 
 @dataclass(frozen=True)

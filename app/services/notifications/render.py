@@ -8,6 +8,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from app.models.event import EventType
+
 _env = Environment(loader=PackageLoader("app.services.notifications", "templates"),
                    autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 
@@ -21,11 +23,13 @@ STATE_NAMES = {
     "on_hold": ("暂停", "on hold"), "withdrawn": ("撤回", "withdrawn"), "terminated": ("终止", "terminated"),
 }
 EVENT_NAMES = {
-    "engagement.proposed": ("提出合作", "partnership proposed"), "engagement.accepted": ("接受合作", "partnership accepted"),
-    "engagement.transition": ("阶段变更", "stage changed"), "engagement.milestone": ("新里程碑", "new milestone"),
-    "engagement.participant_invited": ("邀请参与合作", "invitation to take part"),
-    "engagement.participant_answered": ("参与邀请已答复", "invitation answered"),
-    "engagement.document": ("新文件", "document added"),
+    EventType.engagement_proposed: ("提出合作", "partnership proposed"),
+    EventType.engagement_accepted: ("接受合作", "partnership accepted"),
+    EventType.engagement_transition: ("阶段变更", "stage changed"),
+    EventType.engagement_milestone: ("新里程碑", "new milestone"),
+    EventType.engagement_participant_invited: ("邀请参与合作", "invitation to take part"),
+    EventType.engagement_participant_answered: ("参与邀请已答复", "invitation answered"),
+    EventType.engagement_document: ("新文件", "document added"),
 }
 LABELS = {
     "score": ("匹配度", "score"), "why": ("匹配原因", "why"), "open": ("查看", "open"),
@@ -69,10 +73,10 @@ def item_line(item: dict[str, Any], lang: str) -> str:
     if kind == "introduction":
         need = item["need"]["title"]
         company = item.get("company") or ""
-        if item["event"] == "introduction.made":
+        if item["event"] == EventType.introduction_made:
             return (f"区商务委推荐对接：{_q(need, lang)} ↔ {company}（{item['capability']['title']}）" if lang == "zh"
                     else f"The commission introduces {_q(need, lang)} to {company} ({item['capability']['title']})")
-        if item["event"] == "introduction.answered":
+        if item["event"] == EventType.introduction_answered:
             if item["status"] == "interested":
                 return (f"{company} 对{_q(need, lang)}感兴趣" if lang == "zh"
                         else f"{company} is interested in {_q(need, lang)}")

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from app.config import Settings
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Blocked, Conflict, Invalid, NotFound
 from app.i18n import msg
 from app.models import Delivery, Notification, WebhookEndpoint
 from app.models.common import utcnow
@@ -59,7 +59,7 @@ def check_url(settings: Settings, url: str) -> str:
     """The URL, if webhooks may go there (netguard's rule); else a 422 naming ``url``."""
     try:
         netguard.check_url(url, netguard.Rules.from_settings(settings))
-    except netguard.Blocked as e:
+    except Blocked as e:
         raise Invalid("url", msg("This webhook URL is not accepted: {e}.", e=e)) from e
     return url
 
