@@ -24,7 +24,8 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     # Where the embedding model is built at set-up time; never downloaded at run time.
     model_dir: Path = Path("var/models")
-    # "model" = the real sentence-transformers model from model_dir, "hashing" = deterministic fake (tests, dev).
+    # "model" = the model built in model_dir (multilingual USE v3 in numpy: matching.model_build), "hashing" = the
+    # deterministic hashing embedder (tests, dev).
     embedder: str = "model"
     # Dense (whole-text vector) candidate search for GET /needs/{id}/matches (env CLINMATCH_DENSE_SEARCH):
     # "memory" = the in-process index ranks every active capability (default); "pgvector" = PostgreSQL picks the
@@ -44,13 +45,12 @@ class Settings(BaseSettings):
     # show strong and possible ones by default; no company is notified of a weak match.
     band_strong: float = Field(default=0.6, gt=0, le=1)
     band_possible: float = Field(default=0.3, gt=0, le=1)
-    # Worker threads for the (synchronous) endpoints of one server process (anyio's default is 40). Python runs one
-    # thread at a time: more threads than requests that wait on something other than the CPU only add switching
-    # (bench/api_throughput.py, 64 clients, SQLite: GET /needs/{id} 422 req/s with 40 threads, 518 with 8, 582 with 4).
+    # Worker threads for the (synchronous) endpoints of one server process (anyio's default is 40): more only add
+    # switching (docs/decisions.md, "Connections, threads and the write queue").
     request_threads: int = Field(default=8, ge=1, le=1000)
     # Freeze what lives for the process (libraries, the match index) out of the garbage collector's scans after
-    # start-up and after each bulk load or compaction of the index: full collections then pause for a few ms instead
-    # of ~180 ms at 10k capabilities (docs/decisions.md; bench/gc_pauses.py). Off only to measure the difference.
+    # start-up and after each bulk load or compaction of the index (docs/decisions.md, "Garbage collector").
+    # Off only to measure the difference.
     gc_freeze: bool = True
     # One JSON line per request on stderr (request id, route template, status, duration; no token, no query
     # string): app/access_log.py. Off: no access log at all (uvicorn's own, which prints query strings, stays off).

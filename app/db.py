@@ -52,10 +52,8 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # No cap on connections (a file handle each; SQLite itself serialises writers): a request can hold one
-        # between FastAPI's worker threads and take a second while the match index syncs, so a capped pool deadlocks
-        # under many concurrent requests until its 30 s timeout (500s). 50 stay open: a connection made per request
-        # (with its pragmas) cost more than the query.
+        # No cap on connections (a request may hold two; SQLite serialises writers itself), 50 kept open
+        # (docs/decisions.md, "Connections, threads and the write queue").
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30},
                                pool_size=50, max_overflow=-1)
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -68,9 +68,8 @@ def get_actor(request: Request, session: SessionDep, authorization: Annotated[st
         raise Unauthorized(msg("Send 'Authorization: Bearer <token>'."))
     actor = authenticate_bearer(request, session, secret.strip())
     request.state.actor = actor  # the error handlers speak the person's language
-    # Keeps last_used_at even when the request itself fails later, and gives the connection back to the pool while
-    # the request waits for its next worker thread: otherwise every request in flight holds one, and a bounded pool
-    # deadlocks under load (the threads wait for connections, the connections' requests for threads).
+    # Keeps last_used_at even when the request fails later, and frees the connection while the request waits for
+    # its next worker thread (docs/decisions.md, "Connections, threads and the write queue").
     session.commit()
     return actor
 

@@ -1,18 +1,13 @@
 """SQLite's single writer, queued: requests that may write run one at a time per process, waiting on the event loop.
 
-SQLite lets one transaction write at a time; the others poll the lock with growing sleeps until ``busy_timeout``.
-With dozens of concurrent writers most polls miss: under 64 clients filing needs, 4 requests a second got through
-and nine in ten waited past the timeout (409). Here a write request (any method but GET, HEAD, OPTIONS) first waits
-for this process's turn on an asyncio semaphore, so writers of one process take turns instead of polling, and no
-worker thread is held while it waits (a lock taken inside FastAPI's worker threads starved the pool: a request
-holding it needs another worker thread to finish). Reads never wait. Other processes (more uvicorn workers, the
-notification worker, the CLI) still meet SQLite's busy timeout; PostgreSQL needs none of this and skips it.
+SQLite lets one transaction write at a time; the others poll the lock until ``busy_timeout``. Here a write request
+(any method but GET, HEAD, OPTIONS) first waits for this process's turn on an asyncio semaphore, so writers of one
+process take turns instead of polling, and no worker thread is held while it waits. Reads never wait. Other
+processes (more uvicorn workers, the notification worker, the CLI) still meet SQLite's busy timeout.
 
 PostgreSQL's pool is bounded instead: there the same middleware lets at most half its connections' worth of requests
-in at once (a request holds up to two). Without it, 64 clients filing needs deadlocked: a request keeps its
-session's connection from its endpoint until its commit, which runs in another worker-thread hop; with more
-requests waiting for threads than connections, the threads waited for connections held by requests waiting for
-threads (0 requests/s, then the pool's 30 s timeout).
+in at once (a request holds up to two). Why, and what was measured: docs/decisions.md, "Connections, threads and the
+write queue".
 """
 
 from __future__ import annotations

@@ -70,9 +70,8 @@ def get_manageable(session: Session, actor: Actor, cap_id: int) -> Capability:
 
 
 def list_capabilities(session: Session, actor: Actor, f: CapabilityFilters, page: PageParams):
-    # The organisations' references come in one Core statement after the page (as ORM rows joined in, they cost
-    # ~0.5 ms a page more), and the count has no join unless a filter reads the organisation (every capability has
-    # one: a foreign key; the join made SQLite's count of 10k rows 0.3-0.5 ms instead of 0.01).
+    # The organisations' references come in one Core statement after the page, and the count has no join unless a
+    # filter reads the organisation (docs/decisions.md, "Authentication and one-row reads").
     stmt = select(Capability)
     stmt = stmt.where(capability_visible(actor))
     if f.track:

@@ -47,8 +47,8 @@ def org_ref(org: Organisation) -> OrgRef:
 
 
 _o = Organisation.__table__
-# The columns of an organisation that one-row reads show, in a Core statement built once: loading the row as an ORM
-# object for them cost 0.27-0.30 ms of CPU against 0.11 ms (GET /needs/{id}, GET /capabilities/{id}).
+# The columns of an organisation that one-row reads show, in a Core statement built once: cheaper than the ORM row
+# (docs/decisions.md, "Authentication and one-row reads").
 _ORG_REF = select(_o.c.id, _o.c.name_zh, _o.c.name_en, _o.c.region, _o.c.kind).where(_o.c.id == bindparam("org_id"))
 
 

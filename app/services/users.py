@@ -159,8 +159,8 @@ def _usable(revoked_at: datetime | None, expires_at: datetime | None, is_active:
 
 
 _tok, _user, _org = ApiToken.__table__, User.__table__, Organisation.__table__
-# The nine columns authentication needs, in one Core statement built once: this runs on every request, and the same
-# query through the ORM (entities, or even just their columns) cost 0.41-0.44 ms of CPU against 0.11-0.13 ms.
+# The nine columns authentication needs, in one Core statement built once: it runs on every request, and the ORM
+# cost more than the query (docs/decisions.md, "Authentication and one-row reads").
 _TOKEN_ROW = (select(_tok.c.id, _tok.c.revoked_at, _tok.c.expires_at, _tok.c.last_used_at, _user.c.id,
                      _user.c.is_active, _user.c.role, _org.c.id, _org.c.kind)
               .select_from(_tok.join(_user, _user.c.id == _tok.c.user_id)

@@ -66,9 +66,8 @@ class MatchIndex:
         Reads through its own session, so it never indexes a write that may still roll back. A cheap query of
         (id, version) finds what changed; only those rows are loaded. Rows changed within ``SYNC_OVERLAP`` of the
         last sync are looked at again, so a transaction that committed late is not missed."""
-        # The connection first, then the lock: a thread holding the lock must never wait for the pool, or requests
-        # that hold a connection (their own transaction) while waiting for the lock deadlock it (PostgreSQL's pool
-        # is bounded: 64 clients filing needs stalled completely).
+        # The connection first, then the lock: a thread holding the lock must never wait for the pool, which the
+        # requests waiting for the lock hold (docs/decisions.md, "Connections, threads and the write queue").
         with Session(engine) as session:
             session.connection()
             with self._lock:
@@ -116,7 +115,7 @@ class MatchIndex:
         """Ids of rows whose version differs from the indexed one. Cheap in the steady state: rows stamped after
         the newest stamp seen; every ``OVERLAP_CHECK_SECONDS`` the count and version sum of the rows inside
         the overlap window are compared with what was seen, and only a difference (a late commit) rescans the
-        window (after a bulk load it holds every loaded row: rescanning it on every request cost 100k rows each)."""
+        window (docs/decisions.md, "The index pulls its changes")."""
         newest, wm = self._newest.get(entity), self._watermark
         q = select(model.id, model.version, model.updated_at)
         if wm is None or newest is None:  # the first sync: everything (or the window)
@@ -179,12 +178,9 @@ def freeze_long_lived() -> int:
     """Move every object alive now into the garbage collector's permanent generation, which its collections never
     scan; returns how many objects are frozen in all.
 
-    The index's documents live as long as the process (hundreds of thousands of tracked objects at 100k
-    capabilities, besides the libraries'): left in the oldest generation, every full collection walked them all and
-    stopped every thread for 170-190 ms at 10k. Frozen objects are still freed when their last reference goes, so
-    a compacted-away store is released as before; only garbage *cycles* alive at the moment of freezing would stay,
-    hence a full collection first (slow once, at start-up; after that it walks only what was not frozen).
-    Measured by ``bench/gc_pauses.py``."""
+    Frozen objects are still freed when their last reference goes, so a compacted-away store is released as
+    before; only garbage *cycles* alive at the moment of freezing would stay, hence a full collection first
+    (docs/decisions.md, "Garbage collector")."""
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
