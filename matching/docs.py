@@ -19,6 +19,8 @@ class NeedDoc:
     language: str | None = None
     required_certifications: list[str] = field(default_factory=list)
     extra_text: str = ""  # structured need-statement fields (problem, current practice, desired outcome...)
+    department: str = ""
+    specialties: list[str] = field(default_factory=list)  # empty: those of the department (matching.specialties)
 
 
 @dataclass
@@ -33,6 +35,7 @@ class CapabilityDoc:
     certifications: list[str] = field(default_factory=list)
     language: str | None = None
     org_name: str = ""
+    specialties: list[str] = field(default_factory=list)  # empty = serves any specialty (platforms, general services)
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,8 @@ def _need_from_json(d: Mapping[str, Any]) -> NeedDoc:
                    tracks=list(d.get("tracks") or []), partner_types=list(d.get("partner_types") or []),
                    stages=list(d.get("stages") or []), regions=list(regions), language=d.get("language"),
                    required_certifications=list(d.get("required_certifications") or []),
-                   extra_text=d.get("extra_text") or "")
+                   extra_text=d.get("extra_text") or "", department=d.get("department") or "",
+                   specialties=list(d.get("specialties") or []))
 
 
 def _cap_from_json(d: Mapping[str, Any]) -> CapabilityDoc:
@@ -55,7 +56,8 @@ def _cap_from_json(d: Mapping[str, Any]) -> CapabilityDoc:
                          org_type=d.get("org_type") or "enterprise", tracks=list(d.get("tracks") or []),
                          stages=list(d.get("stages") or []), region=d.get("region") or "",
                          certifications=list(d.get("certifications") or []), language=d.get("language"),
-                         org_name=d.get("org") or d.get("org_name") or "")
+                         org_name=d.get("org") or d.get("org_name") or "",
+                         specialties=list(d.get("specialties") or []))
 
 
 def _jsonl(p: Path) -> Iterable[dict]:

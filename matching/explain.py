@@ -14,7 +14,7 @@ from .docs import CapabilityDoc, NeedDoc
 from .fusion import contributions
 from .generic import is_generic_concept, is_generic_term
 from .glossary import ConceptHit
-from .structured import CONDITION_LABELS, conditions
+from .structured import CONDITION_LABELS, conditions, need_specialties
 
 __all__ = ["Analysis", "explain_pair"]
 
@@ -101,9 +101,11 @@ def _best_passages(need: Analysis, cap: Analysis) -> dict[str, Any]:
 
 def _need_side(n: NeedDoc, name: str):
     return {"partner_type": list(n.partner_types), "stages": list(n.stages), "region": list(n.regions),
-            "tracks": list(n.tracks), "certifications": list(n.required_certifications)}[name]
+            "tracks": list(n.tracks), "specialty": need_specialties(n),
+            "certifications": list(n.required_certifications)}[name]
 
 
 def _cap_side(c: CapabilityDoc, name: str):
     return {"partner_type": c.org_type, "stages": list(c.stages), "region": c.region,
-            "tracks": list(c.tracks), "certifications": list(c.certifications)}[name]
+            "tracks": list(c.tracks), "specialty": list(c.specialties),
+            "certifications": list(c.certifications)}[name]

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from .docs import NeedDoc
+from .specialties import specialty_codes
 from .store import DocStore
-from .structured import expand_regions
+from .structured import expand_regions, need_specialties
 
 __all__ = ["LANGUAGE_SHRINK", "TITLE_SHARE", "centre_by_language", "coverage_one", "coverage_vec", "lexical_scores",
            "stance_one", "stance_scores", "struct_score_vec", "vector_conditions"]
@@ -20,7 +21,11 @@ def vector_conditions(need: NeedDoc, st: DocStore, n: int) -> dict[str, np.ndarr
     out: dict[str, np.ndarray | None] = {}
     out["partner_type"] = st.org.isin(n, need.partner_types).astype(np.float32) if need.partner_types else None
     want = set(need.stages)
-    out["stages"] = (st.stages.count(want)[:n] / len(want)).astype(np.float32) if want else None
+    if want:  # structured.stage_fit: overlap over the smaller side
+        out["stages"] = (st.stages.count(want)[:n] / np.maximum(np.minimum(st.stages.sizes(n), len(want)), 1)
+                         ).astype(np.float32)
+    else:
+        out["stages"] = None
     regs = expand_regions(need.regions)
     out["region"] = st.region.isin(n, regs).astype(np.float32) if regs else None
     if need.tracks:
@@ -29,9 +34,21 @@ def vector_conditions(need: NeedDoc, st: DocStore, n: int) -> dict[str, np.ndarr
         out["tracks"] = x
     else:
         out["tracks"] = None
+    out["specialty"] = specialty_vec(need_specialties(need), st, n)
     req = {x.lower() for x in need.required_certifications}
     out["certifications"] = (st.certs.count(req)[:n] / len(req)).astype(np.float32) if req else None
     return out
+
+
+def specialty_vec(wanted: list[str], st: DocStore, n: int) -> np.ndarray | None:
+    """Vectorised ``specialties.specialty_fit``: 1 for a capability serving the specialty (or its parent or child),
+    0.5 for a sibling, 0 otherwise, NaN for one that names none (it serves any)."""
+    if not wanted:
+        return None
+    full, half = specialty_codes(wanted)
+    x = np.where(st.specialties.count(full)[:n] > 0, 1.0, np.where(st.specialties.count(half)[:n] > 0, 0.5, 0.0))
+    x[st.specialties.sizes(n) == 0] = np.nan
+    return x.astype(np.float32)
 
 
 def struct_score_vec(conds: dict[str, np.ndarray | None], n: int) -> np.ndarray:

@@ -106,6 +106,10 @@ class _SetColumn:
         """Per row: how many of ``values`` the row has."""
         return self.count_cols({v: 1.0 for v in values})
 
+    def sizes(self, n: int) -> np.ndarray:
+        """Per row (of the first ``n``): how many values it has."""
+        return np.diff(self.csr.indptr[:n + 1]).astype(np.float32)
+
     def values(self, row: int) -> list[str]:
         return [self.names[int(i)] for i in self.csr.row(row)[0]]
 
@@ -177,6 +181,7 @@ class DocStore:
         self.stages = _SetColumn()
         self.tracks = _SetColumn()
         self.certs = _SetColumn()
+        self.specialties = _SetColumn()
         self.has_tracks = np.zeros(0, bool)
         self.lang = _Codes()  # the document's language ("" unknown): per-language lexical centring
         # for explanations: first occurrence of every token, glossary concept mentions (field, span in the text)
@@ -223,6 +228,7 @@ class DocStore:
             self.stages.append(doc.stages)
             self.tracks.append(doc.tracks)
             self.certs.append({x.lower() for x in doc.certifications})
+            self.specialties.append(doc.specialties)
             self.has_tracks = _grow(self.has_tracks, r + 1)
             self.has_tracks[r] = bool(doc.tracks)
         self.ids.append(doc.id)
@@ -250,7 +256,8 @@ class DocStore:
         self.live, self.doc_vec, self.pas_start, self.pas_len = (self.live[:n].copy(), self.doc_vec[:n].copy(),
                                                                  self.pas_start[:n].copy(), self.pas_len[:n].copy())
         self.pas_vec = self.pas_vec[:p].copy()
-        for csr in (self.bm25.tf, self.concepts.csr, self.stages.csr, self.tracks.csr, self.certs.csr):
+        for csr in (self.bm25.tf, self.concepts.csr, self.stages.csr, self.tracks.csr, self.certs.csr,
+                    self.specialties.csr):
             z = csr.nnz
             csr.indices, csr.data, csr.rowid = csr.indices[:z].copy(), csr.data[:z].copy(), csr.rowid[:z].copy()
             csr.indptr = csr.indptr[:csr.n + 1].copy()

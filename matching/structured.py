@@ -1,4 +1,5 @@
-"""Structured compatibility between a need and a capability: partner type, stages, region, tracks, certifications.
+"""Structured compatibility between a need and a capability: partner type, stages, region, tracks, specialty,
+certifications.
 
 Each condition is ``None`` when the need states nothing (not applicable), else a value in [0, 1]. The structured
 score is the mean of applicable conditions. Conditions are soft by default; ``hard_failures`` lists the ones a caller
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .docs import CapabilityDoc, NeedDoc
+from .specialties import from_department, specialty_fit
 
 __all__ = [
     "CONDITION_LABELS",
@@ -17,7 +19,9 @@ __all__ = [
     "conditions",
     "expand_regions",
     "hard_failures",
+    "need_specialties",
     "region_ok",
+    "stage_fit",
     "structured_score",
 ]
 
@@ -30,6 +34,7 @@ CONDITION_LABELS = {
     "stages": "stages the need asks for",
     "region": "region the need requires",
     "tracks": "track overlap",
+    "specialty": "clinical specialty served",
     "certifications": "certifications the need requires",
 }
 
@@ -51,16 +56,29 @@ def region_ok(wanted: Iterable[str], region: str) -> bool | None:
     return (region or "").strip().lower() in w
 
 
+def need_specialties(need: NeedDoc) -> list[str]:
+    return list(need.specialties) or from_department(need.department)
+
+
+def stage_fit(asked, offered) -> float | None:
+    """Overlap over the smaller side: a capability offering only some of the stages asked for, all of them asked,
+    scores as well as one that lists every stage there is (listing more is not a better fit)."""
+    asked, offered = set(asked or ()), set(offered or ())
+    if not asked:
+        return None
+    if not offered:
+        return 0.0
+    return len(asked & offered) / min(len(asked), len(offered))
+
+
 def conditions(need: NeedDoc, cap: CapabilityDoc) -> dict[str, float | None]:
     c: dict[str, float | None] = {}
     c["partner_type"] = None if not need.partner_types else float(cap.org_type in set(need.partner_types))
-    if need.stages:
-        c["stages"] = len(set(need.stages) & set(cap.stages)) / len(set(need.stages))
-    else:
-        c["stages"] = None
+    c["stages"] = stage_fit(need.stages, cap.stages)
     ok = region_ok(need.regions, cap.region)
     c["region"] = None if ok is None else float(ok)
     c["tracks"] = None if not need.tracks or not cap.tracks else float(bool(set(need.tracks) & set(cap.tracks)))
+    c["specialty"] = specialty_fit(need_specialties(need), cap.specialties)
     req = {x.lower() for x in need.required_certifications}
     if req:
         have = {x.lower() for x in cap.certifications}

@@ -11,7 +11,7 @@ from app.models.capability import (
     CapabilityUpdate,
 )
 from app.models.common import DbInt, Page
-from app.models.enums import CapabilityStatus, Language, PartnerType, Region, Stage, Track
+from app.models.enums import CapabilityStatus, Language, PartnerType, Region, Specialty, Stage, Track
 from app.services import capabilities
 from app.services.common import expected_version
 
@@ -20,13 +20,13 @@ router = APIRouter(prefix="/capabilities", tags=["capabilities"])
 
 @router.get("", summary="List capabilities the caller may read")
 def list_capabilities(session: SessionDep, actor: CurrentActor, page: PageDep,
-                      track: Track | None = None, region: Region | None = None,
+                      track: Track | None = None, specialty: Specialty | None = None, region: Region | None = None,
                       status: CapabilityStatus | None = None, language: Language | None = None,
                       stage: Stage | None = None,
                       certification: Annotated[str | None, Query(max_length=40)] = None,
                       org_kind: PartnerType | None = None, organisation_id: DbInt | None = None,
                       q: Annotated[str | None, Query(max_length=200)] = None) -> Page[CapabilityPublic]:
-    f = capabilities.CapabilityFilters(track=track, region=region, status=status, language=language, stage=stage,
+    f = capabilities.CapabilityFilters(track=track, specialty=specialty, region=region, status=status, language=language, stage=stage,
                                        certification=certification, org_kind=org_kind,
                                        organisation_id=organisation_id, q=q)
     rows, total = capabilities.list_capabilities(session, actor, f, page)

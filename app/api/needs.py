@@ -4,7 +4,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.deps import CurrentActor, IfMatch, MatchIndexDep, PageDep, SessionDep
 from app.models.common import DbInt, Page
-from app.models.enums import Language, NeedStatus, PartnerType, Region, Stage, Track
+from app.models.enums import Language, NeedStatus, PartnerType, Region, Specialty, Stage, Track
 from app.models.need import NeedCreate, NeedPublic, NeedUpdate
 from app.services import needs
 from app.services.common import expected_version
@@ -14,12 +14,13 @@ router = APIRouter(prefix="/needs", tags=["needs"])
 
 @router.get("", summary="List the needs the caller may read (anonymous needs without the hospital for companies)")
 def list_needs(session: SessionDep, actor: CurrentActor, page: PageDep,
-               track: Track | None = None, region: Region | None = None, status: NeedStatus | None = None,
+               track: Track | None = None, specialty: Specialty | None = None, region: Region | None = None,
+               status: NeedStatus | None = None,
                language: Language | None = None, partner_type: PartnerType | None = None, stage: Stage | None = None,
                hospital_id: DbInt | None = None,
                q: Annotated[str | None, Query(max_length=200, description="Text search in title and description")] = None,
                ) -> Page[NeedPublic]:
-    f = needs.NeedFilters(track=track, region=region, status=status, language=language, partner_type=partner_type,
+    f = needs.NeedFilters(track=track, specialty=specialty, region=region, status=status, language=language, partner_type=partner_type,
                           stage=stage, hospital_id=hospital_id, q=q)
     rows, total = needs.list_needs(session, actor, f, page)
     return Page(items=rows, total=total, limit=page.limit, offset=page.offset)

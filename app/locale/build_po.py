@@ -141,7 +141,7 @@ ZH = {
     "shared concepts: {concepts}": "共同概念：{concepts}", "does not meet: {conditions}": "不满足：{conditions}",
     "no specific shared concept; semantic similarity of the texts": "无明确的共同概念；依据文本语义相似度",
     "the partner type requested": "所需合作方类型", "the stages asked for": "所需阶段", "the region required": "所需地区",
-    "the tracks": "赛道", "the certifications required": "所需认证",
+    "the tracks": "赛道", "the clinical specialty": "临床专科", "the certifications required": "所需认证",
     # words used as parameters: parties, states, statuses (not extracted: they are values, not sentences)
     "the hospital": "医院", "the lead company": "牵头企业", "the animal facility": "动物实验机构",
     "hospital": "医院", "lead": "牵头企业",

@@ -7,8 +7,8 @@ from sqlmodel import Field, SQLModel
 
 from app.db import json_list_index
 from app.models.common import Certifications, Input, NonBlank, created_at_field, json_list_field, updated_at_field
-from app.models.enums import CapabilityKind, CapabilityStatus, Language, Region, Stage, Track
-from app.models.need import OrgRef, Stages, Tracks
+from app.models.enums import CapabilityKind, CapabilityStatus, Language, Region, Specialty, Stage, Track
+from app.models.need import OrgRef, Specialties, Stages, Tracks
 
 _TEXT = 8000
 
@@ -18,6 +18,8 @@ class CapabilityFields(SQLModel):
     title: NonBlank = Field(min_length=1, max_length=300)
     description: NonBlank = Field(min_length=1, max_length=_TEXT)
     tracks: Tracks = Field(min_length=1, max_length=7)
+    specialties: Specialties = Field(default_factory=list, max_length=20,
+                                     description="Clinical specialties served (GET /specialties); empty: any")
     stages: Stages = Field(default_factory=list)
     certifications: Certifications = Field(default_factory=list, max_length=20)
     region: Region | None = None  # defaults to the organisation's region
@@ -38,6 +40,7 @@ class Capability(SQLModel, table=True):
     title: str = Field(max_length=300)
     description: str
     tracks: list[str] = json_list_field()
+    specialties: list[str] = json_list_field()
     stages: list[str] = json_list_field()
     certifications: list[str] = json_list_field()
     region: str = Field(max_length=20, index=True)
@@ -67,6 +70,7 @@ class CapabilityUpdate(Input):
     title: NonBlank | None = Field(default=None, min_length=1, max_length=300)
     description: NonBlank | None = Field(default=None, min_length=1, max_length=_TEXT)
     tracks: Tracks | None = Field(default=None, min_length=1, max_length=7)
+    specialties: Specialties | None = Field(default=None, max_length=20)
     stages: Stages | None = None
     certifications: Certifications | None = Field(default=None, max_length=20)
     region: Region | None = None
@@ -83,6 +87,7 @@ class CapabilityPublic(SQLModel):
     title: str
     description: str
     tracks: list[Track]
+    specialties: list[Specialty]
     stages: list[Stage]
     certifications: list[str]
     region: Region

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from matching.specialties import SPECIALTIES
+
 
 class OrgKind(StrEnum):
     hospital = "hospital"
@@ -103,3 +105,8 @@ class CapabilityStatus(StrEnum):
 KNOWN_CERTIFICATIONS = (
     "ISO13485", "ISO9001", "NMPA-I", "NMPA-II", "NMPA-III", "CE", "FDA-510k", "FDA-PMA", "GLP", "GMP", "CNAS", "AAALAC",
 )
+
+
+# Clinical specialties: the reviewed bilingual list lives with the matcher (matching/data/specialties.tsv), which
+# reads it too; the API takes and shows its codes.
+Specialty = StrEnum("Specialty", {code: code for code in SPECIALTIES})

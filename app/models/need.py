@@ -18,7 +18,7 @@ from app.models.common import (
     json_list_field,
     updated_at_field,
 )
-from app.models.enums import Confidentiality, Language, NeedStatus, PartnerType, Region, Stage, Track
+from app.models.enums import Confidentiality, Language, NeedStatus, PartnerType, Region, Specialty, Stage, Track
 
 _TEXT = 8000
 
@@ -29,6 +29,7 @@ Tracks = Annotated[list[Track], UniqueList]
 Stages = Annotated[list[Stage], UniqueList]
 Regions = Annotated[list[Region], UniqueList]
 PartnerTypes = Annotated[list[PartnerType], UniqueList]
+Specialties = Annotated[list[Specialty], UniqueList]
 
 
 class NeedStatement(SQLModel):
@@ -46,6 +47,8 @@ class NeedFields(NeedStatement):
     description: NonBlank = Field(min_length=1, max_length=_TEXT)
     department: str = Field(default="", max_length=200)
     tracks: Tracks = Field(min_length=1, max_length=7)
+    specialties: Specialties = Field(default_factory=list, max_length=10,
+                                     description="Clinical specialties (GET /specialties); empty: from the department")
     partner_types: PartnerTypes = Field(default_factory=lambda: [PartnerType.enterprise], min_length=1)
     stages: Stages = Field(default_factory=list)
     regions: Regions = Field(default_factory=list)  # empty = anywhere
@@ -76,6 +79,7 @@ class Need(SQLModel, table=True):
     desired_outcome: str = ""
     department: str = Field(default="", max_length=200, index=True)
     tracks: list[str] = json_list_field()
+    specialties: list[str] = json_list_field()
     partner_types: list[str] = json_list_field()
     stages: list[str] = json_list_field()
     regions: list[str] = json_list_field()
@@ -116,6 +120,7 @@ class NeedUpdate(Input):
     desired_outcome: str | None = Field(default=None, max_length=_TEXT)
     department: str | None = Field(default=None, max_length=200)
     tracks: Tracks | None = Field(default=None, min_length=1, max_length=7)
+    specialties: Specialties | None = Field(default=None, max_length=10)
     partner_types: PartnerTypes | None = Field(default=None, min_length=1)
     stages: Stages | None = None
     regions: Regions | None = None
@@ -155,6 +160,7 @@ class NeedPublic(NeedStatement):
     description: str
     department: str
     tracks: list[Track]
+    specialties: list[Specialty]
     partner_types: list[PartnerType]
     stages: list[Stage]
     regions: list[Region]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, or_, select
 
 from app.errors import NotFound
 from app.i18n import msg
@@ -17,7 +17,7 @@ from app.models.need import OrgRef
 from app.policy import Actor, can_manage_capability, capability_visible, require_company, require_role
 from app.services import audit, events
 from app.services.common import check_version, compare_and_swap, org_ref, org_ref_by_id, org_refs_by_ids
-from app.services.listing import PageParams, json_list_contains, paginate, text_match
+from app.services.listing import PageParams, json_list_contains, json_list_empty, paginate, text_match
 from app.services.matching.documents import capability_doc
 from app.services.matching.index import embed_ahead
 from app.services.matching.persisted import capabilities_written, capability_written
@@ -31,6 +31,7 @@ SORTABLE = {"created_at": Capability.created_at, "updated_at": Capability.update
 @dataclass(frozen=True)
 class CapabilityFilters:
     track: str | None = None
+    specialty: str | None = None
     region: str | None = None
     status: str | None = None
     language: str | None = None
@@ -76,6 +77,9 @@ def list_capabilities(session: Session, actor: Actor, f: CapabilityFilters, page
     stmt = stmt.where(capability_visible(actor))
     if f.track:
         stmt = stmt.where(json_list_contains(session, Capability.tracks, f.track))
+    if f.specialty:  # those naming it, and those naming none (they serve any)
+        stmt = stmt.where(or_(json_list_contains(session, Capability.specialties, f.specialty),
+                              json_list_empty(session, Capability.specialties)))
     if f.stage:
         stmt = stmt.where(json_list_contains(session, Capability.stages, f.stage))
     if f.certification:
@@ -98,7 +102,8 @@ def list_capabilities(session: Session, actor: Actor, f: CapabilityFilters, page
     return [to_public(session, cap, ref=refs[cap.organisation_id]) for cap in rows], total
 
 
-MATERIAL_FIELDS = frozenset({"title", "description", "tracks", "stages", "region", "certifications", "status"})
+MATERIAL_FIELDS = frozenset({"title", "description", "tracks", "specialties", "stages", "region", "certifications",
+                             "status"})
 
 
 def _after_write(session: Session, index, cap: Capability, changed: set[str] | None = None) -> None:

@@ -29,6 +29,13 @@ def json_list_contains(session: Session, column: Any, value: str):
     return cast(column, String).like(f'%"{value}"%')
 
 
+def json_list_empty(session: Session, column: Any):
+    """Rows whose JSON list column is the empty list."""
+    if session.get_bind().dialect.name == "postgresql":
+        return type_coerce(column, JSONB) == type_coerce([], JSONB)
+    return cast(column, String) == "[]"
+
+
 def text_match(q: str, *columns: Any):
     return or_(*[c.icontains(q, autoescape=True) for c in columns])
 

@@ -30,6 +30,7 @@ from app.services.matching.index import embed_ahead
 from app.services.matching.persisted import need_written
 from app.services.need_statement import statement_warnings
 from app.workflow.need_lifecycle import check_hospital_change, partnership_target
+from matching.specialties import from_department
 from matching.text import detect_language
 
 ENTITY = "need"
@@ -40,6 +41,7 @@ SORTABLE = {"created_at": Need.created_at, "updated_at": Need.updated_at, "title
 @dataclass(frozen=True)
 class NeedFilters:
     track: str | None = None
+    specialty: str | None = None
     region: str | None = None
     status: str | None = None
     language: str | None = None
@@ -101,6 +103,8 @@ def list_needs(session: Session, actor: Actor, f: NeedFilters, page: PageParams)
     stmt = select(Need).where(need_visible(actor))
     if f.track:
         stmt = stmt.where(json_list_contains(session, Need.tracks, f.track))
+    if f.specialty:
+        stmt = stmt.where(json_list_contains(session, Need.specialties, f.specialty))
     if f.region:
         stmt = stmt.where(json_list_contains(session, Need.regions, f.region))
     if f.partner_type:
@@ -125,7 +129,7 @@ def list_needs(session: Session, actor: Actor, f: NeedFilters, page: PageParams)
 CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone")
 
 # Changes that make a need news again for the companies (its matches are looked at anew).
-MATERIAL_FIELDS = frozenset({"title", "description", "clinical_problem", "current_practice", "shortcomings",
+MATERIAL_FIELDS = frozenset({"title", "description", "clinical_problem", "current_practice", "shortcomings", "specialties",
                              "affected_population", "desired_outcome", "tracks", "partner_types", "stages", "regions",
                              "required_certifications", "confidentiality"})
 
@@ -151,6 +155,8 @@ def create_need(session: Session, actor: Actor, data: NeedCreate, index=None) ->
     values = data.model_dump()
     if values["language"] is None:
         values["language"] = detect_language(f"{data.title} {data.description} {data.clinical_problem}")
+    if not values["specialties"]:  # the hospital sees them and may correct them
+        values["specialties"] = from_department(data.department)
     need = Need(**values, hospital_id=actor.organisation_id, created_by_id=actor.user_id)
     if need.status == NeedStatus.open:
         need.opened_at = utcnow()
@@ -168,6 +174,10 @@ def update_need(session: Session, actor: Actor, need_id: int, data: NeedUpdate, 
     values = data.model_dump(exclude_unset=True, exclude={"version"})
     values = {k: v for k, v in values.items() if v is not None}
     values.update({k: None for k in CONTACT_FIELDS if values.get(k) == ""})  # "" clears a contact field
+    if ("department" in values and "specialties" not in values
+            and list(need.specialties) == from_department(need.department)):
+        # specialties that followed the old department follow the new one; chosen ones stay
+        values["specialties"] = from_department(values["department"])
     if "status" in values:
         check_hospital_change(NeedStatus(need.status), NeedStatus(values["status"]))
         if values["status"] == NeedStatus.open and need.opened_at is None:

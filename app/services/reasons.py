@@ -14,6 +14,7 @@ FAILS = msg("does not meet: {conditions}")
 NOTHING_SPECIFIC = msg("no specific shared concept; semantic similarity of the texts")
 CONDITIONS = {"partner_type": msg("the partner type requested"), "stages": msg("the stages asked for"),
               "region": msg("the region required"), "tracks": msg("the tracks"),
+              "specialty": msg("the clinical specialty"),
               "certifications": msg("the certifications required")}
 _LIST = {"zh": "、", "en": ", "}
 _PARTS = {"zh": "；", "en": "; "}

@@ -17,14 +17,14 @@ def need_doc(need: Need) -> NeedDoc:
     return NeedDoc(id=str(need.id), title=need.title, description=need.description, tracks=list(need.tracks),
                    partner_types=list(need.partner_types), stages=list(need.stages), regions=list(need.regions),
                    language=need.language, required_certifications=list(need.required_certifications),
-                   extra_text=statement)
+                   extra_text=statement, department=need.department or "", specialties=list(need.specialties))
 
 
 def capability_doc(cap: Capability, org: Organisation) -> CapabilityDoc:
     return CapabilityDoc(id=str(cap.id), title=cap.title, description=cap.description, org_type=org.kind,
                          tracks=list(cap.tracks), stages=list(cap.stages), region=cap.region,
                          certifications=list(cap.certifications), language=cap.language,
-                         org_name=org.name_zh or org.name_en or "")
+                         org_name=org.name_zh or org.name_en or "", specialties=list(cap.specialties))
 
 
 def text_hash(doc: NeedDoc | CapabilityDoc) -> str:
