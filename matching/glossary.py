@@ -14,6 +14,11 @@ __all__ = ["DEFAULT_GLOSSARY_PATH", "Concept", "ConceptHit", "Glossary", "load_g
 DEFAULT_GLOSSARY_PATH = Path(__file__).parent / "data" / "glossary.tsv"
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD_RE = re.compile(r"[a-z0-9]+")
+_SENTENCE_END = re.compile(r"[.;!?\n]")
+# an English term of several words also counts when its words come in another order, or with one other word among
+# them, inside one sentence ("swallowing difficulty" for "difficulty swallowing", "valve, aortic" for "aortic valve")
+WORD_SET_SLACK = 1
+MATCH_RULES = "wordsets-1"  # bump when how terms are found changes
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class Glossary:
     fingerprint: str = ""  # short hash of the file content (goes into vector versions)
     _zh_terms: list[tuple[str, str]] = field(default_factory=list)  # (normalised term, concept)
     _en_terms: dict[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)  # first stem -> [(stems, cid)]
+    _en_sets: dict[str, list[tuple[frozenset[str], int, str]]] = field(default_factory=dict)  # stem -> [(set, n, cid)]
     _abbr_re: re.Pattern | None = None
     _abbr_map: dict[str, str] = field(default_factory=dict)
     _zh_dict: dict[str, str] = field(default_factory=dict)
@@ -87,8 +93,12 @@ class Glossary:
         self._zh_dict = dict(zh_terms)
         self._zh_lens = sorted({len(t) for t in zh_terms}, reverse=True)
         self._en_terms = {}
+        self._en_sets = {}
         for stems, cid in sorted(en_terms.items(), key=lambda kv: -len(kv[0])):
             self._en_terms.setdefault(stems[0], []).append((stems, cid))
+            if len(set(stems)) > 1:
+                for s in set(stems):
+                    self._en_sets.setdefault(s, []).append((frozenset(stems), len(stems), cid))
         self._abbr_map = abbr
         if abbr:
             alts = "|".join(re.escape(a) for a in sorted(abbr, key=len, reverse=True))
@@ -142,6 +152,7 @@ class Glossary:
                     break
             if not matched:
                 i += 1
+        self._word_sets(norm, words, add)
         if self._abbr_re is not None:
             orig_taken = bytearray(len(text))
             for h in hits:
@@ -152,6 +163,29 @@ class Glossary:
                     hits.append(ConceptHit(self._abbr_map[m.group(1)], text[s:e], s, e))
         hits.sort(key=lambda h: h.start)
         return hits
+
+    def _word_sets(self, norm: str, words: list[tuple[str, int, int]], add) -> None:
+        """Multi-word English terms whose words all occur within a short window of one sentence, in any order (after
+        the exact phrases, so an exact match keeps its span). Longer terms first, as for phrases."""
+        if not words:
+            return
+        ends = [m.start() for m in _SENTENCE_END.finditer(norm)]
+        sentence = [sum(1 for e in ends if e < s) for _, s, _ in words]
+        cands: dict[tuple[frozenset[str], int, str], None] = {}
+        present = {w for w, _, _ in words}
+        for w in present:
+            for term in self._en_sets.get(w, ()):
+                if term[0] <= present:
+                    cands[term] = None
+        for stems, n, cid in sorted(cands, key=lambda t: -t[1]):
+            width = n + WORD_SET_SLACK
+            for i in range(len(words)):
+                window = [j for j in range(i, min(i + width, len(words))) if sentence[j] == sentence[i]]
+                got = {words[j][0] for j in window}
+                if words[i][0] in stems and stems <= got:
+                    last = max(j for j in window if words[j][0] in stems)
+                    add(cid, words[i][1], words[last][2])
+                    break
 
     def concepts_in(self, text: str) -> set[str]:
         return {h.concept_id for h in self.find(text)}
@@ -178,4 +212,5 @@ def load_glossary(path: str | Path | None = None) -> Glossary:
         if cid in concepts:
             raise ValueError(f"duplicate concept id {cid!r} in {p}")
         concepts[cid] = Concept(cid, kind, _split(zh), _split(en), _split(abbr), _split(lay))
-    return Glossary(concepts, fingerprint=hashlib.sha1(p.read_bytes()).hexdigest()[:10])
+    # the rules that find terms count as much as the file: texts augmented with the hits are embedded and stored
+    return Glossary(concepts, fingerprint=hashlib.sha1(p.read_bytes() + MATCH_RULES.encode()).hexdigest()[:10])

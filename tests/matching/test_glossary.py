@@ -37,3 +37,17 @@ def test_hits_quote_the_original_text():
 def test_abbreviations_are_case_sensitive_words():
     g = load_glossary()
     assert "atrial_fibrillation" not in g.concepts_in("after a long day")  # 'af' inside a word / lower case
+
+
+def test_english_terms_match_as_word_sets_within_a_sentence():
+    g = load_glossary()
+    # another order, one word between, still the concept; the hit quotes the span from the text
+    hits = [h for h in g.find("We see a valve that is aortic in most cases.") if h.concept_id == "aortic_valve"]
+    assert hits and hits[0].term == "valve that is aortic"
+    assert "swallowing_therapy" in g.concepts_in("Therapy for swallowing after stroke")
+    # the words far apart, or in different sentences, are not the term
+    assert "swallowing_therapy" not in g.concepts_in("Therapy is hard to access for elderly people who cannot swallow")
+    assert "swallowing_therapy" not in g.concepts_in("Therapy helps. Swallowing is hard.")
+    # an exact phrase keeps its own span
+    assert [h.term for h in g.find("A transseptal puncture needle") if h.concept_id == "transseptal_puncture"] == [
+        "transseptal puncture"]
