@@ -13,7 +13,8 @@ demo: install model migrate seed serve
 
 ## test: install, lint (ruff, the rule set in pyproject.toml) and run the whole test suite (SQLite, an embedded
 ## PostgreSQL 18 + pgvector, headless Chromium)
-test: install lint model browser
+test: install $(VENV)/.installed-st lint model browser
+	$(BIN)/python -m matching.model_build e5
 	$(BIN)/python -m pytest -q
 
 ## lint: ruff over every Python tree of the repository (ruff is pinned in the test extra)
@@ -30,6 +31,11 @@ $(BIN)/python:
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+# the tests also cover the sentence-transformers backend (torch CPU); the demo does not need it
+$(VENV)/.installed-st: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test,st]'
 	touch $@
 
 install: $(VENV)/.installed

@@ -24,9 +24,11 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     # Where the embedding model is built at set-up time; never downloaded at run time.
     model_dir: Path = Path("var/models")
-    # "model" = the model built in model_dir (multilingual USE v3 in numpy: matching.model_build), "hashing" = the
-    # deterministic hashing embedder (tests, dev).
-    embedder: str = "model"
+    # "model" = the multilingual USE built into model_dir (the default: it measures best, docs/decisions.md),
+    # "sentence-transformers" = the sentence-transformers folder embedding_model (needs the st extra; default
+    # model_dir/multilingual-e5-small-st, from `python -m matching.model_build e5`), "hashing" = deterministic fake.
+    embedder: Literal["model", "sentence-transformers", "hashing"] = "model"
+    embedding_model: Path | None = None
     # Dense (whole-text vector) candidate search for GET /needs/{id}/matches (env CLINMATCH_DENSE_SEARCH):
     # "memory" = the in-process index ranks every active capability (default); "pgvector" = PostgreSQL picks the
     # top dense_candidates capabilities by exact cosine (embeddings.vec, no index) and only those are ranked;

@@ -24,8 +24,9 @@ from app.security import AuthThrottle, SecurityMiddleware, install_docs
 from app.services.matching.index import build_index, freeze_long_lived
 from app.web import install_web
 from app.write_queue import Admission
-from matching import HashingEmbedder
+from matching import HashingEmbedder, SentenceTransformerEmbedder
 from matching import load_embedder as load_model
+from matching.model_build import ST_FOLDER
 
 DESCRIPTION = """
 clinmatch matches hospital departments' clinical needs with the enterprises, university labs and shared platforms
@@ -43,6 +44,8 @@ def load_embedder(settings: Settings):
     """The embedder the settings ask for: the real model built at set-up time, or the deterministic hashing one."""
     if settings.embedder == "hashing":
         return HashingEmbedder()
+    if settings.embedder == "sentence-transformers":
+        return SentenceTransformerEmbedder(settings.embedding_model or settings.model_dir / ST_FOLDER)
     return load_model(settings.model_dir)
 
 

