@@ -1,8 +1,9 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from app.deps import CurrentActor, MatchIndexDep, PageDep, SessionDep
+from app.errors import request_language
 from app.models.common import DbInt, Page
 from app.models.enums import PartnerType, Region, Stage
 from app.models.match import CapabilityMatches, FeedbackCreate, FeedbackPublic, NeedMatches
@@ -13,7 +14,7 @@ from app.services.matching.responses import MatchQuery
 router = APIRouter(tags=["matches"])
 
 
-def match_query(partner_type: Annotated[list[PartnerType] | None, Query(description="Only these partner types")] = None,
+async def match_query(request: Request, partner_type: Annotated[list[PartnerType] | None, Query(description="Only these partner types")] = None,
                 region: Annotated[list[Region] | None, Query(
                     description="Only these regions ('shanghai' includes Putuo)")] = None,
                 stage: Annotated[list[Stage] | None, Query(description="Only partners supporting these stages")] = None,
@@ -25,7 +26,7 @@ def match_query(partner_type: Annotated[list[PartnerType] | None, Query(descript
                                                                 "the 'possible' band); hidden by default")] = False
                 ) -> MatchQuery:
     return MatchQuery(partner_types=partner_type, regions=region, stages=stage, min_score=min_score,
-                      hard=hard, limit=limit, include_weak=include_weak)
+                      hard=hard, limit=limit, include_weak=include_weak, lang=await request_language(request))
 
 
 @router.get("/needs/{need_id}/matches",

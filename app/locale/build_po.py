@@ -141,6 +141,10 @@ ZH = {
     "shared concepts: {concepts}": "共同概念：{concepts}", "does not meet: {conditions}": "不满足：{conditions}",
     "no specific shared concept; semantic similarity of the texts": "无明确的共同概念；依据文本语义相似度",
     "the partner type requested": "所需合作方类型", "the stages asked for": "所需阶段", "the region required": "所需地区",
+    "No capability passes the filters.": "没有符合筛选条件的能力。",
+    "No open need passes the filters.": "没有符合筛选条件的开放需求。",
+    "Nothing is likely to fit yet: the best match's confidence {best} is below the 'possible' band ({band}).":
+        "暂无合适的合作方：最佳匹配的置信度 {best} 低于“可能”档（{band}）。",
     "the tracks": "赛道", "the clinical specialty": "临床专科", "the certifications required": "所需认证",
     # words used as parameters: parties, states, statuses (not extracted: they are values, not sentences)
     "the hospital": "医院", "the lead company": "牵头企业", "the animal facility": "动物实验机构",

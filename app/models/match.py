@@ -126,6 +126,7 @@ class CapabilityMatch(SQLModel):
                                                        "CLINMATCH_BAND_POSSIBLE)")
     signals: dict[str, float]
     explanation: dict[str, Any]
+    reason: str = Field(default="", description="why it matches (or where it falls short), in the caller's language")
     capability: CapabilityPublic
     feedback: dict[str, Verdict] = Field(default_factory=dict, description="verdict per party: hospital, company")
 
@@ -149,6 +150,7 @@ class NeedMatch(SQLModel):
     band: str | None = Field(default=None, description="strong / possible / weak")
     signals: dict[str, float]
     explanation: dict[str, Any]
+    reason: str = Field(default="", description="why it matches (or where it falls short), in the caller's language")
     need: NeedPublic
     feedback: dict[str, Verdict] = Field(default_factory=dict)
 

@@ -314,6 +314,14 @@ def test_a_need_nothing_fits_says_so(app, client, world, make_need, make_capabil
     body = r.json()
     assert body["items"] == [] and body["no_fit"] is True and body["hidden_weak"] == 3
     assert "possible" in body["no_fit_reason"] and "0.30" in body["no_fit_reason"]
+    # in the reader's language: the sentence and every match's reason
+    zh = client.get(f"/api/v1/needs/{need['id']}/matches", params={"include_weak": "true"},
+                    headers={**world["hospital"].headers, "Accept-Language": "zh-CN,zh;q=0.9"}).json()
+    assert "可能" in zh["no_fit_reason"] and "0.30" in zh["no_fit_reason"]
+    assert zh["items"] and all(i["reason"] and not i["reason"].isascii() for i in zh["items"])
+    en = client.get(f"/api/v1/needs/{need['id']}/matches", params={"include_weak": "true"},
+                    headers=world["hospital"].headers).json()
+    assert all(i["reason"].isascii() for i in en["items"])
 
 
 def test_without_a_calibration_nothing_is_hidden(client, world, make_need, make_capability):

@@ -11,11 +11,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from app.i18n import msg, say
 from app.models import Capability, MatchFeedback, Need, Organisation
 from app.models.enums import NeedStatus
 from app.models.match import Party, Verdict
 from app.policy import Actor, may_read_capability_matches, may_read_need_matches
-from app.services import capabilities, needs
+from app.services import capabilities, needs, reasons
 from app.services.matching.documents import capability_doc, need_doc
 from app.services.matching.index import MatchIndex
 from app.services.matching.vectors import dense_top
@@ -31,6 +32,7 @@ class MatchQuery:
     hard: bool = False
     limit: int = 20
     include_weak: bool = False  # weak matches (calibrated band) are left out unless asked for
+    lang: str = "zh"  # the reader's: reasons and the no-fit sentence are said in it
 
 
 def _filters(q: MatchQuery, exclude: set[int]) -> Filters:
@@ -77,6 +79,7 @@ def matches_for_need(session: Session, index: MatchIndex, actor: Actor, need: Ne
         cap, org = rows[cid]
         items.append({"rank": len(items) + 1, "score": round(float(m.score), 4), "confidence": m.confidence,
                       "band": m.band, "signals": m.signals, "explanation": m.explanation,
+                      "reason": reasons.why(m.explanation, q.lang),
                       "capability": capabilities.to_public(session, cap, org), "feedback": fb.get((need.id, cid), {})})
     return {"need_id": need.id, "model": index.model, **_banded(items, q, index, "capability")}
 
@@ -103,6 +106,7 @@ def matches_for_capability(session: Session, index: MatchIndex, actor: Actor, ca
             continue
         items.append({"rank": len(items) + 1, "score": round(float(m.score), 4), "confidence": m.confidence,
                       "band": m.band, "signals": m.signals, "explanation": m.explanation,
+                      "reason": reasons.why(m.explanation, q.lang),
                       "need": needs.to_public(session, actor, rows[nid]), "feedback": fb.get((nid, cap.id), {})})
     return {"capability_id": cap.id, "model": index.model, **_banded(items, q, index, "need")}
 
@@ -116,10 +120,13 @@ def _banded(items: list[dict], q: MatchQuery, index: MatchIndex, what: str) -> d
     out: dict[str, Any] = {"items": shown, "hidden_weak": len(items) - len(shown), "no_fit": False,
                            "no_fit_reason": None}
     if not items:
-        out.update(no_fit=True, no_fit_reason=f"no {what} passes the filters")
+        out.update(no_fit=True, no_fit_reason=say(NONE_PASS[what], q.lang))
     elif calibrated and len(weak) == len(items):
         best = max(i["confidence"] for i in items)
-        out.update(no_fit=True, no_fit_reason=(
-            f"no {what} is likely to fit: the best match's confidence {best:.2f} is below the "
-            f"'possible' band ({index.matcher.band_possible:.2f})"))
+        out.update(no_fit=True, no_fit_reason=say(msg(
+            "Nothing is likely to fit yet: the best match's confidence {best} is below the 'possible' band ({band}).",
+            best=f"{best:.2f}", band=f"{index.matcher.band_possible:.2f}"), q.lang))
     return out
+
+
+NONE_PASS = {"capability": msg("No capability passes the filters."), "need": msg("No open need passes the filters.")}
