@@ -17,6 +17,7 @@ from app.i18n import msg
 from app.models import Capability, Engagement, EngagementParticipant, Introduction, Need, Thread
 from app.models.engagement import ParticipantStatus
 from app.models.enums import COMPANY_KINDS, CapabilityStatus, Confidentiality, NeedStatus, OrgKind, Role
+from app.models.industry import BookingRequest, ChainLink
 
 
 @dataclass(frozen=True)
@@ -362,3 +363,79 @@ def require_company(actor: Actor) -> None:
     require_role(actor, Role.company_staff)
     if actor.org_kind not in COMPANY_KINDS:  # pragma: no cover - guarded at user creation
         raise Forbidden(msg("Only enterprises, labs and platforms register capabilities."))
+
+
+# --- the industry map and chain (issue 20) -------------------------------------------------------------------------
+
+def may_set_place(actor: Actor, org_id: int) -> None:
+    """An organisation's staff set its own place; the commission and admins any organisation's."""
+    if actor.reads_everything:
+        return
+    if actor.role in (Role.hospital_staff, Role.company_staff) and actor.organisation_id == org_id:
+        return
+    raise Forbidden(msg("An organisation's own staff or the commission set its place."))
+
+
+def may_propose_link(actor: Actor, from_org_id: int, to_org_id: int) -> None:
+    """A chain link is declared by one of its two sides (hospital or company staff), never by a third party."""
+    if actor.role in (Role.hospital_staff, Role.company_staff) and actor.organisation_id in (from_org_id, to_org_id):
+        return
+    raise Forbidden(msg("A chain link is proposed by one of its two organisations."))
+
+
+def may_answer_link(actor: Actor, link: ChainLink) -> None:
+    """Only the other side confirms or declines: not the proposer, not the commission."""
+    other = link.to_org_id if link.proposed_by_org_id == link.from_org_id else link.from_org_id
+    if actor.role in (Role.hospital_staff, Role.company_staff) and actor.organisation_id == other:
+        return
+    raise Forbidden(msg("Only the other organisation of the link confirms or declines it."))
+
+
+def chain_link_visible(actor: Actor) -> ColumnElement[bool]:
+    """Confirmed links are the public chain; pending and declined ones are for their two sides and the commission."""
+    if actor.reads_everything:
+        return true()
+    return or_(ChainLink.status == "confirmed", ChainLink.from_org_id == actor.organisation_id,
+               ChainLink.to_org_id == actor.organisation_id)
+
+
+def may_set_chain_leader(actor: Actor) -> None:
+    """Chain leaders (链长) are the commission's choice."""
+    require_role(actor, Role.commission)
+
+
+def may_manage_resources(actor: Actor, org_id: int, org_kind: str) -> None:
+    """A platform (or lab) lists its own resources."""
+    if (actor.role == Role.company_staff and actor.organisation_id == org_id
+            and org_kind in (OrgKind.platform, OrgKind.lab)):
+        return
+    raise Forbidden(msg("A platform's or lab's own staff list its resources."))
+
+
+def may_request_booking(actor: Actor, platform_org_id: int) -> None:
+    """Hospitals and companies book another organisation's resources."""
+    if actor.role in (Role.hospital_staff, Role.company_staff) and actor.organisation_id != platform_org_id:
+        return
+    raise Forbidden(msg("Hospitals and companies request bookings of another organisation's resources."))
+
+
+def booking_visible(actor: Actor) -> ColumnElement[bool]:
+    """A booking request is read by the requester, the platform and the commission."""
+    if actor.reads_everything:
+        return true()
+    return or_(BookingRequest.requester_org_id == actor.organisation_id,
+               BookingRequest.platform_org_id == actor.organisation_id)
+
+
+def booking_side(actor: Actor, booking: BookingRequest) -> str | None:
+    """'platform' (accepts or declines), 'requester' (withdraws) or None (reads only)."""
+    if actor.role not in (Role.hospital_staff, Role.company_staff):
+        return None
+    if actor.organisation_id == booking.platform_org_id:
+        return "platform"
+    return "requester" if actor.organisation_id == booking.requester_org_id else None
+
+
+def need_matches_readable(actor: Actor, need: Need) -> bool:
+    """``may_read_need_matches`` as a yes/no: whether the gaps list may name the partners matched to this need."""
+    return can_manage_need(actor, need) or actor.reads_everything

@@ -25,6 +25,7 @@ from app.models.organisation import OrganisationCreate
 from app.models.user import TokenCreate, UserCreate
 from app.policy import Actor
 from app.services import capabilities, engagements, events, needs, organisations, users
+from seed.industry import load_industry
 
 DEMO_WORLD = Path(__file__).parent / "data" / "demo_world.json"
 ORG_ROLE = {OrgKind.hospital: Role.hospital_staff, OrgKind.enterprise: Role.company_staff,
@@ -107,6 +108,7 @@ def load_demo_world(session: Session, path: Path = DEMO_WORLD, partnerships: boo
     for c in world["capabilities"]:
         rep.ids[f"capability:{c['key']}"] = _capability(session, rep, orgs[c["org"]], c).id
     session.flush()
+    load_industry(session, {k: o.id for k, o in orgs.items()})  # places, chain links, platform resources
     if partnerships:
         load_demo_partnerships(session, rep, path)
     return rep

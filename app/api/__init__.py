@@ -8,6 +8,7 @@ from app.api import (
     capabilities,
     engagements,
     health,
+    industry,
     introductions,
     matches,
     me,
@@ -23,7 +24,7 @@ from app.api import (
 
 api_router = APIRouter(prefix="/api/v1")
 for module in (me, organisations, users, needs, capabilities, matches, engagements, introductions, messages, notes,
-               audit, analytics, notifications, webhooks, specialties):
+               audit, analytics, notifications, webhooks, specialties, industry):
     api_router.include_router(module.router)
 api_router.include_router(engagements.invitations)
 

@@ -5,6 +5,7 @@ from app.models.capability import Capability
 from app.models.embedding import Embedding
 from app.models.engagement import Document, Engagement, EngagementParticipant, EngagementTransition, Milestone
 from app.models.event import DomainEvent
+from app.models.industry import BookingRequest, ChainLeader, ChainLink, Place, PlatformResource  # noqa: F401 - tables
 from app.models.introduction import Introduction
 from app.models.match import MatchFeedback, MatchRecord
 from app.models.message import Message, Thread

@@ -36,6 +36,10 @@ class EventType(StrEnum):
     engagement_participant_invited = "engagement.participant_invited"
     engagement_participant_answered = "engagement.participant_answered"
     engagement_document = "engagement.document"
+    booking_requested = "booking.requested"
+    booking_answered = "booking.answered"
+    chain_link_proposed = "chain_link.proposed"
+    chain_link_answered = "chain_link.answered"
 
 
 class DomainEvent(SQLModel, table=True):

@@ -39,6 +39,7 @@ class NotificationKind(StrEnum):
     reminder = "reminder"  # a need or a partnership has waited too long
     digest = "digest"  # several of the above, bundled by a daily or weekly rhythm
     ping = "ping"  # a test message to a webhook endpoint
+    industry = "industry"  # a booking request or a chain link, and their answers (app.services.industry.notices)
 
 
 class DeliveryStatus(StrEnum):

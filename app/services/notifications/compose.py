@@ -39,6 +39,7 @@ from app.models.match import Party, Verdict
 from app.models.notification import Channel, NotificationKind, Rhythm
 from app.policy import Actor, hospital_identity_visible
 from app.services import reasons
+from app.services.industry.notices import HANDLERS as INDUSTRY_HANDLERS
 from app.services.notifications import preferences, render
 
 log = logging.getLogger("clinmatch.notifications")
@@ -277,6 +278,7 @@ HANDLERS = {
     **{t: _on_engagement for t in (E.engagement_proposed, E.engagement_accepted, E.engagement_transition,
                                    E.engagement_milestone, E.engagement_participant_invited,
                                    E.engagement_participant_answered, E.engagement_document)},
+    **INDUSTRY_HANDLERS,
 }
 # Recorded, told to no one: a need goes in or out of partnership only as an engagement step that its parties are
 # told of already (engagement.transition, in the same transaction); a second message would repeat it.
