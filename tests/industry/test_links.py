@@ -95,7 +95,7 @@ def test_chain_leaders_are_set_by_the_commission(client, world):
     assert client.post("/api/v1/industry/leaders", json={**body, "track": "space"},
                        headers=world["commission"].headers).status_code == 422
     chain = client.get("/api/v1/industry/chain?track=interventional_implant", headers=world["hospital"].headers).json()
-    assert chain["leaders"] == [{"organisation_id": world.orgs["company"], "name": "普实医疗",
+    assert chain["leaders"] == [{"organisation_id": world.orgs["company"], "name": "普实医疗", "name_en": None,
                                  "track": "interventional_implant"}]
     assert [n["leader"] for n in chain["nodes"] if n["id"] == world.orgs["company"]] == [True]
     url = f"/api/v1/industry/leaders/interventional_implant/{world.orgs['company']}"

@@ -97,10 +97,13 @@ def chain(session: Session, actor: Actor, track: str | None = None) -> dict:
                                                                        or in_track(x.to_org_id))):
             edges.append({"source": x.from_org_id, "target": x.to_org_id, "kind": x.kind, "origin": "declared",
                           "link_id": x.id, "track": x.track})
+    implied: dict[tuple[int, int, str], list[int]] = {}  # two partnerships between the same pair: one edge
     for d in links.derived_links(session, actor):
         if track is None or track in d.tracks:
-            edges.append({"source": d.source, "target": d.target, "kind": d.kind, "origin": "partnership",
-                          "engagement_id": d.engagement_id, "track": track})
+            implied.setdefault((d.source, d.target, d.kind), []).append(d.engagement_id)
+    for (a, b, kind), engs in implied.items():
+        edges.append({"source": a, "target": b, "kind": kind, "origin": "partnership", "engagement_ids": engs,
+                      "track": track})
     leaders = links.leaders(session, track)
     ids = {e["source"] for e in edges} | {e["target"] for e in edges} | {r.organisation_id for r in leaders}
     if track is not None:
@@ -116,4 +119,4 @@ def chain(session: Session, actor: Actor, track: str | None = None) -> dict:
                       "leader": i in lead_ids})
     return {"track": track, "nodes": nodes, "links": edges,
             "leaders": [{"organisation_id": r.organisation_id, "name": info[r.organisation_id].org.display_name,
-                         "track": r.track} for r in leaders]}
+                         "name_en": info[r.organisation_id].org.name_en, "track": r.track} for r in leaders]}

@@ -25,7 +25,7 @@
     legend: { data: KINDS.map(function (k) { return L.kinds[k]; }), top: 4 },
     series: [{ type: "graph", layout: "force", roam: true, draggable: true, data: nodes, links: links,
       categories: KINDS.map(function (k) { return { name: L.kinds[k], itemStyle: { color: COLOURS[k] || "#6b7280" } }; }),
-      force: { repulsion: 320, edgeLength: [90, 160], gravity: 0.08 },
+      force: { repulsion: 700, edgeLength: [140, 240], gravity: 0.05 }, zoom: 1.2,
       label: { show: true, position: "right", fontSize: 11 },
       edgeSymbol: ["none", "arrow"], edgeSymbolSize: 8,
       edgeLabel: { show: true, fontSize: 10, formatter: function (p) { return p.data.value; } },
