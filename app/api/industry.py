@@ -16,7 +16,7 @@ from app.api.analytics import CSV_ONLY, JSON_OR_CSV, RegionFilter
 from app.deps import CurrentActor, PageDep, SessionDep, SettingsDep
 from app.errors import NotFound
 from app.i18n import msg
-from app.models.common import DbInt, Page
+from app.models.common import Page
 from app.models.enums import OrgKind, Track
 from app.models.industry import (
     BookingAnswer,
@@ -34,6 +34,7 @@ from app.models.industry import (
     ResourceKind,
     ResourcePublic,
     ResourceUpdate,
+    RowId,
 )
 from app.services.industry import gaps, geo, links, places, resources, views
 from app.services.industry.areas import AREAS
@@ -58,12 +59,12 @@ def regions(_: CurrentActor) -> JSONResponse:
 
 
 @router.get("/places/{org_id}", summary="An organisation's place (null when it has none yet)")
-def get_place(session: SessionDep, _: CurrentActor, org_id: DbInt) -> PlacePublic | None:
+def get_place(session: SessionDep, _: CurrentActor, org_id: RowId) -> PlacePublic | None:
     return places.get_public(session, org_id)
 
 
 @router.put("/places/{org_id}", summary="Set an organisation's place (its own staff, or the commission)")
-def set_place(session: SessionDep, actor: CurrentActor, org_id: DbInt, body: PlaceSet) -> PlacePublic:
+def set_place(session: SessionDep, actor: CurrentActor, org_id: RowId, body: PlaceSet) -> PlacePublic:
     places.set_place(session, actor, org_id, body)
     return places.get_public(session, org_id)
 
@@ -109,7 +110,7 @@ def gaps_csv(session: SessionDep, actor: CurrentActor, settings: SettingsDep, sc
 # --- chain links and leaders ---------------------------------------------------------------------------------------
 
 @router.get("/links", summary="Chain links: confirmed ones for everybody, pending and declined for their sides")
-def list_links(session: SessionDep, actor: CurrentActor, organisation_id: DbInt | None = None,
+def list_links(session: SessionDep, actor: CurrentActor, organisation_id: RowId | None = None,
                status: LinkStatus | None = None, track: Track | None = None) -> list[ChainLinkPublic]:
     rows = links.list_links(session, actor, links.LinkFilters(organisation_id, status, track))
     return links.to_public_many(session, rows)
@@ -123,17 +124,17 @@ def propose_link(session: SessionDep, actor: CurrentActor, body: ChainLinkCreate
 
 
 @router.get("/links/{link_id}", summary="One chain link")
-def get_link(session: SessionDep, actor: CurrentActor, link_id: DbInt) -> ChainLinkPublic:
+def get_link(session: SessionDep, actor: CurrentActor, link_id: RowId) -> ChainLinkPublic:
     return links.to_public_many(session, [links.get_visible(session, actor, link_id)])[0]
 
 
 @router.post("/links/{link_id}/answer", summary="The other organisation confirms or declines a pending link")
-def answer_link(session: SessionDep, actor: CurrentActor, link_id: DbInt, body: ChainLinkAnswer) -> ChainLinkPublic:
+def answer_link(session: SessionDep, actor: CurrentActor, link_id: RowId, body: ChainLinkAnswer) -> ChainLinkPublic:
     return links.to_public_many(session, [links.answer(session, actor, link_id, body)])[0]
 
 
 @router.delete("/links/{link_id}", status_code=204, summary="Either organisation removes the link")
-def delete_link(session: SessionDep, actor: CurrentActor, link_id: DbInt) -> Response:
+def delete_link(session: SessionDep, actor: CurrentActor, link_id: RowId) -> Response:
     links.withdraw(session, actor, link_id)
     return Response(status_code=204)
 
@@ -151,7 +152,7 @@ def set_leader(session: SessionDep, actor: CurrentActor, body: ChainLeaderSet) -
 
 
 @router.delete("/leaders/{track}/{org_id}", status_code=204, summary="The commission removes a chain leader")
-def remove_leader(session: SessionDep, actor: CurrentActor, track: Track, org_id: DbInt) -> Response:
+def remove_leader(session: SessionDep, actor: CurrentActor, track: Track, org_id: RowId) -> Response:
     links.remove_leader(session, actor, track, org_id)
     return Response(status_code=204)
 
@@ -162,7 +163,7 @@ def remove_leader(session: SessionDep, actor: CurrentActor, track: Track, org_id
                                   "lines)")
 def search_resources(session: SessionDep, _: CurrentActor, page: PageDep,
                      q: Annotated[str | None, Query(max_length=200)] = None, kind: ResourceKind | None = None,
-                     organisation_id: DbInt | None = None) -> Page[ResourcePublic]:
+                     organisation_id: RowId | None = None) -> Page[ResourcePublic]:
     rows, total = resources.search(session, resources.ResourceFilters(q, kind, organisation_id), page)
     return Page(items=resources.to_public_many(session, rows), total=total, limit=page.limit, offset=page.offset)
 
@@ -176,12 +177,12 @@ def create_resource(session: SessionDep, actor: CurrentActor, body: ResourceCrea
 
 
 @router.get("/resources/{resource_id}", summary="One resource")
-def get_resource(session: SessionDep, _: CurrentActor, resource_id: DbInt) -> ResourcePublic:
+def get_resource(session: SessionDep, _: CurrentActor, resource_id: RowId) -> ResourcePublic:
     return resources.to_public_many(session, [resources.get(session, resource_id)])[0]
 
 
 @router.patch("/resources/{resource_id}", summary="The platform changes or retires (active=false) a resource")
-def update_resource(session: SessionDep, actor: CurrentActor, resource_id: DbInt,
+def update_resource(session: SessionDep, actor: CurrentActor, resource_id: RowId,
                     body: ResourceUpdate) -> ResourcePublic:
     return resources.to_public_many(session, [resources.update(session, actor, resource_id, body)])[0]
 
@@ -203,12 +204,12 @@ def request_booking(session: SessionDep, actor: CurrentActor, body: BookingCreat
 
 
 @router.get("/bookings/{booking_id}", summary="One booking request")
-def get_booking(session: SessionDep, actor: CurrentActor, booking_id: DbInt) -> BookingPublic:
+def get_booking(session: SessionDep, actor: CurrentActor, booking_id: RowId) -> BookingPublic:
     return resources.bookings_public(session, [resources.get_booking(session, actor, booking_id)])[0]
 
 
 @router.post("/bookings/{booking_id}/{action}", summary="The platform accepts or declines; the requester withdraws")
-def decide_booking(session: SessionDep, actor: CurrentActor, booking_id: DbInt,
+def decide_booking(session: SessionDep, actor: CurrentActor, booking_id: RowId,
                    action: Literal["accept", "decline", "withdraw"],
                    body: BookingAnswer | None = None) -> BookingPublic:
     body = body or BookingAnswer()

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 
+from annotated_types import Interval
 from pydantic import model_validator
 from sqlalchemy import Column, Float, UniqueConstraint
 from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from app.i18n import msg
-from app.models.common import DbInt, Input, NonBlank, created_at_field, updated_at_field
+from app.models.common import Input, NonBlank, created_at_field, updated_at_field
 from app.models.enums import Track
 from app.models.need import OrgRef
+
+# The ids these tables point to are INTEGER columns (32-bit on PostgreSQL): a larger id is a 422, never a driver error.
+RowId = Annotated[int, Interval(ge=-(2**31), le=2**31 - 1)]
 
 
 class LinkKind(StrEnum):
@@ -117,8 +122,8 @@ class ChainLink(SQLModel, table=True):
 
 
 class ChainLinkCreate(Input):
-    from_org_id: DbInt
-    to_org_id: DbInt
+    from_org_id: RowId
+    to_org_id: RowId
     kind: LinkKind
     track: Track | None = None
     note: str = Field(default="", max_length=1000)
@@ -157,7 +162,7 @@ class ChainLeader(SQLModel, table=True):
 
 class ChainLeaderSet(Input):
     track: Track
-    organisation_id: DbInt
+    organisation_id: RowId
 
 
 # --- platforms' resources and bookings -------------------------------------------------------------------------------
@@ -236,7 +241,7 @@ class BookingRequest(SQLModel, table=True):
 
 
 class BookingCreate(Input):
-    resource_id: DbInt
+    resource_id: RowId
     message: NonBlank = Field(min_length=1, max_length=2000)
     wanted_from: date | None = None
     wanted_to: date | None = None

@@ -181,7 +181,7 @@ def org_page(request: Request, session: SessionDep, org_id: int) -> Response:
     gate = _gate(request, session)
     if not isinstance(gate, Actor):
         return gate
-    org = session.get(Organisation, org_id) if 0 < org_id < 2**63 else None
+    org = session.get(Organisation, org_id) if 0 < org_id < 2**31 else None  # INTEGER ids
     if org is None:
         return _page(request, "forbidden.html", status=404, missing=True)
     info = views.org_infos(session, gate)[org.id]

@@ -53,8 +53,11 @@ def test_no_self_link_no_third_party_no_duplicate(client, world):
     assert r.status_code == 422
     r = client.post("/api/v1/industry/links", json={"from_org_id": world.orgs["company"], "to_org_id": 10**12,
                                                     "kind": "supplies"}, headers=world["company"].headers)
-    assert r.status_code == 422 and "10000" in r.json()["detail"]  # an unknown organisation at the other end
-    r = client.post("/api/v1/industry/links", json={"from_org_id": world.orgs["company"], "to_org_id": 2**70,
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "to_org_id"  # beyond the id column's range
+    r = client.post("/api/v1/industry/links", json={"from_org_id": world.orgs["company"], "to_org_id": 99999,
+                                                    "kind": "supplies"}, headers=world["company"].headers)
+    assert r.status_code == 422 and "99999" in r.json()["detail"]  # an unknown organisation at the other end
+    r = client.post("/api/v1/industry/links", json={"from_org_id": world.orgs["company"], "to_org_id": -1.5,
                                                     "kind": "supplies"}, headers=world["company"].headers)
     assert r.status_code == 422
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import delete, or_
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.errors import Conflict, Invalid, NotFound
@@ -72,7 +73,10 @@ def propose(session: Session, actor: Actor, body: ChainLinkCreate) -> ChainLink:
     link.answered_at = link.answered_by_user_id = None
     link.updated_at = utcnow()
     session.add(link)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as e:  # the same link proposed concurrently
+        raise Conflict(msg("This link exists already ({status}).", status=LinkStatus.pending)) from e
     audit.record(session, actor, ENTITY, link.id, "propose", audit.created_fields(link, ["from_org_id", "to_org_id",
                                                                                       "kind", "track", "note"]))
     other = body.to_org_id if actor.organisation_id == body.from_org_id else body.from_org_id
@@ -192,7 +196,10 @@ def set_leader(session: Session, actor: Actor | None, body: ChainLeaderSet) -> C
     row = ChainLeader(track=body.track, organisation_id=body.organisation_id,
                       set_by_org_id=actor.organisation_id if actor else None)
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as e:  # the same leader named concurrently
+        raise Conflict(msg("This organisation leads this track's chain already.")) from e
     audit.record(session, actor, "chain_leader", row.id, "create", {"track": [None, row.track],
                                                                     "organisation_id": [None, org.id]})
     return row

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.errors import Invalid
+from app.errors import Conflict, Invalid
 from app.i18n import msg
 from app.models import Organisation
 from app.models.common import utcnow
@@ -43,7 +44,10 @@ def set_place(session: Session, actor: Actor | None, org_id: int, body: PlaceSet
     if place is None:
         place = Place(organisation_id=org_id, **values)
         session.add(place)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError as e:  # a concurrent first place of the same organisation
+            raise Conflict(msg("The record is being changed by another request; retry.")) from e
         audit.record(session, actor, ENTITY, place.id, "create", audit.created_fields(place, list(values)))
         return place
     changes = audit.diff(place.model_dump(), values)
