@@ -82,8 +82,10 @@ def test_the_map_is_valid_geojson_inside_the_bounds(client, world, make_need):
     # filters
     q = lambda **p: client.get("/api/v1/industry/map", params=p, headers=world["commission"].headers)
     assert {f["id"] for f in q(kind="hospital").json()["features"]} == {world.orgs["hospital"], world.orgs["hospital_b"]}
-    assert {f["id"] for f in q(region="jiangsu").json()["features"]} == {world.orgs["company_b"],
-                                                                         world.orgs["hospital_b"]}
+    jiangsu = q(region="jiangsu").json()
+    assert {f["id"] for f in jiangsu["features"]} == {world.orgs["company_b"], world.orgs["hospital_b"]}
+    assert jiangsu["bbox"] == list(geo.extent(["nanjing", "wuxi", "changzhou", "suzhou", "nantong", "zhenjiang",
+                                               "taizhou"]))
     assert {f["id"] for f in q(track="imaging").json()["features"]} == {world.orgs["hospital_b"]}
     for bad in ({"kind": "castle"}, {"region": "mars"}, {"track": "space"}):
         assert q(**bad).status_code == 422, bad

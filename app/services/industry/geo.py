@@ -92,12 +92,12 @@ def anchor(area: str) -> tuple[float, float]:
 
 
 def spread(area: str, n: int) -> tuple[float, float]:
-    """The ``n``-th default spot in an area: the anchor for 0, then a golden-angle spiral around it (about 400 m
+    """The ``n``-th default spot in an area: the anchor for 0, then a golden-angle spiral around it (about 600 m
     apart) kept inside the area, so that organisations without their own coordinates do not sit on one point."""
     x0, y0 = anchor(area)
     k = n
     while k > 0:
-        r, theta = 0.004 * math.sqrt(k), k * 2.399963
+        r, theta = 0.006 * math.sqrt(k), k * 2.399963
         x, y = round(x0 + r * math.cos(theta), 5), round(y0 + r * math.sin(theta), 5)
         if contains(area, x, y):
             return x, y

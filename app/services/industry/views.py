@@ -79,7 +79,10 @@ def map_collection(session: Session, actor: Actor, track: str | None = None, kin
                            "tracks": sorted(i.tracks), "leader_of": sorted(i.leader_of),
                            "counts": {"capabilities": i.capabilities, "resources": i.resources,
                                       "open_needs": i.open_needs, "links": i.links}}})
-    return {"type": "FeatureCollection", "bbox": list(geo.extent()), "features": features, "unplaced": unplaced}
+    # the map opens on the region asked for (all 23 areas otherwise)
+    shown = [a.code for a in AREAS.values() if region_matches(a.region.value, region)] if region else None
+    return {"type": "FeatureCollection", "bbox": list(geo.extent(shown or None)), "features": features,
+            "unplaced": unplaced}
 
 
 def chain(session: Session, actor: Actor, track: str | None = None) -> dict:
