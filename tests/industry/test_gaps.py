@@ -116,3 +116,17 @@ def test_a_csv_cell_never_starts_a_formula(client, world, make_need):
     make_need("hospital", status="open", title="=HYPERLINK(\"http://x\")", department="@急诊")
     text = client.get("/api/v1/industry/gaps.csv", headers=world["commission"].headers).text
     assert "'=HYPERLINK" in text and ",'@急诊," in text
+
+
+def test_the_gaps_page_shows_the_same_table(client, world, small):
+    for lang, word in (("zh", "放射科"), ("en", "Imaging")):
+        r = client.get(f"/dashboard/industry/gaps?lang={lang}", headers=world["commission"].headers)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+        assert r.text.count('<tr data-track="') == 3 and word in r.text
+        assert "苏州示例医院" in r.text  # the commission sees every hospital
+    r = client.get("/dashboard/industry/gaps?scope=corridor&track=imaging", headers=world["commission"].headers)
+    assert r.text.count('<tr data-track="imaging"') == 2
+    csv = client.get("/dashboard/industry/gaps.csv?scope=shanghai", headers=world["commission"].headers)
+    assert csv.status_code == 200 and len(csv.text.strip().splitlines()) == 2
+    # the pages are the commission's: a company's token gets the 403 page
+    assert client.get("/dashboard/industry/gaps", headers=world["company"].headers).status_code == 403
