@@ -41,4 +41,4 @@ def test_emitters_name_their_type_through_the_enum():
 
 def test_the_values_are_the_stored_strings():
     assert EventType.need_status_changed == "need.status_changed" and str(EventType.need_opened) == "need.opened"
-    assert all(t.value == t.name.replace("_", ".", 1) for t in EventType)
+    assert all(t.value.replace(".", "_") == t.name and t.value.count(".") == 1 for t in EventType)

@@ -1,6 +1,6 @@
 """places, chain links and leaders, platform resources and booking requests (issue 20: industry map and chain)
 
-Revision ID: b4d6f8a0c2e1
+Revision ID: c7e9f1a3b5d8
 Revises: b4d6f8a0c2e4
 Create Date: 2026-12-06 19:45:39.394867
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = 'b4d6f8a0c2e1'
+revision: str = 'c7e9f1a3b5d8'
 down_revision: str | None = 'b4d6f8a0c2e4'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
