@@ -7,7 +7,7 @@ import re
 
 from sqlmodel import Session, select
 
-from app.models import AuditEvent, Invitation, User, WebSession
+from app.models import AuditEvent, Invitation, Notification, User, WebSession
 from tests.web.conftest import PASSWORD, deliver, form_csrf, link_in, signin_client
 
 
@@ -38,9 +38,11 @@ def test_invitation_sets_a_password_once_and_the_person_signs_in(app, client, pe
     mail = mailbox.messages[-1]
     assert mail["To"] == "dr.wang@example.org" and "邀请" in mail["Subject"]
     path = link_in(mailbox, "dr.wang@example.org", "/invite/")
-    with Session(app.state.engine) as s:  # only the token's hash is kept
+    with Session(app.state.engine) as s:  # only the token's hash is kept; the sent e-mail's link is not
         inv = s.exec(select(Invitation)).one()
         assert path.rsplit("/", 1)[1] not in inv.token_hash and inv.used_at is None
+        sent = s.exec(select(Notification).where(Notification.kind == "account")).one()
+        assert not sent.inbox and path not in sent.model_dump_json()
     client.cookies.clear()
 
     page = client.get(path)
@@ -202,3 +204,24 @@ def test_the_language_switch_becomes_the_persons_language(client, people):
     # and the API answers them in it too
     r = client.get("/api/v1/needs/999999", headers={**people["commission"].headers, "Accept-Language": "zh"})
     assert r.json()["detail"] == "Need 999999 not found."
+
+
+def test_invitations_through_the_api(app, client, people, mailbox):
+    admin, commission = people["admin"].headers, people["commission"].headers
+    body = {"email": "api.person@example.org", "role": "company_staff", "organisation_id": people.orgs["lab"],
+            "language": "en"}
+    r = client.post("/api/v1/user-invitations", json=body, headers=commission)
+    assert r.status_code == 201, r.text
+    inv = r.json()
+    assert inv["status"] == "pending" and "token" not in str(inv).lower()
+    r = client.post("/api/v1/user-invitations", json={**body, "role": "admin",
+                                                       "organisation_id": people.orgs["commission"]},
+                    headers={**commission, "Accept-Language": "zh-CN"})
+    assert r.status_code == 403 and r.json()["detail"] == "只有管理员可以邀请人员；商务委可邀请非管理员角色。"
+    assert client.post("/api/v1/user-invitations", json=body, headers=people["company"].headers).status_code == 403
+    assert [i["email"] for i in client.get("/api/v1/user-invitations", headers=admin).json()] == [body["email"]]
+    assert client.delete(f"/api/v1/user-invitations/{inv['id']}", headers=admin).status_code == 204
+    assert client.get("/api/v1/user-invitations", headers=admin).json()[0]["status"] == "revoked"
+    deliver(app)
+    path = link_in(mailbox, "api.person@example.org", "/invite/")
+    assert client.get(path).status_code == 410  # withdrawn: the link no longer works
