@@ -225,3 +225,19 @@ def test_invitations_through_the_api(app, client, people, mailbox):
     deliver(app)
     path = link_in(mailbox, "api.person@example.org", "/invite/")
     assert client.get(path).status_code == 410  # withdrawn: the link no longer works
+
+
+def test_the_first_admin_gets_in_through_the_operators_link(app, client, world):
+    """`clinmatch users password-link`: the person made by `clinmatch users create` has no password nor inviter."""
+    from app.db import session_scope
+    from app.services import accounts
+
+    with session_scope(app.state.engine) as s:
+        link = accounts.operator_link(s, app.state.settings, "admin@example.org")
+    path = link.split("8000", 1)[1]
+    assert path.startswith("/invite/")
+    page = client.get(path)
+    r = client.post(path, data={"password": PASSWORD, "password2": PASSWORD, "csrf_token": form_csrf(page.text)},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    assert signin_client(client, "admin@example.org").headers["location"] == "/admin/users"
