@@ -241,3 +241,58 @@ def test_the_first_admin_gets_in_through_the_operators_link(app, client, world):
                     follow_redirects=False)
     assert r.status_code == 303
     assert signin_client(client, "admin@example.org").headers["location"] == "/admin/users"
+
+
+def test_every_form_refuses_a_post_without_its_token(app, client, people):
+    from fastapi.testclient import TestClient
+
+    anonymous = ["/signin", "/reset", "/reset/some-token", "/invite/some-token", "/dashboard/signin"]
+    admin = ["/admin/organisations", f"/admin/users/{people['lab'].user_id}/deactivate",
+             f"/admin/users/{people['lab'].user_id}/revoke", "/admin/invitations", "/admin/invitations/1/revoke"]
+    commission = ["/introductions", "/notes"]
+    for path in anonymous:
+        r = client.post(path, data={"email": "lab@example.org", "password": PASSWORD, "token": "x"})
+        assert r.status_code == 403 and 'id="csrf-failed"' in r.text, path
+    for who, paths in (("admin@example.org", admin), ("commission@example.org", commission)):
+        with TestClient(app) as c:
+            assert signin_client(c, who).status_code == 303
+            for path in paths:
+                for data in ({}, {"csrf_token": "forged"}):
+                    r = c.post(path, data={**data, "kind": "hospital", "name_zh": "x", "region": "putuo",
+                                           "need_id": "1", "capability_ids": "1", "entity": "need", "entity_id": "1",
+                                           "body": "x"})
+                    assert r.status_code == 403 and 'id="csrf-failed"' in r.text, path
+    with Session(app.state.engine) as s:  # nothing changed
+        assert s.get(User, people["lab"].user_id).is_active
+        assert s.exec(select(AuditEvent).where(AuditEvent.entity.in_(["organisation", "note", "introduction",
+                                                                       "invitation"]),
+                                               AuditEvent.user_id.is_not(None))).first() is None
+
+
+def test_commission_forms_show_field_errors_beside_the_field(client, people):
+    assert signin_client(client, "commission@example.org").status_code == 303
+    page = client.get("/introductions")
+    r = client.post("/introductions", data={"need_id": "", "capability_ids": "abc", "note": "",
+                                            "csrf_token": form_csrf(page.text)})
+    assert r.status_code == 422 and 'id="e-need_id"' in r.text and 'id="e-capability_ids"' in r.text
+    assert "必填项" in r.text and "须为整数" in r.text
+    r = client.post("/introductions", data={"need_id": "999999", "capability_ids": "1",
+                                            "csrf_token": form_csrf(page.text)})
+    assert r.status_code == 422 and "未找到需求 999999" in r.text  # the service's rule, in the page's language
+    page = client.get("/notes")
+    r = client.post("/notes", data={"entity": "need", "entity_id": "5", "body": "",
+                                    "csrf_token": form_csrf(page.text)})
+    assert r.status_code == 422 and 'id="e-body"' in r.text
+    r = client.post("/notes", data={"entity": "planet", "entity_id": "5", "body": "x",
+                                    "csrf_token": form_csrf(page.text)}, headers={"Accept-Language": "en"})
+    assert r.status_code == 422 and 'id="e-entity"' in r.text and "Must be one of" in r.text
+
+
+def test_reset_requests_are_throttled_per_address(app, client, people, mailbox):
+    app.state.auth_throttle.item.amount = 2
+    codes = []
+    for _ in range(3):
+        page = client.get("/reset")
+        codes.append(client.post("/reset", data={"email": "hospital@example.org",
+                                                 "csrf_token": form_csrf(page.text)}).status_code)
+    assert codes == [200, 200, 429]
