@@ -104,7 +104,7 @@ def users_page(request: Request, w: Admin) -> Response:
 @router.post("/users/{user_id}/deactivate", response_class=HTMLResponse)
 def deactivate(request: Request, w: AdminPost, user_id: int) -> Response:
     if user_id == w.actor.user_id:
-        raise Invalid("user_id", w.t("You cannot deactivate yourself."))
+        raise Invalid("user_id", msg("You cannot deactivate yourself."))
     users.update_user(w.session, w.actor, user_id, UserUpdate(is_active=False))  # ends its tokens and sessions
     return redirect("/admin/users", flash=msg("The person is deactivated; their sessions and tokens have ended."))
 
