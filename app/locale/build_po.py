@@ -277,6 +277,10 @@ ZH = {
     "Browse needs": "浏览需求", "Capabilities": "能力", "Dashboard": "看板",
     "The form could not be read; reload the page and try again.": "无法读取表单，请刷新页面后重试。",
     "This page does not accept that request.": "此页面不接受该请求。",
+    "The token is revoked.": "令牌已撤销。", "Open sessions": "在线会话", "API tokens": "API 令牌", "Begins with": "开头",
+    "Created": "创建时间", "Last used": "最近使用", "revoked": "已撤销", "Revoke": "撤销",
+    "No API tokens: this person uses the web pages only. Integrations get a token from `clinmatch tokens create` or the API.":
+        "没有 API 令牌：此人仅使用网页。系统集成可通过 `clinmatch tokens create` 或 API 获取令牌。",
 }
 
 OUT = Path(__file__).parent / "zh" / "LC_MESSAGES" / "messages.po"

@@ -296,3 +296,17 @@ def test_reset_requests_are_throttled_per_address(app, client, people, mailbox):
         codes.append(client.post("/reset", data={"email": "hospital@example.org",
                                                  "csrf_token": form_csrf(page.text)}).status_code)
     assert codes == [200, 200, 429]
+
+
+def test_an_admin_revokes_one_api_token(client, people):
+    assert signin_client(client, "admin@example.org").status_code == 303
+    lab = people["lab"]
+    page = client.get(f"/admin/users/{lab.user_id}")
+    assert page.status_code == 200 and lab.token[:10] in page.text and lab.token not in page.text
+    tok_id = re.search(r'data-token="(\d+)"', page.text)[1]
+    r = client.post(f"/admin/tokens/{tok_id}/revoke", data={"csrf_token": form_csrf(page.text)},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/admin/users/{lab.user_id}"
+    assert client.get("/api/v1/me", headers=lab.headers).status_code == 401
+    assert "已撤销" in client.get(f"/admin/users/{lab.user_id}").text
+    assert client.get("/admin/users/999999").status_code == 404
