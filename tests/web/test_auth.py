@@ -37,6 +37,8 @@ def test_invitation_sets_a_password_once_and_the_person_signs_in(app, client, pe
     deliver(app)
     mail = mailbox.messages[-1]
     assert mail["To"] == "dr.wang@example.org" and "邀请" in mail["Subject"]
+    text = mail.get_body(("plain",)).get_content()
+    assert "普陀区中心医院" in text and "医院人员" in text and "订阅" not in text  # no footer about subscriptions
     path = link_in(mailbox, "dr.wang@example.org", "/invite/")
     with Session(app.state.engine) as s:  # only the token's hash is kept; the sent e-mail's link is not
         inv = s.exec(select(Invitation)).one()
