@@ -152,3 +152,25 @@ def test_a_revoked_session_ends_in_the_browser(browser, live_server, app, people
     assert "/signin?next=" in officer.url
     boss.context.close()
     officer.context.close()
+
+
+def test_a_forgotten_password_on_a_phone(browser, live_server, app, people, mailbox):
+    page = open_page(browser, "phone", "zh")
+    page.goto(f"{live_server}/signin")
+    page.click("a[href='/reset']")
+    page.fill("#f-email", "hospital@example.org")
+    page.click("#reset-submit")
+    assert page.is_visible("#reset-sent")
+    deliver(app)
+    page.goto(live_server + link_in(mailbox, "hospital@example.org", "/reset/"))
+    assert page.inner_text("h1") == "设置新密码"
+    check_page(page, "reset-set-password")
+    page.fill("#f-password", "another long passphrase")
+    page.fill("#f-password2", "another long passphrase")
+    page.click("#password-submit")
+    assert "密码已设置" in page.inner_text("#flash")
+    signin_page(page, live_server, "hospital@example.org", PASSWORD)
+    assert page.is_visible("#form-error")  # the old password no longer works
+    signin_page(page, live_server, "hospital@example.org", "another long passphrase")
+    assert page.url.endswith("/needs")  # the hospital's home (its pages come with the hospital's module)
+    page.context.close()
