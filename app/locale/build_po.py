@@ -161,7 +161,6 @@ ZH = {
     'Too many failed attempts; try again later.': '失败次数过多，请稍后再试。',
     'The form has expired or did not come from this site; reload the page and submit again.': '表单已过期或来源不明，请重新打开页面后再提交。',
     'Not allowed': '无权访问',
-    'The dashboard is for the district commerce commission and administrators only.': '看板仅向区商务委和管理员开放。',
     'Filters': '筛选', 'Published from': '发布日期自', 'to': '至', 'Track': '赛道', 'Region': '地区',
     'Stalled after (days)': '停滞天数', 'All': '全部', 'Apply': '应用', 'CSV': '导出 CSV', 'Funnel': '转化漏斗', 'Step': '环节',
     'Count': '数量', 'Step conversion': '环节转化率', 'Of needs filed': '累计转化率', 'Time in each stage (days)': '各阶段停留时间（天）',

@@ -312,3 +312,15 @@ def test_an_admin_revokes_one_api_token(client, people):
     assert client.get("/api/v1/me", headers=lab.headers).status_code == 401
     assert "已撤销" in client.get(f"/admin/users/{lab.user_id}").text
     assert client.get("/admin/users/999999").status_code == 404
+
+
+def test_over_https_the_cookies_are_secure(app, people):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, base_url="https://testserver") as https:
+        page = https.get("/signin")
+        assert "Secure" in page.headers["set-cookie"]  # the form's CSRF cookie
+        r = https.post("/signin", data={"email": "admin@example.org", "password": PASSWORD,
+                                        "csrf_token": form_csrf(page.text)}, follow_redirects=False)
+        cookie = _session_cookie(r)
+        assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie
