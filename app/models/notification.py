@@ -40,6 +40,7 @@ class NotificationKind(StrEnum):
     digest = "digest"  # several of the above, bundled by a daily or weekly rhythm
     ping = "ping"  # a test message to a webhook endpoint
     industry = "industry"  # a booking request or a chain link, and their answers (app.services.industry.notices)
+    account = "account"  # to one person: an invitation or a password-reset link (e-mail only, never the inbox)
 
 
 class DeliveryStatus(StrEnum):
