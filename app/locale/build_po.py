@@ -137,6 +137,16 @@ ZH = {
     "No attachment on message {message_id}.": "消息 {message_id} 没有附件。",
     "The file of {what} is missing from storage.": "{what}的内容在存储中缺失。",
     "document {document_id}": "文件 {document_id} ", "the attachment of message {message_id}": "消息 {message_id} 的附件",
+    # capability import (a spreadsheet checked row by row before anything is stored)
+    "The file could not be read as {kind}; save it again as CSV (UTF-8) or XLSX.": "无法按 {kind} 读取此文件；请另存为 CSV（UTF-8）或 XLSX 后重试。",
+    "Upload a CSV or XLSX file (a .csv or .xlsx name).": "请上传 CSV 或 XLSX 文件（文件名以 .csv 或 .xlsx 结尾）。",
+    "The first row must name the columns; 'title' (标题) and 'description' (描述) are needed.": "第一行须为列名，且须包含“标题”（title）和“描述”（description）两列。",
+    "At most {max_rows} rows per import; this file has more. Split it.": "每次最多导入 {max_rows} 行，此文件超出，请拆分后导入。",
+    "The file has no rows below its header.": "文件在列名行之下没有数据。",
+    "Reference {ref} appears in row {line} already.": "编号 {ref} 已在第 {line} 行出现。",
+    "Your catalogue has a capability with reference {ref} already.": "您的能力目录中已有编号为 {ref} 的能力。",
+    "The preview has expired or was changed; upload the file again.": "预览已失效或被改动，请重新上传文件。",
+    "{count} rows have errors; nothing was stored.": "{count} 行有错误，未保存任何内容。",
     # a match's reasons
     "shared concepts: {concepts}": "共同概念：{concepts}", "does not meet: {conditions}": "不满足：{conditions}",
     "no specific shared concept; semantic similarity of the texts": "无明确的共同概念；依据文本语义相似度",
