@@ -21,6 +21,7 @@ from app.errors import AppError, Invalid, PayloadTooLarge
 from app.i18n import msg
 from app.models import Capability, MatchFeedback, Need
 from app.models.capability import CapabilityCreate, CapabilityUpdate
+from app.models.common import DbInt
 from app.models.enums import CapabilityKind, CapabilityStatus, NeedStatus, PartnerType, Role, Stage
 from app.models.matching import Party
 from app.models.notification import Channel, PreferenceUpdate, Rhythm, WebhookCreate, WebhookUpdate
@@ -35,6 +36,7 @@ from app.web.core import render as page
 from app.web.people import (
     BANDS,
     KINDS,
+    MAX_INT,
     PARTNER_TYPES,
     REGIONS,
     STAGES,
@@ -234,7 +236,7 @@ def import_confirm(request: Request, w: CompanyPost,
 
 
 @router.get("/capabilities/{cap_id}", response_class=HTMLResponse)
-def show_capability(request: Request, w: Company, cap_id: int) -> Response:
+def show_capability(request: Request, w: Company, cap_id: DbInt) -> Response:
     cap = capabilities.get_manageable(w.session, w.actor, cap_id)
     ranked = {"items": [], "no_fit": True, "hidden_weak": 0}
     if cap.status == CapabilityStatus.active:
@@ -249,7 +251,7 @@ def show_capability(request: Request, w: Company, cap_id: int) -> Response:
 
 
 @router.get("/capabilities/{cap_id}/edit", response_class=HTMLResponse)
-def edit_capability(request: Request, w: Company, cap_id: int) -> Response:
+def edit_capability(request: Request, w: Company, cap_id: DbInt) -> Response:
     cap = capabilities.get_manageable(w.session, w.actor, cap_id)
     form = {k: getattr(cap, k) for k in ("kind", "title", "description", "tracks", "stages", "region",
                                          "external_ref")}
@@ -258,7 +260,7 @@ def edit_capability(request: Request, w: Company, cap_id: int) -> Response:
 
 
 @router.post("/capabilities/{cap_id}/edit", response_class=HTMLResponse)
-def save_capability(request: Request, w: CompanyPost, cap_id: int, version: Annotated[int, Form(ge=1)] = 1,
+def save_capability(request: Request, w: CompanyPost, cap_id: DbInt, version: Annotated[int, Form(ge=1, le=MAX_INT)] = 1,
                     kind: Short = "", title: Short = "", description: Annotated[str, Form(max_length=8000)] = "",
                     tracks: Values = [], stages: Values = [], certifications: Short = "",  # noqa: B006
                     region: Short = "", external_ref: Short = "") -> Response:
@@ -278,7 +280,7 @@ def save_capability(request: Request, w: CompanyPost, cap_id: int, version: Anno
 
 
 @router.post("/capabilities/{cap_id}/status", response_class=HTMLResponse)
-def archive_capability(request: Request, w: CompanyPost, cap_id: int, version: Annotated[int, Form(ge=1)] = 1,
+def archive_capability(request: Request, w: CompanyPost, cap_id: DbInt, version: Annotated[int, Form(ge=1, le=MAX_INT)] = 1,
                        status: Annotated[str, Form(max_length=20)] = "") -> Response:
     try:
         capabilities.update_capability(w.session, w.actor, cap_id, CapabilityUpdate(status=status), version,
@@ -317,7 +319,7 @@ def notification_settings(request: Request, w: Member) -> Response:
 
 
 @router.post("/settings/notifications", response_class=HTMLResponse)
-def save_notification_settings(request: Request, w: MemberPost, version: Annotated[int, Form(ge=0)] = 0,
+def save_notification_settings(request: Request, w: MemberPost, version: Annotated[int, Form(ge=0, le=MAX_INT)] = 0,
                                channels: Values = [], rhythm: Short = "",  # noqa: B006
                                min_score: Annotated[str, Form(max_length=10)] = "", tracks: Values = [],  # noqa: B006
                                regions: Values = [], language: Short = "") -> Response:  # noqa: B006
@@ -348,7 +350,7 @@ def add_webhook(request: Request, w: MemberPost, url: Annotated[str, Form(max_le
 
 
 @router.post("/settings/webhooks/{endpoint_id}", response_class=HTMLResponse)
-def toggle_webhook(request: Request, w: MemberPost, endpoint_id: int, version: Annotated[int, Form(ge=0)] = 0,
+def toggle_webhook(request: Request, w: MemberPost, endpoint_id: DbInt, version: Annotated[int, Form(ge=0, le=MAX_INT)] = 0,
                    active: Annotated[str, Form(max_length=5)] = "") -> Response:
     try:
         webhooks.update(w.session, w.actor, request.app.state.settings, endpoint_id,

@@ -15,7 +15,8 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from app.errors import AppError
-from app.models import Engagement, MatchFeedback, MatchRecord, Need
+from app.models import Capability, Engagement, MatchFeedback, MatchRecord, Need
+from app.models.common import DbInt
 from app.models.engagement import EngagementCreate
 from app.models.enums import (
     NEED_TRANSITIONS,
@@ -27,7 +28,7 @@ from app.models.enums import (
 )
 from app.models.matching import FeedbackCreate, Party, Verdict
 from app.models.need import NeedCreate, NeedUpdate
-from app.policy import can_manage_need
+from app.policy import can_manage_need, capability_visible
 from app.services import capabilities, engagements, matching, messages, needs, reasons
 from app.services.engagements import EngagementFilters
 from app.services.listing import PageParams
@@ -37,6 +38,7 @@ from app.web.core import Web, form_errors, redirect, render, require
 from app.web.people import (
     BANDS,
     CONFIDENTIALITY,
+    MAX_INT,
     NEED_STATUSES,
     PARTNER_TYPES,
     REASONS,
@@ -168,13 +170,13 @@ def statement_check(request: Request, w: Hospital,
 
 
 @router.get("/needs/{need_id}/edit", response_class=HTMLResponse)
-def edit_need(request: Request, w: Hospital, need_id: int) -> Response:
+def edit_need(request: Request, w: Hospital, need_id: DbInt) -> Response:
     need = needs.get_manageable(w.session, w.actor, need_id)
     return render(request, "hospital/need_form.html", **_form_context(w, _form_of(need), need=need))
 
 
 @router.post("/needs/{need_id}/edit", response_class=HTMLResponse)
-def save_need(request: Request, w: HospitalPost, need_id: int, version: Annotated[int, Form(ge=1)] = 1,
+def save_need(request: Request, w: HospitalPost, need_id: DbInt, version: Annotated[int, Form(ge=1, le=MAX_INT)] = 1,
               title: Short = "", description: Text = "", department: Annotated[str, Form(max_length=200)] = "",
               clinical_problem: Text = "", current_practice: Text = "", shortcomings: Text = "",
               affected_population: Text = "", desired_outcome: Text = "", tracks: Values = [],  # noqa: B006
@@ -200,7 +202,7 @@ def save_need(request: Request, w: HospitalPost, need_id: int, version: Annotate
 
 
 @router.post("/needs/{need_id}/status", response_class=HTMLResponse)
-def change_status(request: Request, w: HospitalPost, need_id: int, version: Annotated[int, Form(ge=1)] = 1,
+def change_status(request: Request, w: HospitalPost, need_id: DbInt, version: Annotated[int, Form(ge=1, le=MAX_INT)] = 1,
                   status: Annotated[str, Form(max_length=20)] = "") -> Response:
     try:
         needs.update_need(w.session, w.actor, need_id, NeedUpdate(status=status), version,
@@ -228,12 +230,16 @@ def _hospital_view(request: Request, w: Web, need: Need) -> dict:
     rows = s.exec(select(MatchFeedback).where(MatchFeedback.need_id == need.id, MatchFeedback.party == Party.company,
                                               MatchFeedback.verdict == Verdict.interested)
                   .order_by(MatchFeedback.updated_at.desc())).all()
-    mine = {(f.capability_id): f.verdict for f in s.exec(select(MatchFeedback).where(
+    mine = {f.capability_id: f.verdict for f in s.exec(select(MatchFeedback).where(
         MatchFeedback.need_id == need.id, MatchFeedback.party == Party.hospital)).all()}
+    # the capabilities the hospital may still read (an archived one leaves the list with its interest)
+    caps = {c.id: c for c in capabilities.to_public_many(s, s.exec(select(Capability).where(
+        Capability.id.in_({f.capability_id for f in rows}), capability_visible(w.actor))).all())} if rows else {}
     for f in rows:
-        cap = capabilities.to_public(s, capabilities.get_visible(s, w.actor, f.capability_id))
-        interest.append({"feedback": f, "capability": cap, "company": org_name(cap.organisation, lang),
-                         "company_id": cap.organisation.id, "hospital_verdict": mine.get(f.capability_id)})
+        cap = caps.get(f.capability_id)
+        if cap is not None:
+            interest.append({"feedback": f, "capability": cap, "company": org_name(cap.organisation, lang),
+                             "company_id": cap.organisation.id, "hospital_verdict": mine.get(f.capability_id)})
     engs, _ = engagements.list_engagements(s, w.actor, EngagementFilters(need_id=need.id),
                                            PageParams(limit=50, offset=0))
     threads, _ = messages.list_threads(s, w.actor, False, PageParams(limit=50, offset=0), need_id=need.id)
@@ -242,7 +248,7 @@ def _hospital_view(request: Request, w: Web, need: Need) -> dict:
             "interest": interest, "engagements": engs, "threads": threads, "running": running}
 
 
-def need_page(request: Request, w: Web, need_id: int, action_error: str | None = None, status_code: int = 200,
+def need_page(request: Request, w: Web, need_id: DbInt, action_error: str | None = None, status_code: int = 200,
               errors: dict | None = None) -> Response:
     need = needs.get_visible(w.session, w.actor, need_id)
     public = needs.to_public(w.session, w.actor, need)
@@ -261,12 +267,12 @@ def need_page(request: Request, w: Web, need_id: int, action_error: str | None =
 
 
 @router.get("/needs/{need_id}", response_class=HTMLResponse)
-def show_need(request: Request, w: Person, need_id: int) -> Response:
+def show_need(request: Request, w: Person, need_id: DbInt) -> Response:
     return need_page(request, w, need_id)
 
 
 @router.post("/needs/{need_id}/feedback", response_class=HTMLResponse)
-def feedback(request: Request, w: PartyPost, need_id: int, capability_id: Annotated[int, Form(ge=1)] = 0,
+def feedback(request: Request, w: PartyPost, need_id: DbInt, capability_id: Annotated[int, Form(ge=1, le=MAX_INT)] = 0,
              verdict: Annotated[str, Form(max_length=20)] = "", reason: Annotated[str, Form(max_length=20)] = "",
              comment: Annotated[str, Form(max_length=2000)] = "") -> Response:
     """Interested / not interested (with its reason) on one (need, capability) pair: the hospital on a match or
@@ -286,7 +292,7 @@ def feedback(request: Request, w: PartyPost, need_id: int, capability_id: Annota
 
 
 @router.post("/needs/{need_id}/propose", response_class=HTMLResponse)
-def propose(request: Request, w: PartyPost, need_id: int, capability_id: Annotated[int, Form(ge=1)] = 0,
+def propose(request: Request, w: PartyPost, need_id: DbInt, capability_id: Annotated[int, Form(ge=1, le=MAX_INT)] = 0,
             pathway: Annotated[str, Form(max_length=20)] = "device",
             comment: Annotated[str, Form(max_length=4000)] = "") -> Response:
     """Propose a partnership: the hospital accepts a company as its partner on this need (the company then

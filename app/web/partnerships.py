@@ -14,9 +14,9 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import ValidationError
 
-from app.errors import AppError, Invalid
+from app.errors import AppError, Invalid, NotFound
 from app.i18n import msg, say
-from app.models.common import LOCAL_TZ
+from app.models.common import LOCAL_TZ, DbInt
 from app.models.engagement import MilestoneCreate, TransitionCreate
 from app.models.enums import Role
 from app.models.message import MessageCreate
@@ -24,7 +24,7 @@ from app.policy import engagement_side
 from app.services import engagements, messages
 from app.services.listing import PageParams
 from app.web.core import Web, form_errors, redirect, render, require
-from app.web.people import Pager, org_name, page_number
+from app.web.people import MAX_INT, Pager, org_name, page_number
 from app.workflow import EngagementState, allowed_targets
 from app.workflow.guards import unmet
 from app.workflow.states import PATHWAY_CHOSEN_BY, REASON_REQUIRED, TAKEN_BY, Pathway
@@ -62,20 +62,19 @@ def _steps(w: Web, eng, side: str | None, documents_required: frozenset[str]) ->
     return out
 
 
-def partnership_page(request: Request, w: Web, engagement_id: int, status: int = 200, action_error: str | None = None,
+def partnership_page(request: Request, w: Web, engagement_id: DbInt, status: int = 200, action_error: str | None = None,
                      errors: dict | None = None, form: dict | None = None) -> Response:
     s = w.session
     eng = engagements.get_visible(s, w.actor, engagement_id)
     detail = engagements.detail(s, w.actor, eng)
     side = engagement_side(w.actor, eng)
     settings = _settings(request)
-    conv = messages.engagement_conversation(s, w.actor, eng.id, settings.commission_reads_all_threads) \
-        if w.actor.role != Role.commission or settings.commission_reads_all_threads or eng.brokered_by_org_id \
-        else None
     msgs = []
-    if conv is not None:
-        rows, _ = messages.list_messages(s, w.actor, conv, PageParams(limit=100, offset=0))
-        msgs = rows
+    try:  # the commission reads the conversation of partnerships it brokered only (app.policy)
+        conv = messages.engagement_conversation(s, w.actor, eng.id, settings.commission_reads_all_threads)
+        msgs, _ = messages.list_messages(s, w.actor, conv, PageParams(limit=100, offset=0))
+    except NotFound:
+        pass
     participant = w.actor.organisation_id in {p.organisation.id for p in detail.participants if p.status == "active"}
     my_accept = None
     if side is not None and eng.state == EngagementState.proposed:
@@ -92,11 +91,11 @@ def partnership_page(request: Request, w: Web, engagement_id: int, status: int =
 
 
 @router.get("/partnerships/{engagement_id}", response_class=HTMLResponse)
-def show(request: Request, w: Reader, engagement_id: int) -> Response:
+def show(request: Request, w: Reader, engagement_id: DbInt) -> Response:
     return partnership_page(request, w, engagement_id)
 
 
-def _refused(request: Request, w: Web, engagement_id: int, e: Exception, form: dict | None = None,
+def _refused(request: Request, w: Web, engagement_id: DbInt, e: Exception, form: dict | None = None,
              prefix: str = "") -> Response:
     w.session.rollback()
     errs = form_errors(e, w.lang)
@@ -106,7 +105,7 @@ def _refused(request: Request, w: Web, engagement_id: int, e: Exception, form: d
 
 
 @router.post("/partnerships/{engagement_id}/accept", response_class=HTMLResponse)
-def accept(request: Request, w: PartyPost, engagement_id: int, version: Annotated[int, Form(ge=1)] = 1) -> Response:
+def accept(request: Request, w: PartyPost, engagement_id: DbInt, version: Annotated[int, Form(ge=1, le=MAX_INT)] = 1) -> Response:
     try:
         engagements.accept(w.session, w.actor, engagement_id, version)
     except AppError as e:
@@ -115,7 +114,7 @@ def accept(request: Request, w: PartyPost, engagement_id: int, version: Annotate
 
 
 @router.post("/partnerships/{engagement_id}/step", response_class=HTMLResponse)
-def step(request: Request, w: PartyPost, engagement_id: int, version: Annotated[int, Form(ge=1)] = 1,
+def step(request: Request, w: PartyPost, engagement_id: DbInt, version: Annotated[int, Form(ge=1, le=MAX_INT)] = 1,
          target: Annotated[str, Form(max_length=30)] = "", comment: Comment = "",
          pathway: Annotated[str, Form(max_length=20)] = "",
          occurred_on: Annotated[str, Form(max_length=10)] = "") -> Response:
@@ -135,7 +134,7 @@ def step(request: Request, w: PartyPost, engagement_id: int, version: Annotated[
 
 
 @router.post("/partnerships/{engagement_id}/milestones", response_class=HTMLResponse)
-def add_milestone(request: Request, w: PartyPost, engagement_id: int,
+def add_milestone(request: Request, w: PartyPost, engagement_id: DbInt,
                   kind: Annotated[str, Form(max_length=40)] = "", title: Annotated[str, Form(max_length=300)] = "",
                   occurred_on: Annotated[str, Form(max_length=10)] = "",
                   reference: Annotated[str, Form(max_length=100)] = "", notes: Comment = "") -> Response:
@@ -150,7 +149,7 @@ def add_milestone(request: Request, w: PartyPost, engagement_id: int,
 
 
 @router.post("/partnerships/{engagement_id}/milestones/{milestone_id}/documents", response_class=HTMLResponse)
-def attach(request: Request, w: PartyPost, engagement_id: int, milestone_id: int,
+def attach(request: Request, w: PartyPost, engagement_id: DbInt, milestone_id: DbInt,
            file: Annotated[UploadFile | None, File()] = None) -> Response:
     settings = _settings(request)
     try:
@@ -165,7 +164,7 @@ def attach(request: Request, w: PartyPost, engagement_id: int, milestone_id: int
 
 
 @router.get("/partnerships/{engagement_id}/documents/{document_id}")
-def download(request: Request, w: Reader, engagement_id: int, document_id: int) -> Response:
+def download(request: Request, w: Reader, engagement_id: DbInt, document_id: DbInt) -> Response:
     doc, path = engagements.open_document(w.session, w.actor, engagement_id, document_id,
                                           _settings(request).attachments_dir)
     return FileResponse(path, media_type=doc.content_type, filename=doc.filename,
@@ -214,14 +213,14 @@ def _post(request: Request, w: Web, conv, body: str) -> Response:
 
 
 @router.get("/threads/needs/{need_id}/{company_org_id}", response_class=HTMLResponse)
-def need_thread(request: Request, w: Reader, need_id: int, company_org_id: int) -> Response:
+def need_thread(request: Request, w: Reader, need_id: DbInt, company_org_id: DbInt) -> Response:
     conv = messages.need_conversation(w.session, w.actor, need_id, company_org_id,
                                       _settings(request).commission_reads_all_threads)
     return conversation_page(request, w, conv)
 
 
 @router.post("/threads/needs/{need_id}/{company_org_id}", response_class=HTMLResponse)
-def write_need_thread(request: Request, w: PartyPost, need_id: int, company_org_id: int,
+def write_need_thread(request: Request, w: PartyPost, need_id: DbInt, company_org_id: DbInt,
                       body: Annotated[str, Form(max_length=4000)] = "") -> Response:
     conv = messages.need_conversation(w.session, w.actor, need_id, company_org_id,
                                       _settings(request).commission_reads_all_threads)
@@ -229,14 +228,14 @@ def write_need_thread(request: Request, w: PartyPost, need_id: int, company_org_
 
 
 @router.get("/threads/partnerships/{engagement_id}", response_class=HTMLResponse)
-def partnership_thread(request: Request, w: Reader, engagement_id: int) -> Response:
+def partnership_thread(request: Request, w: Reader, engagement_id: DbInt) -> Response:
     conv = messages.engagement_conversation(w.session, w.actor, engagement_id,
                                             _settings(request).commission_reads_all_threads)
     return conversation_page(request, w, conv)
 
 
 @router.post("/threads/partnerships/{engagement_id}", response_class=HTMLResponse)
-def write_partnership_thread(request: Request, w: PartyPost, engagement_id: int,
+def write_partnership_thread(request: Request, w: PartyPost, engagement_id: DbInt,
                              body: Annotated[str, Form(max_length=4000)] = "") -> Response:
     conv = messages.engagement_conversation(w.session, w.actor, engagement_id,
                                             _settings(request).commission_reads_all_threads)
@@ -254,7 +253,7 @@ def invitations(request: Request, w: Party, status: int = 200, action_error: str
 
 
 @router.post("/invitations/{invitation_id}", response_class=HTMLResponse)
-def answer_invitation(request: Request, w: PartyPost, invitation_id: int,
+def answer_invitation(request: Request, w: PartyPost, invitation_id: DbInt,
                       answer: Annotated[str, Form(max_length=10)] = "") -> Response:
     try:
         inv = engagements.answer_invitation(w.session, w.actor, invitation_id, accept=answer == "accept")

@@ -16,6 +16,7 @@ from app.services.listing import PageParams
 from app.services.need_statement import statement_warnings
 
 PAGE_SIZE = 20
+MAX_INT = 2**63 - 1  # a form's id or version beyond the database's integer is a 422, not an overflow
 
 # value -> English (a catalogue msgid); tracks, regions, states, pathways and milestone kinds are named by the
 # foundation's labels (app.web.i18n), which ``t(value)`` reads
