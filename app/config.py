@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     # case this long after sign-in.
     session_idle_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     session_lifetime_hours: float = Field(default=8.0, gt=0, le=30 * 24)
+    # People's sign-in: an invitation link (e-mailed; sets the first password) is good for this many days, a
+    # password-reset link for this many minutes; each works once. Passwords have at least this many characters.
+    invitation_days: float = Field(default=7.0, gt=0, le=90)
+    password_reset_minutes: int = Field(default=60, ge=5, le=7 * 24 * 60)
+    password_min_length: int = Field(default=10, ge=8, le=200)
     # Authentication failures (bad, revoked or expired tokens; failed dashboard sign-ins) allowed per client address
     # in a moving window; past that the address gets 429 with Retry-After, except for credentials that authenticated
     # recently (kept per process, like the counts).

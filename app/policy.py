@@ -151,6 +151,16 @@ def introduction_visible(actor: Actor) -> ColumnElement[bool]:
     return Introduction.id == -1  # pragma: no cover - unknown role sees nothing
 
 
+def may_invite(actor: Actor, role: Role) -> None:
+    """Who brings people in: an admin, into any role; the commission, into the working roles (never an admin: one
+    commission account must not be able to mint the accounts that govern the service)."""
+    if actor.role == Role.admin:
+        return
+    if actor.role == Role.commission and role != Role.admin:
+        return
+    raise Forbidden(msg("Only an administrator, or the commission for non-administrator roles, invites people."))
+
+
 def may_introduce(actor: Actor) -> None:
     """Brokering is the commission's: it introduces a need to companies (admins operate the service, they do not
     broker)."""

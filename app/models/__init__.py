@@ -19,7 +19,7 @@ from app.models.notification import (
                                      WebhookEndpoint,
 )
 from app.models.organisation import Organisation
-from app.models.user import ApiToken, User, WebSession
+from app.models.user import ApiToken, Invitation, User, WebSession
 
 __all__ = [
                                      "ApiToken",
@@ -33,6 +33,7 @@ __all__ = [
                                      "EngagementParticipant",
                                      "EngagementTransition",
                                      "Introduction",
+                                     "Invitation",
                                      "MatchFeedback",
                                      "MatchNotice",
                                      "MatchRecord",

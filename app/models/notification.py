@@ -39,6 +39,7 @@ class NotificationKind(StrEnum):
     reminder = "reminder"  # a need or a partnership has waited too long
     digest = "digest"  # several of the above, bundled by a daily or weekly rhythm
     ping = "ping"  # a test message to a webhook endpoint
+    account = "account"  # to one person: an invitation or a password-reset link (e-mail only, never the inbox)
 
 
 class DeliveryStatus(StrEnum):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from pydantic import AwareDatetime, EmailStr, field_validator
 from sqlmodel import Field, SQLModel
@@ -23,6 +24,8 @@ class User(UserBase, table=True):
     role: str = Field(max_length=20, index=True)
     organisation_id: int = Field(foreign_key="organisations.id", index=True)
     is_active: bool = True
+    # argon2id (pwdlib's PHC string); None: the person has no password yet (invited, or API-only)
+    password_hash: str | None = Field(default=None, max_length=200)
     created_at: datetime = created_at_field()
 
 
@@ -107,3 +110,29 @@ class WebSession(SQLModel, table=True):
 class SessionsRevoked(SQLModel):
     tokens_revoked: int
     sessions_revoked: int
+
+
+class InvitationPurpose(StrEnum):
+    invite = "invite"  # a new person sets their first password (the user is created when they do)
+    reset = "reset"  # a known person sets a new password
+
+
+class Invitation(SQLModel, table=True):
+    """A link sent by e-mail that lets its holder set a password once: an invitation (the person is created or
+    re-activated when they use it) or a password reset. Only the SHA-256 of the link's token is stored."""
+
+    __tablename__ = "invitations"
+    id: int | None = Field(default=None, primary_key=True)
+    purpose: str = Field(default=InvitationPurpose.invite, max_length=10)
+    email: str = Field(max_length=254, index=True)
+    full_name: str = Field(default="", max_length=200)
+    role: str = Field(max_length=20)
+    organisation_id: int = Field(foreign_key="organisations.id", index=True)
+    user_id: int | None = Field(default=None, foreign_key="users.id", index=True)  # reset; an invite once used
+    invited_by_user_id: int | None = Field(default=None, foreign_key="users.id")
+    language: str = Field(default="zh", max_length=2)  # of the e-mail and of the page it opens
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = created_at_field()
+    expires_at: datetime
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None

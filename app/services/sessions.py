@@ -1,4 +1,4 @@
-"""Dashboard (browser) sessions, kept on the server: the cookie carries a random id, the table only its SHA-256.
+"""Browser sessions, kept on the server: the cookie carries a random id, the table only its SHA-256.
 
 A session belongs to a user; it ends when the user signs out, after ``idle`` without a request, at its absolute
 expiry, when the token it was opened with is revoked or expires, or when an admin revokes all of the user's tokens
@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
-from app.models import ApiToken, Organisation, User, WebSession
+from app.models import ApiToken, Organisation, User, UserNotificationPreference, WebSession
 from app.models.common import utcnow
 from app.models.enums import OrgKind, Role
 from app.policy import Actor
@@ -55,17 +56,27 @@ def open_session(session: Session, actor: Actor, *, lifetime: timedelta, method:
     return secret
 
 
-def session_actor(session: Session, secret: str, *, idle: timedelta, request_id: str | None = None,
-                  client_request_id: str | None = None) -> Actor | None:
-    """The session's user as an actor, or None when the session is unknown, ended, idle too long or its user is
-    inactive."""
-    row = session.exec(select(WebSession, User, Organisation)  # one query: this runs on every dashboard request
-                       .join(User, User.id == WebSession.user_id)
+@dataclass(frozen=True)
+class SessionPerson:
+    """Who a live session belongs to: the actor, their user and organisation rows, their own language (or None)."""
+
+    actor: Actor
+    user: User
+    organisation: Organisation
+    language: str | None
+
+
+def session_person(session: Session, secret: str, *, idle: timedelta, request_id: str | None = None,
+                   client_request_id: str | None = None) -> SessionPerson | None:
+    """The session's person, or None when the session is unknown, ended, idle too long or its user is inactive."""
+    row = session.exec(select(WebSession, User, Organisation, UserNotificationPreference.language)
+                       .join(User, User.id == WebSession.user_id)  # one query: this runs on every page request
                        .join(Organisation, Organisation.id == User.organisation_id)
+                       .outerjoin(UserNotificationPreference, UserNotificationPreference.user_id == User.id)
                        .where(WebSession.id_hash == _hash(secret))).first()
     if row is None:
         return None
-    ws, user, org = row
+    ws, user, org, language = row
     now = utcnow()
     last = _aware(ws.last_seen_at)
     if ws.revoked_at is not None or _aware(ws.expires_at) <= now or now - last >= idle or not user.is_active:
@@ -73,8 +84,16 @@ def session_actor(session: Session, secret: str, *, idle: timedelta, request_id:
     if now - last >= LAST_SEEN_RESOLUTION:
         ws.last_seen_at = now
         session.add(ws)
-    return Actor(user_id=user.id, organisation_id=org.id, org_kind=OrgKind(org.kind), role=Role(user.role),
-                 request_id=request_id, client_request_id=client_request_id)
+    actor = Actor(user_id=user.id, organisation_id=org.id, org_kind=OrgKind(org.kind), role=Role(user.role),
+                  request_id=request_id, client_request_id=client_request_id)
+    return SessionPerson(actor, user, org, language)
+
+
+def session_actor(session: Session, secret: str, *, idle: timedelta, request_id: str | None = None,
+                  client_request_id: str | None = None) -> Actor | None:
+    """The session's user as an actor, or None (see ``session_person``)."""
+    person = session_person(session, secret, idle=idle, request_id=request_id, client_request_id=client_request_id)
+    return person.actor if person else None
 
 
 def end_session(session: Session, secret: str, actor: Actor | None = None) -> bool:

@@ -68,14 +68,15 @@ def _watch(page) -> list[str]:
 
 def _signin(page, base: str, token: str) -> None:
     page.goto(f"{base}/dashboard")
-    assert page.url.endswith("/dashboard/signin")
+    assert "/signin?next=" in page.url  # the people's sign-in; the access-token form is beside it
+    page.goto(f"{base}/dashboard/signin")
     page.fill("#token", token)
     page.click("#signin-submit")
 
 
 def test_commission_signs_in_and_sees_the_api_figures(browser, live_server, client, world, pipeline):
     api = client.get("/api/v1/analytics/funnel", headers=world["commission"].headers).json()["funnel"]
-    page = browser.new_page(viewport={"width": 1366, "height": 768})  # a laptop screen
+    page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")  # a laptop, in Chinese
     errors = _watch(page)
     _signin(page, live_server, world["commission"].token)
     page.wait_for_selector("body[data-charts=ready]", timeout=10_000)  # Chart.js loaded from the app and drew
@@ -108,9 +109,9 @@ def test_commission_signs_in_and_sees_the_api_figures(browser, live_server, clie
     # signing out (a POST form with the session's CSRF token) ends the session
     page.goto(f"{live_server}/dashboard")
     page.click("nav form button")
-    assert page.url.endswith("/dashboard/signin")
+    assert page.url.endswith("/signin")
     page.goto(f"{live_server}/dashboard")
-    assert page.url.endswith("/dashboard/signin")
+    assert "/signin?next=" in page.url
     assert not errors, errors
 
 
@@ -147,6 +148,6 @@ def test_a_non_commission_token_is_refused(browser, live_server, world):
         _signin(page, live_server, world[persona].token)
         assert "403" in page.inner_text("#forbidden")
         page.goto(f"{live_server}/dashboard")
-        assert page.url.endswith("/dashboard/signin")  # no session was kept
+        assert "/signin?next=" in page.url  # no session was kept
     _signin(page, live_server, "cm_wrong")
     assert page.is_visible("#signin-error")

@@ -62,7 +62,7 @@ def test_security_headers_and_csp_on_html_pages(client, world):
 def test_templates_have_no_inline_script_style_or_handlers():
     from pathlib import Path
 
-    for path in (Path(__file__).resolve().parents[2] / "app/web/templates").glob("*.html"):
+    for path in (Path(__file__).resolve().parents[2] / "app/web/templates").rglob("*.html"):
         html = path.read_text()
         assert not re.search(r"\son[a-z]+\s*=", html), path.name
         assert not re.search(r"\sstyle\s*=|<style", html), path.name

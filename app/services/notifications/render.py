@@ -102,6 +102,8 @@ def item_line(item: dict[str, Any], lang: str) -> str:
 
 def title(kind: str, items: list[dict[str, Any]], lang: str, rhythm: str = "instant") -> str:
     n = len(items)
+    if kind == "account":  # one person's invitation or reset: its subject was written in their language
+        return items[0]["subject"]
     if kind == "digest":
         period = ("每日", "daily") if rhythm == "daily" else ("每周", "weekly")
         return (f"clinmatch {period[0]}摘要：{n} 条更新" if lang == "zh"

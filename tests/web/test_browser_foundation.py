@@ -1,0 +1,36 @@
+"""The layout every page shares, in real Chromium: both languages, a laptop and a 390 px phone, no console error
+(the CSP), no serious accessibility violation (axe-core), the menu folded on the phone."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.conftest import check_page, open_page, signin_page
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_signin_pages(browser, live_server, lang, viewport):
+    page = open_page(browser, viewport, lang)
+    page.goto(f"{live_server}/signin")
+    assert page.inner_text("h1") == {"zh": "登录", "en": "Sign in"}[lang]
+    check_page(page, "signin")
+    page.goto(f"{live_server}/reset")
+    check_page(page, "reset")
+    page.context.close()
+
+
+def test_the_menu_folds_on_a_phone_and_the_language_switch_stays(browser, live_server, people):
+    page = open_page(browser, "phone", "zh")
+    signin_page(page, live_server, "admin@example.org")
+    assert page.url.endswith("/admin/users")
+    assert not page.is_visible(".menu-wide") and page.is_visible(".menu-narrow summary")
+    page.click(".menu-narrow summary")
+    page.click(".menu-narrow a[href='/admin/organisations']")
+    assert page.inner_text("h1") == "机构"
+    page.click("#lang-toggle")
+    assert page.inner_text("h1") == "Organisations"
+    page.goto(f"{live_server}/admin/invitations")  # remembered
+    assert page.inner_text("h1") == "Invitations"
+    assert not page.errors, page.errors
+    page.context.close()
