@@ -13,7 +13,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import select
 
@@ -24,7 +24,7 @@ from app.models.capability import CapabilityCreate, CapabilityUpdate
 from app.models.common import DbInt
 from app.models.enums import CapabilityKind, CapabilityStatus, NeedStatus, PartnerType, Role, Stage
 from app.models.matching import Party
-from app.models.notification import Channel, PreferenceUpdate, Rhythm, WebhookCreate, WebhookUpdate
+from app.models.notification import PreferenceUpdate, WebhookCreate, WebhookUpdate
 from app.services import capabilities, capability_import, engagements, matching, needs, reasons
 from app.services.capabilities import CapabilityFilters
 from app.services.engagements import EngagementFilters
@@ -35,10 +35,12 @@ from app.web.core import Web, form_errors, redirect, require
 from app.web.core import render as page
 from app.web.people import (
     BANDS,
+    CHANNELS,
     KINDS,
     MAX_INT,
     PARTNER_TYPES,
     REGIONS,
+    RHYTHMS,
     STAGES,
     TRACKS,
     Pager,
@@ -163,7 +165,7 @@ def catalogue(request: Request, w: Company, status: Annotated[str | None, Query(
     rows, total = capabilities.list_capabilities(
         w.session, w.actor, CapabilityFilters(organisation_id=w.actor.organisation_id, status=status),
         PageParams(limit=20, offset=(n - 1) * 20, sort="-updated_at"))
-    return page(request, "company/capabilities.html", rows=rows, status=status, pager=Pager(n, total), kinds=KINDS)
+    return page(request, "company/capabilities.html", rows=rows, current=status, pager=Pager(n, total), kinds=KINDS)
 
 
 @router.get("/capabilities/new", response_class=HTMLResponse)
@@ -305,12 +307,15 @@ def _settings_page(request: Request, w: Web, status: int = 200, errors: dict | N
         "channels": pref.channels, "rhythm": pref.rhythm, "min_score": pref.min_score, "tracks": pref.tracks,
         "regions": pref.regions, "language": pref.language, "version": pref.version},
         errors=errors or {}, hooks=hooks, secret=secret, hook_errors=hook_errors or {}, hook_form=hook_form or {},
-        channels=[(c.value, w.t({"inbox": "In-app inbox", "email": "E-mail", "webhook": "Webhook"}[c.value]))
-                  for c in Channel],
-        rhythms=[(r.value, w.t({"instant": "At once", "daily": "Daily digest", "weekly": "Weekly digest",
-                                "off": "Off"}[r.value])) for r in Rhythm],
+        channels=vocab(w.t, CHANNELS), rhythms=vocab(w.t, RHYTHMS),
         tracks=[(v, w.t(v)) for v in TRACKS], regions=[(v, w.t(v)) for v in REGIONS],
         email_available=bool(request.app.state.settings.smtp_host))
+
+
+@router.get("/settings")
+def settings_home(w: Member) -> Response:
+    """The menu's Settings: the organisation's notification preferences (the one settings page people have)."""
+    return RedirectResponse("/settings/notifications", status_code=303)
 
 
 @router.get("/settings/notifications", response_class=HTMLResponse)

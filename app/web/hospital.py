@@ -99,7 +99,7 @@ def my_needs(request: Request, w: Hospital, status: Annotated[str | None, Query(
     n = page_number(page)
     rows, total = needs.list_needs(w.session, w.actor, f, PageParams(limit=20, offset=(n - 1) * 20, sort="-updated_at"))
     return render(request, "hospital/needs.html", rows=rows, counts=_counts(w, [r.id for r in rows]),
-                  status=status, statuses=vocab(w.t, NEED_STATUSES), pager=Pager(n, total))
+                  current=status, statuses=vocab(w.t, NEED_STATUSES), pager=Pager(n, total))
 
 
 # --- filing and editing ------------------------------------------------------------------------------------------

@@ -87,6 +87,7 @@ def partnership_page(request: Request, w: Web, engagement_id: DbInt, status: int
                   lead_name=org_name(detail.lead, w.lang), kinds=[k.value for k in MilestoneKind],
                   reference_required=[k.value for k in REFERENCE_REQUIRED], pathways=[p.value for p in Pathway],
                   action_error=action_error, errors=errors or {}, form=form or {},
+                  milestone_open=any(k.startswith("milestone.") for k in errors or {}),
                   today=datetime.now(LOCAL_TZ).date().isoformat(), sides=SIDES)
 
 

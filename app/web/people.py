@@ -12,6 +12,7 @@ from typing import Any
 from app.i18n import msg, say
 from app.models.enums import CapabilityKind, Confidentiality, NeedStatus, PartnerType, Region, Stage, Track
 from app.models.matching import DeclineReason
+from app.models.notification import Channel, Rhythm
 from app.services.listing import PageParams
 from app.services.need_statement import statement_warnings
 
@@ -35,6 +36,8 @@ NEED_STATUSES = {NeedStatus.draft: "Draft", NeedStatus.open: "Open", NeedStatus.
                  NeedStatus.closed: "Closed", NeedStatus.withdrawn: "Withdrawn"}
 CONFIDENTIALITY = {Confidentiality.public: "Public: companies see the hospital",
                    Confidentiality.anonymous: "Anonymous: companies see the hospital only once it accepts them"}
+CHANNELS = {Channel.inbox: "In-app inbox", Channel.email: "E-mail", Channel.webhook: "Webhook"}
+RHYTHMS = {Rhythm.instant: "At once", Rhythm.daily: "Daily digest", Rhythm.weekly: "Weekly digest", Rhythm.off: "Off"}
 TRACKS = [t.value for t in Track]
 REGIONS = [r.value for r in Region]
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from tests.web.conftest import check_page, open_page, signin_page
 
 from tests.conftest import RF_CAPABILITY, TSP_NEED
+from tests.web.conftest import check_page, open_page, signin_page
 
 CSV = (b"title,description,tracks,stages,external_ref\n"
        b"Large-animal cardiac studies,Pig and sheep models for interventional devices,interventional_implant,"
