@@ -163,6 +163,7 @@ ZH = {
     "invited": "已邀请", "active": "参与中", "declined": "已谢绝",
     "introduced": "已推荐", "interested": "感兴趣", "not_interested": "不感兴趣", "accepted": "已接受",
     # --- hospital, company and partnership pages (app/web/hospital.py, company.py, partnerships.py, people.py) ---
+    'Pause or end the partnership': '暂停或结束合作',
     'Pages': '分页',
     'Previous': '上一页',
     'Next': '下一页',

@@ -36,6 +36,7 @@ Reader = Annotated[Web, require(Role.hospital_staff, Role.company_staff, Role.co
 Party = Annotated[Web, require(Role.hospital_staff, Role.company_staff)]
 PartyPost = Annotated[Web, require(Role.hospital_staff, Role.company_staff, csrf=True)]
 Comment = Annotated[str, Form(max_length=4000)]
+EXITS = frozenset({EngagementState.on_hold, EngagementState.withdrawn, EngagementState.terminated})
 SIDES = {"hospital": "the hospital", "lead": "the lead company", "participant": "a participant"}
 
 
@@ -53,9 +54,11 @@ def _steps(w: Web, eng, side: str | None, documents_required: frozenset[str]) ->
     facts = engagements.gather_facts(w.session, eng, documents_required)
     held = EngagementState(eng.held_from) if eng.held_from else None
     out = []
-    for target in sorted(allowed_targets(EngagementState(eng.state), held, Pathway(eng.pathway))):
+    targets = allowed_targets(EngagementState(eng.state), held, Pathway(eng.pathway))
+    # the road ahead first; pausing and ending after it, folded away on the page
+    for target in sorted(targets, key=lambda s: (s in EXITS, s.value)):
         taken_by = TAKEN_BY.get(target)
-        out.append({"target": target.value, "missing": [say(m, w.lang) for m in unmet(target, facts,
+        out.append({"exit": target in EXITS,"target": target.value, "missing": [say(m, w.lang) for m in unmet(target, facts,
                                                                                           Pathway(eng.pathway))],
                     "ours": taken_by is None or taken_by == side, "taken_by": taken_by,
                     "reason_required": target in REASON_REQUIRED, "pathway_choice": target == PATHWAY_CHOSEN_BY})
