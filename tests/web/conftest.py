@@ -171,7 +171,12 @@ def open_page(browser, viewport: str = "desktop", lang: str = "zh"):
     # a navigation superseded by the next one (net::ERR_ABORTED around a redirect) is no failure of the page
     page.on("requestfailed", lambda r: None if "ERR_ABORTED" in (r.failure or "")
             else page.errors.append(f"request failed: {r.url} {r.failure}"))
-    page.on("console", lambda m: page.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    # Chromium logs every 4xx as a console error, the page itself included (a form answered 422 with its field
+    # errors is the page working); a sub-resource (script, style, image) that fails is an error of the page
+    page.on("console", lambda m: page.errors.append(f"console {m.type}: {m.text}")
+            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+    page.on("response", lambda r: page.errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and r.request.resource_type != "document" else None)
     return page
 
 

@@ -34,3 +34,16 @@ def test_the_menu_folds_on_a_phone_and_the_language_switch_stays(browser, live_s
     assert page.inner_text("h1") == "Invitations"
     assert not page.errors, page.errors
     page.context.close()
+
+
+def test_the_accessibility_check_sees_a_violation(browser, live_server):
+    """The harness is not blind: a form field without a label is a critical violation to axe-core."""
+    from tests.web.conftest import axe_violations
+
+    page = open_page(browser, "desktop", "zh")
+    page.goto(f"{live_server}/signin")
+    assert axe_violations(page) == []
+    page.evaluate("document.querySelector('label[for=f-email]').remove()")
+    assert any(v["id"] == "label" for v in axe_violations(page)), axe_violations(page, ("minor", "moderate",
+                                                                                       "serious", "critical"))
+    page.context.close()
