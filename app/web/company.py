@@ -23,11 +23,13 @@ from app.models import Capability, MatchFeedback, Need
 from app.models.capability import CapabilityCreate, CapabilityUpdate
 from app.models.common import DbInt
 from app.models.enums import CapabilityKind, CapabilityStatus, NeedStatus, PartnerType, Role, Stage
+from app.models.introduction import IntroductionAnswer
 from app.models.matching import Party
 from app.models.notification import PreferenceUpdate, WebhookCreate, WebhookUpdate
-from app.services import capabilities, capability_import, engagements, matching, needs, reasons
+from app.services import capabilities, capability_import, engagements, introductions, matching, needs, reasons
 from app.services.capabilities import CapabilityFilters
 from app.services.engagements import EngagementFilters
+from app.services.introductions import IntroductionFilters
 from app.services.listing import PageParams
 from app.services.needs import NeedFilters
 from app.services.notifications import inbox, preferences, render, webhooks
@@ -36,9 +38,11 @@ from app.web.core import render as page
 from app.web.people import (
     BANDS,
     CHANNELS,
+    INTRO_STATUSES,
     KINDS,
     MAX_INT,
     PARTNER_TYPES,
+    REASONS,
     REGIONS,
     RHYTHMS,
     STAGES,
@@ -108,10 +112,43 @@ def inbox_page(request: Request, w: Member, page_: Annotated[str | None, Query(a
     pending = [i for i in invitations if i.status == "invited"]
     has_caps = w.actor.role != Role.company_staff or w.session.exec(select(Capability.id).where(
         Capability.organisation_id == w.actor.organisation_id)).first() is not None
-    return page(request, "company/inbox.html", notes=[{"n": r, "items": _items(r, w.lang), "href": _page_link(r.link)}
-                                                      for r in rows],
-                pager=Pager(n, total), kind=kind, bands=BANDS, invitations=pending, has_caps=has_caps,
-                unread=inbox.unread_count(w.session, w.actor))
+    return _inbox(request, w, rows, Pager(n, total), kind, pending, has_caps)
+
+
+def _inbox(request: Request, w: Web, rows, pager: Pager, kind: str | None, pending, has_caps: bool,
+           status: int = 200, action_error: str | None = None, errors: dict | None = None) -> Response:
+    intros = []
+    if w.actor.role == Role.company_staff:  # the commission's introductions to my organisation, still open
+        found, _ = introductions.list_introductions(w.session, w.actor, IntroductionFilters(),
+                                                    PageParams(limit=20, offset=0))
+        intros = [i for i in found if i.status in ("introduced", "interested", "not_interested")]
+    return page(request, "company/inbox.html", status=status,
+                notes=[{"n": r, "items": _items(r, w.lang), "href": _page_link(r.link)} for r in rows],
+                pager=pager, kind=kind, bands=BANDS, invitations=pending, has_caps=has_caps,
+                unread=inbox.unread_count(w.session, w.actor), intros=intros, reasons=vocab(w.t, REASONS),
+                intro_statuses=INTRO_STATUSES,
+                action_error=action_error, errors=errors or {},
+                names={i.id: org_name(i.hospital, w.lang) if i.hospital else None for i in intros})
+
+
+@router.post("/inbox/introductions/{intro_id}", response_class=HTMLResponse)
+def answer_introduction(request: Request, w: CompanyPost, intro_id: DbInt,
+                        verdict: Annotated[str, Form(max_length=20)] = "",
+                        reason: Annotated[str, Form(max_length=20)] = "",
+                        comment: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """The company answers the commission's introduction: interested (its words reach the hospital) or not, with
+    its reason (app.services.introductions.answer)."""
+    try:
+        introductions.answer(w.session, w.actor, intro_id,
+                             IntroductionAnswer(verdict=verdict, reason=reason or None, comment=comment))
+    except (ValidationError, AppError) as e:
+        w.session.rollback()
+        errs = form_errors(e, w.lang)
+        rows, total = inbox.list_inbox(w.session, w.actor, PageParams(limit=20, offset=0))
+        return _inbox(request, w, rows, Pager(1, total), None, [], True, status=422,
+                      action_error=errs.pop("_", None) or next(iter(errs.values())),
+                      errors={f"{intro_id}.{k}": v for k, v in errs.items()})
+    return redirect("/inbox", flash="Answer recorded.")
 
 
 @router.post("/inbox/read", response_class=HTMLResponse)

@@ -26,11 +26,13 @@ from app.models.enums import (
     PartnerType,
     Role,
 )
+from app.models.introduction import IntroductionDecision
 from app.models.matching import FeedbackCreate, Party, Verdict
 from app.models.need import NeedCreate, NeedUpdate
 from app.policy import can_manage_need, capability_visible
-from app.services import capabilities, engagements, matching, messages, needs, reasons
+from app.services import capabilities, engagements, introductions, matching, messages, needs, reasons
 from app.services.engagements import EngagementFilters
+from app.services.introductions import IntroductionFilters
 from app.services.listing import PageParams
 from app.services.needs import NeedFilters
 from app.web import company
@@ -38,6 +40,7 @@ from app.web.core import Web, form_errors, redirect, render, require
 from app.web.people import (
     BANDS,
     CONFIDENTIALITY,
+    INTRO_STATUSES,
     MAX_INT,
     NEED_STATUSES,
     PARTNER_TYPES,
@@ -244,8 +247,10 @@ def _hospital_view(request: Request, w: Web, need: Need) -> dict:
                                            PageParams(limit=50, offset=0))
     threads, _ = messages.list_threads(s, w.actor, False, PageParams(limit=50, offset=0), need_id=need.id)
     running = {e.capability_id for e in engs if e.state not in ("withdrawn", "terminated")}
+    intros, _ = introductions.list_introductions(s, w.actor, IntroductionFilters(need_id=need.id),
+                                                 PageParams(limit=50, offset=0))
     return {"matches": matches, "no_fit": ranked["no_fit"], "hidden_weak": ranked["hidden_weak"],
-            "interest": interest, "engagements": engs, "threads": threads, "running": running}
+            "interest": interest, "engagements": engs, "threads": threads, "running": running, "intros": intros}
 
 
 def need_page(request: Request, w: Web, need_id: DbInt, action_error: str | None = None, status_code: int = 200,
@@ -255,6 +260,7 @@ def need_page(request: Request, w: Web, need_id: DbInt, action_error: str | None
     ctx = {"need": public, "notes": statement_notes(need.desired_outcome, w.lang), "action_error": action_error,
            "errors": errors or {}, "bands": BANDS, "reasons": vocab(w.t, REASONS), "statuses": NEED_STATUSES,
            "stages": STAGES, "partner_types": PARTNER_TYPES, "pathways": [p.value for p in Pathway],
+           "intro_statuses": INTRO_STATUSES,
            "hospital_name": org_name(public.hospital, w.lang) if public.hospital else None}
     if can_manage_need(w.actor, need):
         current = NeedStatus(need.status)
@@ -289,6 +295,24 @@ def feedback(request: Request, w: PartyPost, need_id: DbInt, capability_id: Anno
     flash = "Interest sent to the hospital." if verdict == Verdict.interested and w.actor.role == Role.company_staff \
         else "Answer recorded."
     return redirect(f"/needs/{need_id}", flash=flash)
+
+
+@router.post("/needs/{need_id}/introductions/{intro_id}", response_class=HTMLResponse)
+def decide_introduction(request: Request, w: HospitalPost, need_id: DbInt, intro_id: DbInt,
+                        decision: Annotated[str, Form(max_length=10)] = "",
+                        comment: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """The hospital accepts a company the commission introduced (a partnership is proposed, brokered by the
+    commission) or declines it (app.services.introductions.decide)."""
+    try:
+        intro = introductions.decide(w.session, w.actor, intro_id, decision == "accept",
+                                     IntroductionDecision(comment=comment))
+    except (ValidationError, AppError) as e:
+        w.session.rollback()
+        return need_page(request, w, need_id, action_error=next(iter(form_errors(e, w.lang).values())),
+                         status_code=409)
+    if intro.engagement_id:
+        return redirect(f"/partnerships/{intro.engagement_id}", flash="Partnership proposed.")
+    return redirect(f"/needs/{need_id}", flash="Answer recorded.")
 
 
 @router.post("/needs/{need_id}/propose", response_class=HTMLResponse)

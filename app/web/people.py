@@ -32,6 +32,9 @@ BANDS = {"strong": "Strong match", "possible": "Possible match", "weak": "Weak m
 REASONS = {DeclineReason.too_early: "Too early for us", DeclineReason.wrong_technology: "Not our technology",
            DeclineReason.capacity: "No capacity now", DeclineReason.region: "The region does not suit",
            DeclineReason.other: "Another reason (say which)"}
+INTRO_STATUSES = {"introduced": "Introduced, waiting for the company", "interested": "The company is interested",
+                  "not_interested": "The company is not interested", "accepted": "Accepted",
+                  "declined": "Declined"}
 NEED_STATUSES = {NeedStatus.draft: "Draft", NeedStatus.open: "Open", NeedStatus.in_partnership: "In partnership",
                  NeedStatus.closed: "Closed", NeedStatus.withdrawn: "Withdrawn"}
 CONFIDENTIALITY = {Confidentiality.public: "Public: companies see the hospital",

@@ -222,3 +222,27 @@ def test_pages_refuse_a_post_without_the_csrf_token(signed_in, people):
     r = h.post("/needs/new", data=_need_form(), follow_redirects=False)
     assert r.status_code == 403
     assert 'id="empty"' in h.get("/needs").text  # nothing filed
+
+
+def test_an_introduction_answered_by_the_company_and_accepted_by_the_hospital(client, signed_in, people):
+    h = signed_in("hospital@example.org")
+    c = signed_in("company@example.org")
+    cap_id = _add_capability(c)
+    need_id = _file_need(h)
+    r = client.post("/api/v1/introductions", headers=people["commission"].headers,
+                    json={"need_id": need_id, "capability_ids": [cap_id], "note": "区商务委推荐：双方可就穿刺系统交流。"})
+    assert r.status_code == 201, r.text
+    intro = r.json()[0]["id"]
+    page = c.get("/inbox")
+    assert 'id="introductions"' in page.text and "区商务委推荐" in page.text
+    # 'other' without words is refused beside the comment, in Chinese; then interested
+    r = _post(c, "/inbox", f"/inbox/introductions/{intro}", {"verdict": "not_interested", "reason": "other"})
+    assert r.status_code == 422 and HAN.search(r.text)
+    r = _post(c, "/inbox", f"/inbox/introductions/{intro}", {"verdict": "interested", "comment": "可提供样机"})
+    assert r.status_code == 303
+    page = h.get(f"/needs/{need_id}")
+    assert f'id="intro-accept-{intro}"' in page.text and "可提供样机" in page.text
+    r = _post(h, f"/needs/{need_id}", f"/needs/{need_id}/introductions/{intro}", {"decision": "accept"})
+    assert r.status_code == 303 and r.headers["location"].startswith("/partnerships/")
+    # brokered: both sides' acceptances are recorded, the next step is intent
+    assert 'id="step-intent_signed"' in h.get(r.headers["location"]).text

@@ -136,6 +136,10 @@ def test_every_role_page_on_a_phone(app, live_server, people, browser, lang):
          json={"need_id": need["id"], "capability_id": cap["id"], "verdict": "interested", "comment": "样机已就绪"})
     eng = _api(base, people["company"], "POST", "/engagements", json={"need_id": need["id"],
                                                                         "capability_id": cap["id"]})
+    other = _api(base, people["company"], "POST", "/capabilities",
+                 json={**RF_CAPABILITY, "title": "Steerable sheath", "external_ref": "SH-2"})
+    _api(base, people["commission"], "POST", "/introductions",
+         json={"need_id": need["id"], "capability_ids": [other["id"]], "note": "推荐对接"})
     _tell(app)
     hospital = open_page(browser, "phone", lang)
     signin_page(hospital, base, "hospital@example.org")
