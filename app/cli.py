@@ -209,6 +209,21 @@ def tokens_revoke(token_id: int) -> None:
     typer.echo(f"token {token_id} revoked")
 
 
+@users_cli.command("password-link")
+def users_password_link(email: str) -> None:
+    """Print a one-time link that sets the person's password (the first admin's way in to the web app)."""
+    from app.errors import AppError
+    from app.services import accounts
+
+    try:
+        with session_scope(_engine()) as session:
+            link = accounts.operator_link(session, get_settings(), email)
+    except AppError:
+        _fail(f"no user {email}")
+    typer.echo(link)
+    typer.echo(f"(for {email}: works once, for {get_settings().invitation_days:g} days)", err=True)
+
+
 @users_cli.command("revoke-sessions")
 def users_revoke_sessions(email: str) -> None:
     """Revoke all of a user's tokens and dashboard sessions."""

@@ -16,13 +16,14 @@ from app.api import (
     notes,
     notifications,
     organisations,
+    user_invitations,
     users,
     webhooks,
 )
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (me, organisations, users, needs, capabilities, matches, engagements, introductions, messages, notes,
-               audit, analytics, notifications, webhooks):
+for module in (me, organisations, users, user_invitations, needs, capabilities, matches, engagements, introductions,
+               messages, notes, audit, analytics, notifications, webhooks):
     api_router.include_router(module.router)
 api_router.include_router(engagements.invitations)
 

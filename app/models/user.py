@@ -8,7 +8,7 @@ from sqlmodel import Field, SQLModel
 
 from app.i18n import msg
 from app.models.common import DbInt, Input, created_at_field
-from app.models.enums import Role
+from app.models.enums import Language, Role
 
 
 class UserBase(SQLModel):
@@ -136,3 +136,27 @@ class Invitation(SQLModel, table=True):
     expires_at: datetime
     used_at: datetime | None = None
     revoked_at: datetime | None = None
+
+
+class InvitationCreate(Input):
+    email: EmailStr = Field(max_length=254)
+    full_name: str = Field(default="", max_length=200)
+    role: Role
+    organisation_id: DbInt
+    language: Language = Field(default=Language.zh, description="Of the e-mail and of the page its link opens")
+
+
+class InvitationPublic(SQLModel):
+    """An invitation as its senders see it: never its token (that is only in the e-mail)."""
+
+    id: int
+    email: str
+    full_name: str
+    role: Role
+    organisation_id: int
+    language: str
+    status: str = Field(description="pending, used, revoked or expired")
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+    revoked_at: datetime | None

@@ -207,6 +207,24 @@ def request_reset(session: Session, settings: Settings, email: str, language: st
                      minutes=settings.password_reset_minutes))
 
 
+def operator_link(session: Session, settings: Settings, email: str) -> str:
+    """The operator's CLI: a link that sets the password of a person who exists already (the first admin, made by
+    ``clinmatch users create``, has nobody to invite them). Printed for the operator to hand over, not e-mailed;
+    single use, it expires like an invitation."""
+    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    if user is None:
+        raise NotFound(msg("User {user_id} not found.", user_id=email))
+    purpose = InvitationPurpose.invite if user.password_hash is None else InvitationPurpose.reset
+    token = secrets.token_urlsafe(32)
+    inv = Invitation(purpose=purpose, email=user.email, full_name=user.full_name, role=user.role,
+                     organisation_id=user.organisation_id, user_id=user.id, token_hash=_hash(token),
+                     expires_at=utcnow() + timedelta(days=settings.invitation_days))
+    session.add(inv)
+    session.flush()
+    audit.record(session, None, "invitation", inv.id, "create", {"email": [None, user.email], "via": [None, "cli"]})
+    return f"{settings.public_base_url.rstrip('/')}/{'invite' if purpose == InvitationPurpose.invite else 'reset'}/{token}"
+
+
 # --- sign-in -------------------------------------------------------------------------------------------------------
 
 def authenticate_password(session: Session, email: str, password: str, request_id: str | None = None,

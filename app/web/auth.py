@@ -156,6 +156,14 @@ def reset_request(request: Request, w: AnyonePost, email: Annotated[str, Form(ma
     if "@" not in email:
         return render(request, "auth/reset_request.html", status=422, form={"email": email},
                       errors={"email": w.t("Enter the e-mail address you sign in with.")})
+    # each request counts against the address like a failed sign-in: nobody fills a mailbox with reset e-mails
+    throttle, address = request.app.state.auth_throttle, client_address(request)
+    try:
+        throttle.check(address, None)
+    except TooManyRequests as e:
+        return render(request, "auth/reset_request.html", status=429, headers=e.headers, form={"email": email},
+                      errors={"_": w.t("Too many failed attempts; try again later.")})
+    throttle.failed(address)
     accounts.request_reset(w.session, request.app.state.settings, email, w.lang)
     return render(request, "auth/reset_sent.html")  # the same answer whether or not the address is known
 

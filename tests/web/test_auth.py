@@ -7,7 +7,7 @@ import re
 
 from sqlmodel import Session, select
 
-from app.models import AuditEvent, Invitation, User, WebSession
+from app.models import AuditEvent, Invitation, Notification, User, WebSession
 from tests.web.conftest import PASSWORD, deliver, form_csrf, link_in, signin_client
 
 
@@ -38,9 +38,11 @@ def test_invitation_sets_a_password_once_and_the_person_signs_in(app, client, pe
     mail = mailbox.messages[-1]
     assert mail["To"] == "dr.wang@example.org" and "邀请" in mail["Subject"]
     path = link_in(mailbox, "dr.wang@example.org", "/invite/")
-    with Session(app.state.engine) as s:  # only the token's hash is kept
+    with Session(app.state.engine) as s:  # only the token's hash is kept; the sent e-mail's link is not
         inv = s.exec(select(Invitation)).one()
         assert path.rsplit("/", 1)[1] not in inv.token_hash and inv.used_at is None
+        sent = s.exec(select(Notification).where(Notification.kind == "account")).one()
+        assert not sent.inbox and path not in sent.model_dump_json()
     client.cookies.clear()
 
     page = client.get(path)
@@ -202,3 +204,95 @@ def test_the_language_switch_becomes_the_persons_language(client, people):
     # and the API answers them in it too
     r = client.get("/api/v1/needs/999999", headers={**people["commission"].headers, "Accept-Language": "zh"})
     assert r.json()["detail"] == "Need 999999 not found."
+
+
+def test_invitations_through_the_api(app, client, people, mailbox):
+    admin, commission = people["admin"].headers, people["commission"].headers
+    body = {"email": "api.person@example.org", "role": "company_staff", "organisation_id": people.orgs["lab"],
+            "language": "en"}
+    r = client.post("/api/v1/user-invitations", json=body, headers=commission)
+    assert r.status_code == 201, r.text
+    inv = r.json()
+    assert inv["status"] == "pending" and "token" not in str(inv).lower()
+    r = client.post("/api/v1/user-invitations", json={**body, "role": "admin",
+                                                       "organisation_id": people.orgs["commission"]},
+                    headers={**commission, "Accept-Language": "zh-CN"})
+    assert r.status_code == 403 and r.json()["detail"] == "只有管理员可以邀请人员；商务委可邀请非管理员角色。"
+    assert client.post("/api/v1/user-invitations", json=body, headers=people["company"].headers).status_code == 403
+    assert [i["email"] for i in client.get("/api/v1/user-invitations", headers=admin).json()] == [body["email"]]
+    assert client.delete(f"/api/v1/user-invitations/{inv['id']}", headers=admin).status_code == 204
+    assert client.get("/api/v1/user-invitations", headers=admin).json()[0]["status"] == "revoked"
+    deliver(app)
+    path = link_in(mailbox, "api.person@example.org", "/invite/")
+    assert client.get(path).status_code == 410  # withdrawn: the link no longer works
+
+
+def test_the_first_admin_gets_in_through_the_operators_link(app, client, world):
+    """`clinmatch users password-link`: the person made by `clinmatch users create` has no password nor inviter."""
+    from app.db import session_scope
+    from app.services import accounts
+
+    with session_scope(app.state.engine) as s:
+        link = accounts.operator_link(s, app.state.settings, "admin@example.org")
+    path = link.split("8000", 1)[1]
+    assert path.startswith("/invite/")
+    page = client.get(path)
+    r = client.post(path, data={"password": PASSWORD, "password2": PASSWORD, "csrf_token": form_csrf(page.text)},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    assert signin_client(client, "admin@example.org").headers["location"] == "/admin/users"
+
+
+def test_every_form_refuses_a_post_without_its_token(app, client, people):
+    from fastapi.testclient import TestClient
+
+    anonymous = ["/signin", "/reset", "/reset/some-token", "/invite/some-token", "/dashboard/signin"]
+    admin = ["/admin/organisations", f"/admin/users/{people['lab'].user_id}/deactivate",
+             f"/admin/users/{people['lab'].user_id}/revoke", "/admin/invitations", "/admin/invitations/1/revoke"]
+    commission = ["/introductions", "/notes"]
+    for path in anonymous:
+        r = client.post(path, data={"email": "lab@example.org", "password": PASSWORD, "token": "x"})
+        assert r.status_code == 403 and 'id="csrf-failed"' in r.text, path
+    for who, paths in (("admin@example.org", admin), ("commission@example.org", commission)):
+        with TestClient(app) as c:
+            assert signin_client(c, who).status_code == 303
+            for path in paths:
+                for data in ({}, {"csrf_token": "forged"}):
+                    r = c.post(path, data={**data, "kind": "hospital", "name_zh": "x", "region": "putuo",
+                                           "need_id": "1", "capability_ids": "1", "entity": "need", "entity_id": "1",
+                                           "body": "x"})
+                    assert r.status_code == 403 and 'id="csrf-failed"' in r.text, path
+    with Session(app.state.engine) as s:  # nothing changed
+        assert s.get(User, people["lab"].user_id).is_active
+        assert s.exec(select(AuditEvent).where(AuditEvent.entity.in_(["organisation", "note", "introduction",
+                                                                       "invitation"]),
+                                               AuditEvent.user_id.is_not(None))).first() is None
+
+
+def test_commission_forms_show_field_errors_beside_the_field(client, people):
+    assert signin_client(client, "commission@example.org").status_code == 303
+    page = client.get("/introductions")
+    r = client.post("/introductions", data={"need_id": "", "capability_ids": "abc", "note": "",
+                                            "csrf_token": form_csrf(page.text)})
+    assert r.status_code == 422 and 'id="e-need_id"' in r.text and 'id="e-capability_ids"' in r.text
+    assert "必填项" in r.text and "须为整数" in r.text
+    r = client.post("/introductions", data={"need_id": "999999", "capability_ids": "1",
+                                            "csrf_token": form_csrf(page.text)})
+    assert r.status_code == 422 and "未找到需求 999999" in r.text  # the service's rule, in the page's language
+    page = client.get("/notes")
+    r = client.post("/notes", data={"entity": "need", "entity_id": "5", "body": "",
+                                    "csrf_token": form_csrf(page.text)})
+    assert r.status_code == 422 and 'id="e-body"' in r.text
+    r = client.post("/notes", data={"entity": "planet", "entity_id": "5", "body": "x",
+                                    "csrf_token": form_csrf(page.text)}, headers={"Accept-Language": "en"})
+    assert r.status_code == 422 and 'id="e-entity"' in r.text and "Must be one of" in r.text
+
+
+def test_reset_requests_are_throttled_per_address(app, client, people, mailbox):
+    app.state.auth_throttle.item.amount = 2
+    codes = []
+    for _ in range(3):
+        page = client.get("/reset")
+        codes.append(client.post("/reset", data={"email": "hospital@example.org",
+                                                 "csrf_token": form_csrf(page.text)}).status_code)
+    assert codes == [200, 200, 429]

@@ -27,7 +27,7 @@ from app.i18n import msg
 from app.models import Delivery, DomainEvent, Notification, WebhookEndpoint
 from app.models.common import utcnow
 from app.models.enums import Role
-from app.models.notification import Channel, DeliveryStatus
+from app.models.notification import Channel, DeliveryStatus, NotificationKind
 from app.policy import Actor, require_role
 from app.services import audit
 from app.services.notifications import channels, compose, netguard
@@ -172,6 +172,10 @@ def _deliver_one(engine: Engine, settings: Settings, client: httpx.Client, d_id:
     with Session(engine) as s:
         s.execute(update(Delivery).where(Delivery.id == d_id, Delivery.claim_token == token)
                   .values(attempts=attempts, last_status_code=code, claimed_until=None, **values))
+        if not error and n.kind == NotificationKind.account:
+            # an invitation's or reset's one-time link: once sent, it is kept in the mailbox only, not here
+            items = [{**i, "link": ""} for i in n.payload.get("items", [])]
+            s.execute(update(Notification).where(Notification.id == n.id).values(link="", payload={"items": items}))
         s.commit()
 
 
