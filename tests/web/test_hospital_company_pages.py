@@ -246,3 +246,42 @@ def test_an_introduction_answered_by_the_company_and_accepted_by_the_hospital(cl
     assert r.status_code == 303 and r.headers["location"].startswith("/partnerships/")
     # brokered: both sides' acceptances are recorded, the next step is intent
     assert 'id="step-intent_signed"' in h.get(r.headers["location"]).text
+
+
+def test_every_hospital_company_and_partnership_form_refuses_a_post_without_its_token(app, client, signed_in,
+                                                                                       people):
+    """Each POST route of the three page modules, as the hospital and as the company, without a token and with a
+    forged one: 403, and nothing is written."""
+    from sqlmodel import Session, func, select
+
+    from app.models import AuditEvent
+    from app.web import company, hospital, partnerships
+
+    h = signed_in("hospital@example.org")
+    c = signed_in("company@example.org")
+    cap_id = _add_capability(c)
+    need_id = _file_need(h)
+    r = _post(h, f"/needs/{need_id}", f"/needs/{need_id}/propose", {"capability_id": cap_id})
+    eng_id = int(r.headers["location"].rsplit("/", 1)[1])
+    ids = {"need_id": need_id, "cap_id": cap_id, "engagement_id": eng_id, "company_org_id": people.orgs["company"],
+           "milestone_id": 1, "intro_id": 1, "invitation_id": 1, "endpoint_id": 1, "document_id": 1}
+    with Session(app.state.engine) as s:
+        before = s.scalar(select(func.count()).select_from(AuditEvent))
+    paths = [route.path for module in (hospital, company, partnerships) for route in module.router.routes
+             if "POST" in getattr(route, "methods", ())]
+    assert len(paths) >= 20
+    for path in paths:
+        url = re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
+        refused = []
+        for who in (h, c):
+            for data in ({}, {"csrf_token": "forged"}):
+                r = who.post(url, data={**data, "title": "x", "body": "x", "verdict": "interested",
+                                        "capability_id": str(cap_id), "status": "closed", "version": "1",
+                                        "target": "withdrawn", "comment": "x", "decision": "accept",
+                                        "answer": "accept", "url": "https://example.org/x"},
+                             follow_redirects=False)
+                assert r.status_code == 403, (url, r.status_code)
+                refused.append('id="csrf-failed"' in r.text)
+        assert any(refused), url  # at least the side the form is for was refused for its token
+    with Session(app.state.engine) as s:
+        assert s.scalar(select(func.count()).select_from(AuditEvent)) == before
