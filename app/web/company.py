@@ -261,7 +261,8 @@ def import_preview(request: Request, w: CompanyPost, file: Annotated[UploadFile 
 @router.post("/capabilities/import/confirm", response_class=HTMLResponse)
 def import_confirm(request: Request, w: CompanyPost,
                    carried: Annotated[str, Form(max_length=8 * 1024 * 1024)] = "") -> Response:
-    """Step two: the rows of the preview, checked again, the valid ones registered."""
+    """Step two: the rows of the preview, checked again, the valid ones registered. The form is multipart: the
+    rows it carries may exceed what a plain form body may hold."""
     try:
         rows = capability_import.uncarry(carried)
     except AppError as e:
