@@ -42,7 +42,8 @@ PASSWORD = "bench passphrase 2026"
 # role -> (the demo person who signs in, the pages to time)
 PAGES: dict[str, tuple[str, list[str]]] = {
     "anonymous": ("", ["/signin", "/reset", "/dashboard/signin"]),
-    "admin": ("ops.admin@example.org", ["/admin/users", "/admin/organisations", "/admin/invitations"]),
+    "admin": ("ops.admin@example.org", ["/admin/users", "/admin/organisations", "/admin/invitations",
+                                        "/admin/users/1"]),
     "commission": ("xu.zhengtao@example.org", ["/dashboard", "/queue", "/introductions", "/notes", "/audit",
                                                "/dashboard/engagements/{engagement:first}"]),
     "hospital_staff": ("chen.lihang@example.org", [

@@ -394,7 +394,6 @@ ZH = {
     'Too many failed attempts; try again later.': '失败次数过多，请稍后再试。',
     'The form has expired or did not come from this site; reload the page and submit again.': '表单已过期或来源不明，请重新打开页面后再提交。',
     'Not allowed': '无权访问',
-    'The dashboard is for the district commerce commission and administrators only.': '看板仅向区商务委和管理员开放。',
     'Filters': '筛选', 'Published from': '发布日期自', 'to': '至', 'Track': '赛道', 'Region': '地区',
     'Stalled after (days)': '停滞天数', 'All': '全部', 'Apply': '应用', 'CSV': '导出 CSV', 'Funnel': '转化漏斗', 'Step': '环节',
     'Count': '数量', 'Step conversion': '环节转化率', 'Of needs filed': '累计转化率', 'Time in each stage (days)': '各阶段停留时间（天）',
@@ -510,6 +509,10 @@ ZH = {
     "Browse needs": "浏览需求", "Capabilities": "能力", "Dashboard": "看板",
     "The form could not be read; reload the page and try again.": "无法读取表单，请刷新页面后重试。",
     "This page does not accept that request.": "此页面不接受该请求。",
+    "The token is revoked.": "令牌已撤销。", "Open sessions": "在线会话", "API tokens": "API 令牌", "Begins with": "开头",
+    "Created": "创建时间", "Last used": "最近使用", "revoked": "已撤销", "Revoke": "撤销",
+    "No API tokens: this person uses the web pages only. Integrations get a token from `clinmatch tokens create` or the API.":
+        "没有 API 令牌：此人仅使用网页。系统集成可通过 `clinmatch tokens create` 或 API 获取令牌。",
 }
 
 OUT = Path(__file__).parent / "zh" / "LC_MESSAGES" / "messages.po"

@@ -101,10 +101,26 @@ def users_page(request: Request, w: Admin) -> Response:
                   roles=[r.value for r in Role])
 
 
+@router.get("/users/{user_id}", response_class=HTMLResponse)
+def user_page(request: Request, w: Admin, user_id: int) -> Response:
+    user = users.read_user(w.session, w.actor, user_id)  # a 404 AppError: the error page
+    now = utcnow()
+    live = w.session.exec(select(func.count()).select_from(WebSession).where(
+        WebSession.user_id == user_id, WebSession.revoked_at.is_(None), WebSession.expires_at > now)).one()
+    return render(request, "admin/user.html", user=user, org=w.session.get(Organisation, user.organisation_id),
+                  tokens=users.list_tokens(w.session, w.actor, user_id), live_sessions=live, now=now)
+
+
+@router.post("/tokens/{token_id}/revoke", response_class=HTMLResponse)
+def revoke_token(request: Request, w: AdminPost, token_id: int) -> Response:
+    tok = users.revoke_token(w.session, w.actor, token_id)  # and the browser sessions opened with it
+    return redirect(f"/admin/users/{tok.user_id}", flash=msg("The token is revoked."))
+
+
 @router.post("/users/{user_id}/deactivate", response_class=HTMLResponse)
 def deactivate(request: Request, w: AdminPost, user_id: int) -> Response:
     if user_id == w.actor.user_id:
-        raise Invalid("user_id", w.t("You cannot deactivate yourself."))
+        raise Invalid("user_id", msg("You cannot deactivate yourself."))
     users.update_user(w.session, w.actor, user_id, UserUpdate(is_active=False))  # ends its tokens and sessions
     return redirect("/admin/users", flash=msg("The person is deactivated; their sessions and tokens have ended."))
 

@@ -74,9 +74,11 @@ from app.i18n import LANGS, msg, negotiate, say
 from app.models import Organisation, User, UserNotificationPreference
 from app.models.common import LOCAL_TZ
 from app.models.enums import Role
+from app.models.notification import UserPreferenceUpdate
 from app.policy import Actor
 from app.security import client_request_id
 from app.services import sessions
+from app.services.notifications import preferences
 from app.web.i18n import translator
 
 log = logging.getLogger("clinmatch.web")
@@ -193,14 +195,14 @@ def page_lang(request: Request, preferred: str | None = None) -> str:
     return negotiate(request.headers.get("accept-language"))
 
 
-def _remember_language(session: Session, user_id: int, lang: str) -> None:
-    """The switch was used while signed in: it becomes the person's own language (pages, e-mails, API errors)."""
-    pref = session.exec(select(UserNotificationPreference).where(UserNotificationPreference.user_id == user_id)).first()
-    if pref is None:
-        pref = UserNotificationPreference(user_id=user_id, language=lang)
-    else:
-        pref.language, pref.version = lang, pref.version + 1
-    session.add(pref)
+def _remember_language(session: Session, actor: Actor, lang: str) -> None:
+    """The switch was used while signed in: it becomes the person's own language (pages, e-mails, API errors),
+    through the same service as PUT /notifications/preferences/me (versioned, audited)."""
+    row = preferences.for_user(session, actor.user_id)
+    try:
+        preferences.update_user(session, actor, UserPreferenceUpdate(language=lang), row.version)
+    except AppError:  # a concurrent change won: the page is still shown in the language asked for
+        log.info("language preference of user %s not saved (changed meanwhile)", actor.user_id)
 
 
 def web_context(request: Request, session: SessionDep) -> Web:
@@ -236,7 +238,7 @@ def web_context(request: Request, session: SessionDep) -> Web:
     w.lang = page_lang(request, preferred)
     asked = request.query_params.get("lang")
     if w.user is not None and asked in LANGS and asked != preferred and not w.via_bearer:
-        _remember_language(session, w.user.id, asked)
+        _remember_language(session, w.actor, asked)
     request.state.web = w
     request.state.actor = w.actor  # the API's error handlers speak the person's language too
     return w

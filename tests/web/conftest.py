@@ -2,8 +2,8 @@
 e-mails, real headless Chromium (Debian's, driven by Playwright), accounts with passwords for every persona.
 
 Reusable by every page test (hospital, company, partnerships):
-- ``people``: the conftest's personas (``world``) with a password each (``PASSWORD``); ``signin_client`` signs a
-  TestClient in through the form, ``signin_page`` a browser page.
+- ``people``: the conftest's personas (``world``) with a password each (``PASSWORD``; ``email_of("hospital")``);
+  ``signin_client`` signs a TestClient in through the form, ``signin_page`` a browser page.
 - ``open_page(browser, viewport, lang)``: a page in its own context (``VIEWPORTS``: desktop 1280x800, phone
   390x844; ``lang`` sets Accept-Language) whose script errors, failed requests and console errors (CSP violations
   among them) are collected in ``page.errors``.
@@ -115,6 +115,12 @@ def people(app, world):
             s.add(u)
         s.commit()
     return world
+
+
+def email_of(persona: str) -> str:
+    """The e-mail address a persona of ``world`` signs in with (hospital, hospital_b, company, company_b, lab,
+    commission, admin)."""
+    return f"{persona}@example.org"
 
 
 def form_csrf(html: str) -> str:

@@ -37,6 +37,8 @@ def test_invitation_sets_a_password_once_and_the_person_signs_in(app, client, pe
     deliver(app)
     mail = mailbox.messages[-1]
     assert mail["To"] == "dr.wang@example.org" and "邀请" in mail["Subject"]
+    text = mail.get_body(("plain",)).get_content()
+    assert "普陀区中心医院" in text and "医院人员" in text and "订阅" not in text  # no footer about subscriptions
     path = link_in(mailbox, "dr.wang@example.org", "/invite/")
     with Session(app.state.engine) as s:  # only the token's hash is kept; the sent e-mail's link is not
         inv = s.exec(select(Invitation)).one()
@@ -296,3 +298,29 @@ def test_reset_requests_are_throttled_per_address(app, client, people, mailbox):
         codes.append(client.post("/reset", data={"email": "hospital@example.org",
                                                  "csrf_token": form_csrf(page.text)}).status_code)
     assert codes == [200, 200, 429]
+
+
+def test_an_admin_revokes_one_api_token(client, people):
+    assert signin_client(client, "admin@example.org").status_code == 303
+    lab = people["lab"]
+    page = client.get(f"/admin/users/{lab.user_id}")
+    assert page.status_code == 200 and lab.token[:10] in page.text and lab.token not in page.text
+    tok_id = re.search(r'data-token="(\d+)"', page.text)[1]
+    r = client.post(f"/admin/tokens/{tok_id}/revoke", data={"csrf_token": form_csrf(page.text)},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/admin/users/{lab.user_id}"
+    assert client.get("/api/v1/me", headers=lab.headers).status_code == 401
+    assert "已撤销" in client.get(f"/admin/users/{lab.user_id}").text
+    assert client.get("/admin/users/999999").status_code == 404
+
+
+def test_over_https_the_cookies_are_secure(app, people):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, base_url="https://testserver") as https:
+        page = https.get("/signin")
+        assert "Secure" in page.headers["set-cookie"]  # the form's CSRF cookie
+        r = https.post("/signin", data={"email": "admin@example.org", "password": PASSWORD,
+                                        "csrf_token": form_csrf(page.text)}, follow_redirects=False)
+        cookie = _session_cookie(r)
+        assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie

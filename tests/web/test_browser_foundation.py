@@ -47,3 +47,22 @@ def test_the_accessibility_check_sees_a_violation(browser, live_server):
     assert any(v["id"] == "label" for v in axe_violations(page)), axe_violations(page, ("minor", "moderate",
                                                                                        "serious", "critical"))
     page.context.close()
+
+
+def test_htmx_filters_in_place_under_the_csp(browser, live_server, people):
+    """htmx (vendored, same-origin) swaps the audit list without reloading the page, and nothing breaks the CSP."""
+    page = open_page(browser, "desktop", "en")
+    signin_page(page, live_server, "admin@example.org")
+    page.goto(f"{live_server}/audit")
+    assert page.evaluate("typeof htmx") == "object"
+    page.evaluate("window.stillHere = true")
+    page.select_option("#audit-filters select[name=entity]", "user")
+    page.click("#audit-filters button")
+    page.wait_for_url("**/audit?entity=user**")
+    page.wait_for_function("document.querySelectorAll('#audit tbody tr').length > 0")
+    assert page.evaluate("window.stillHere") is True  # swapped in place, not reloaded
+    records = page.eval_on_selector_all("#audit tbody td[data-label='Record']", "tds => tds.map(t => t.textContent)")
+    assert records and all(r.startswith("user") for r in records)
+    assert page.locator("#audit").count() == 1
+    assert not page.errors, page.errors
+    page.context.close()

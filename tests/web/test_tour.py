@@ -30,9 +30,9 @@ def test_every_page(browser, live_server, app, people, lang, viewport):
     page.click("#reset-submit")
     check_page(page, "reset-sent")
     signin_page(page, live_server, "admin@example.org")
-    for path in ADMIN:
+    for path in ADMIN + [f"/admin/users/{people['company'].user_id}"]:
         page.goto(live_server + path)
-        check_page(page, _name(path))
+        check_page(page, "admin-user" if path[-1].isdigit() else _name(path))
     page.click("#signout")
     signin_page(page, live_server, "commission@example.org")
     for path in COMMISSION + [f"/dashboard/engagements/{pipeline.engagements['E1']}"]:

@@ -121,7 +121,7 @@ def test_the_engagement_page_reads_in_the_pages_language_with_evidence_and_its_o
                         recorded_by_org_id=world.orgs["company"], engagement_state="animal_trial"))
         s.commit()
     h = world["commission"].headers
-    zh = client.get(f"/dashboard/engagements/{eid}", headers=h).text
+    zh = client.get(f"/dashboard/engagements/{eid}", headers={**h, "Accept-Language": "zh-CN"}).text
     assert "动物实验机构" in zh and "参与中" in zh and "二/三类医疗器械" in zh  # role, status, pathway in Chinese
     assert "动物实验报告.pdf" in zh  # documents listed with their evidence
     assert zh.count('data-unconfirmed="1"') == 1 and "未经所属方确认" in zh  # only the company's ethics record
