@@ -17,18 +17,18 @@ from pydantic import ValidationError
 from app.errors import AppError, Invalid, NotFound
 from app.i18n import msg, say
 from app.models.common import LOCAL_TZ, DbInt
-from app.models.engagement import MilestoneCreate, TransitionCreate
-from app.models.enums import Role
+from app.models.engagement import MilestoneCreate, ParticipantCreate, TransitionCreate
+from app.models.enums import OrgKind, Role
 from app.models.message import MessageCreate
 from app.policy import engagement_side
-from app.services import engagements, messages
+from app.services import engagements, messages, organisations
 from app.services.listing import PageParams
 from app.web.core import Web, form_errors, redirect, render, require
 from app.web.people import MAX_INT, Pager, org_name, page_number
 from app.workflow import EngagementState, allowed_targets
 from app.workflow.guards import unmet
-from app.workflow.states import PATHWAY_CHOSEN_BY, REASON_REQUIRED, TAKEN_BY, Pathway
-from app.workflow.vocab import REFERENCE_REQUIRED, MilestoneKind
+from app.workflow.states import FINAL, PATHWAY_CHOSEN_BY, REASON_REQUIRED, TAKEN_BY, Pathway
+from app.workflow.vocab import REFERENCE_REQUIRED, MilestoneKind, ParticipantRole
 
 router = APIRouter(include_in_schema=False)
 
@@ -82,7 +82,18 @@ def partnership_page(request: Request, w: Web, engagement_id: DbInt, status: int
     my_accept = None
     if side is not None and eng.state == EngagementState.proposed:
         my_accept = getattr(eng, f"{side}_accepted_at") is None
+    invitable = []
+    if side is not None and EngagementState(eng.state) not in FINAL:
+        # who may be invited: companies, labs, platforms; other hospitals only once the need's hospital is known to
+        # the viewer (app.policy.may_add_participant refuses the rest)
+        kinds = [OrgKind.enterprise, OrgKind.lab, OrgKind.platform] + ([] if detail.hospital_hidden
+                                                                        else [OrgKind.hospital])
+        taken = {eng.hospital_id, eng.lead_org_id}
+        for kind in kinds:
+            rows, _ = organisations.list_orgs(s, kind, None, None, PageParams(limit=200, offset=0))
+            invitable += [(o.id, org_name(o, w.lang)) for o in rows if o.id not in taken]
     return render(request, "partnerships/partnership.html", status=status, e=detail, side=side,
+                  invitable=invitable, roles=[r.value for r in ParticipantRole],
                   side_name=SIDES.get(side or "", ""), may_record=side is not None or participant,
                   steps=_steps(w, eng, side, frozenset(settings.evidence_documents_required)),
                   my_accept=my_accept, messages=msgs, may_write=side is not None or participant,
@@ -135,6 +146,20 @@ def step(request: Request, w: PartyPost, engagement_id: DbInt, version: Annotate
     except (ValidationError, AppError) as e:
         return _refused(request, w, engagement_id, e, form, prefix="step.")
     return redirect(f"/partnerships/{engagement_id}", flash="Step recorded.")
+
+
+@router.post("/partnerships/{engagement_id}/participants", response_class=HTMLResponse)
+def invite(request: Request, w: PartyPost, engagement_id: DbInt, version: Annotated[int, Form(ge=1, le=MAX_INT)] = 1,
+           organisation_id: Annotated[int, Form(ge=1, le=MAX_INT)] = 1,
+           role: Annotated[str, Form(max_length=30)] = "") -> Response:
+    """The hospital or the lead invites an organisation to take part (it takes part once it accepts)."""
+    form = {"organisation_id": organisation_id, "role": role}
+    try:
+        engagements.add_participant(w.session, w.actor, engagement_id,
+                                    ParticipantCreate(organisation_id=organisation_id, role=role), version)
+    except (ValidationError, AppError) as e:
+        return _refused(request, w, engagement_id, e, form, prefix="participant.")
+    return redirect(f"/partnerships/{engagement_id}#participants", flash="Invitation sent.")
 
 
 @router.post("/partnerships/{engagement_id}/milestones", response_class=HTMLResponse)

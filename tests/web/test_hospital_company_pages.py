@@ -135,6 +135,18 @@ def test_hospital_and_company_meet_on_a_need(signed_in, people):
     r = _post(h, eng, eng + "/step", {"version": version, "target": "intent_signed", "pathway": "device"})
     assert r.status_code == 303
     assert 'id="state">达成合作意向' in h.get(eng).text
+    # the hospital invites the lab as the animal facility; the lab takes part once it accepts
+    page = h.get(eng)
+    version = re.search(r'name="version" value="(\d+)"', page.text).group(1)
+    r = _post(h, eng, eng + "/participants", {"version": version, "organisation_id": people.orgs["lab"],
+                                              "role": "animal_facility"})
+    assert r.status_code == 303, r.text[:2000]
+    lab = signed_in("lab@example.org")
+    page = lab.get("/invitations")
+    inv = re.search(r'action="/invitations/(\d+)"', page.text).group(1)
+    r = _post(lab, "/invitations", f"/invitations/{inv}", {"answer": "accept"})
+    assert r.status_code == 303 and r.headers["location"] == eng
+    assert "华东师大超快激光实验室" in h.get(eng).text
 
 
 def test_capability_catalogue_create_edit_archive(signed_in, people):
