@@ -229,15 +229,22 @@ def conversation_page(request: Request, w: Web, conv, status: int = 200, errors:
                   company_name=org_name(head.company, w.lang) if head and head.company else None)
 
 
-def _post(request: Request, w: Web, conv, body: str) -> Response:
+def _post(request: Request, w: Web, conv, body: str, file: UploadFile | None = None) -> Response:
+    settings = _settings(request)
     try:
-        data = MessageCreate(body=body)
-        messages.post(w.session, w.actor, conv, data.body)
+        if file is not None and file.filename:  # words beside a file are optional
+            messages.post_attachment(w.session, w.actor, conv, body, file.filename, file.content_type, file.file,
+                                     folder=settings.attachments_dir, max_bytes=settings.max_attachment_bytes)
+        else:
+            data = MessageCreate(body=body)
+            messages.post(w.session, w.actor, conv, data.body)
     except (ValidationError, AppError) as e:
         w.session.rollback()
         errs = form_errors(e, w.lang)
-        return conversation_page(request, w, conv, status=422, errors={"body": errs.get("body") or errs.get("_")},
-                                 body=body)
+        top = "file" if file is not None and file.filename else "body"  # a refused file is the file's error
+        errs[top] = errs.get(top) or errs.get("_")
+        return conversation_page(request, w, conv, status=422,
+                                 errors={k: v for k, v in errs.items() if k in ("body", "file") and v}, body=body)
     return redirect(_page_url(conv) + "#latest", flash="Message sent.")
 
 
@@ -250,10 +257,25 @@ def need_thread(request: Request, w: Reader, need_id: DbInt, company_org_id: DbI
 
 @router.post("/threads/needs/{need_id}/{company_org_id}", response_class=HTMLResponse)
 def write_need_thread(request: Request, w: PartyPost, need_id: DbInt, company_org_id: DbInt,
-                      body: Annotated[str, Form(max_length=4000)] = "") -> Response:
+                      body: Annotated[str, Form(max_length=4000)] = "",
+                      file: Annotated[UploadFile | None, File()] = None) -> Response:
     conv = messages.need_conversation(w.session, w.actor, need_id, company_org_id,
                                       _settings(request).commission_reads_all_threads)
-    return _post(request, w, conv, body)
+    return _post(request, w, conv, body, file)
+
+
+@router.get("/threads/needs/{need_id}/{company_org_id}/messages/{message_id}/attachment")
+def need_attachment(request: Request, w: Reader, need_id: DbInt, company_org_id: DbInt,
+                    message_id: DbInt) -> Response:
+    settings = _settings(request)
+    conv = messages.need_conversation(w.session, w.actor, need_id, company_org_id,
+                                      settings.commission_reads_all_threads)
+    return _file(*messages.open_attachment(w.session, conv, message_id, settings.attachments_dir))
+
+
+def _file(m, path) -> FileResponse:
+    return FileResponse(path, media_type=m.content_type, filename=m.filename,
+                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
 
 
 @router.get("/threads/partnerships/{engagement_id}", response_class=HTMLResponse)
@@ -265,10 +287,18 @@ def partnership_thread(request: Request, w: Reader, engagement_id: DbInt) -> Res
 
 @router.post("/threads/partnerships/{engagement_id}", response_class=HTMLResponse)
 def write_partnership_thread(request: Request, w: PartyPost, engagement_id: DbInt,
-                             body: Annotated[str, Form(max_length=4000)] = "") -> Response:
+                             body: Annotated[str, Form(max_length=4000)] = "",
+                             file: Annotated[UploadFile | None, File()] = None) -> Response:
     conv = messages.engagement_conversation(w.session, w.actor, engagement_id,
                                             _settings(request).commission_reads_all_threads)
-    return _post(request, w, conv, body)
+    return _post(request, w, conv, body, file)
+
+
+@router.get("/threads/partnerships/{engagement_id}/messages/{message_id}/attachment")
+def partnership_attachment(request: Request, w: Reader, engagement_id: DbInt, message_id: DbInt) -> Response:
+    settings = _settings(request)
+    conv = messages.engagement_conversation(w.session, w.actor, engagement_id, settings.commission_reads_all_threads)
+    return _file(*messages.open_attachment(w.session, conv, message_id, settings.attachments_dir))
 
 
 # --- invitations -------------------------------------------------------------------------------------------------

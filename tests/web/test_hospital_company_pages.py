@@ -297,3 +297,23 @@ def test_every_hospital_company_and_partnership_form_refuses_a_post_without_its_
         assert any(refused), url  # at least the side the form is for was refused for its token
     with Session(app.state.engine) as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == before
+
+
+def test_a_message_with_a_file_and_its_download(signed_in, people):
+    h = signed_in("hospital@example.org")
+    c = signed_in("company@example.org")
+    need_id = _file_need(h)
+    thread = f"/threads/needs/{need_id}/{people.orgs['company']}"
+    page = c.get(thread)
+    pdf = b"%PDF-1.4 brochure"
+    r = c.post(thread, data={"csrf_token": form_csrf(page.text), "body": ""},
+               files={"file": ("产品手册.pdf", pdf, "application/pdf")}, follow_redirects=False)
+    assert r.status_code == 303, r.text[:2000]
+    link = re.search(r'href="(/threads/needs/[^"]+/attachment)"', h.get(thread).text).group(1)
+    r = h.get(link)
+    assert r.status_code == 200 and r.content == pdf
+    # a file that is not what it says is refused beside the file field, in the page's language
+    r = c.post(thread, data={"csrf_token": form_csrf(page.text), "body": "x"},
+               files={"file": ("a.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")})
+    assert r.status_code == 422 and 'id="e-file"' in r.text and HAN.search(r.text)
+    assert signed_in("company_b@example.org").get(link).status_code == 404
