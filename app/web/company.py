@@ -38,6 +38,7 @@ from app.web.core import render as page
 from app.web.people import (
     BANDS,
     CHANNELS,
+    COLUMN_NAMES,
     INTRO_STATUSES,
     KINDS,
     MAX_INT,
@@ -236,7 +237,8 @@ def import_form(request: Request, w: Company) -> Response:
 def _preview(request: Request, w: Web, rows, ignored, status: int = 200) -> Response:
     report = capability_import.check(w.session, w.actor, rows, ignored)
     return page(request, "company/import.html", status=status, report=report,
-                row_errors={r.line: {e.field: e.text(w.lang) for e in r.errors} for r in report.rows},
+                row_errors={r.line: {w.t(COLUMN_NAMES.get(e.field, e.field)): e.text(w.lang) for e in r.errors}
+                            for r in report.rows},
                 carried=capability_import.carry([(r.line, r.values) for r in report.rows]),
                 columns=capability_import.COLUMNS, max_rows=capability_import.MAX_ROWS)
 

@@ -41,6 +41,10 @@ CONFIDENTIALITY = {Confidentiality.public: "Public: companies see the hospital",
                    Confidentiality.anonymous: "Anonymous: companies see the hospital only once it accepts them"}
 CHANNELS = {Channel.inbox: "In-app inbox", Channel.email: "E-mail", Channel.webhook: "Webhook"}
 RHYTHMS = {Rhythm.instant: "At once", Rhythm.daily: "Daily digest", Rhythm.weekly: "Weekly digest", Rhythm.off: "Off"}
+# a spreadsheet column (a capability's field) as the import preview names it
+COLUMN_NAMES = {"title": "Title", "description": "Description", "tracks": "Tracks", "stages": "Stages",
+                "certifications": "Certifications", "kind": "Kind", "region": "Region", "language": "Language",
+                "external_ref": "Reference", "row": "Row"}
 TRACKS = [t.value for t in Track]
 REGIONS = [r.value for r in Region]
 
