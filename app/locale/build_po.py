@@ -164,6 +164,7 @@ ZH = {
     "introduced": "已推荐", "interested": "感兴趣", "not_interested": "不感兴趣", "accepted": "已接受",
     # --- hospital, company and partnership pages (app/web/hospital.py, company.py, partnerships.py, people.py) ---
     'Pause or end the partnership': '暂停或结束合作',
+    'E-mails to me': '发给我的邮件', "Send me my organisation's notifications by e-mail": '通过邮件把本机构的通知发给我',
     'You said you are interested': '您已表示感兴趣', 'You said you are not interested': '您已表示不感兴趣',
     'Language': '语言',
     'Attach a file (optional)': '附加文件（可选）',

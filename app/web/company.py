@@ -25,7 +25,7 @@ from app.models.common import DbInt
 from app.models.enums import CapabilityKind, CapabilityStatus, NeedStatus, PartnerType, Role, Stage
 from app.models.introduction import IntroductionAnswer
 from app.models.matching import Party
-from app.models.notification import PreferenceUpdate, WebhookCreate, WebhookUpdate
+from app.models.notification import PreferenceUpdate, UserPreferenceUpdate, WebhookCreate, WebhookUpdate
 from app.services import capabilities, capability_import, engagements, introductions, matching, needs, reasons
 from app.services.capabilities import CapabilityFilters
 from app.services.engagements import EngagementFilters
@@ -342,8 +342,9 @@ def archive_capability(request: Request, w: CompanyPost, cap_id: DbInt, version:
 def _settings_page(request: Request, w: Web, status: int = 200, errors: dict | None = None, form: dict | None = None,
                    secret: str | None = None, hook_errors: dict | None = None, hook_form: dict | None = None):
     pref = preferences.for_org(w.session, w.actor.organisation_id)
+    mine = preferences.for_user(w.session, w.actor.user_id)
     hooks, _ = webhooks.list_endpoints(w.session, w.actor, PageParams(limit=50, offset=0))
-    return page(request, "company/notifications.html", status=status, pref=pref, form=form or {
+    return page(request, "company/notifications.html", status=status, pref=pref, mine=mine, form=form or {
         "channels": pref.channels, "rhythm": pref.rhythm, "min_score": pref.min_score, "tracks": pref.tracks,
         "regions": pref.regions, "language": pref.language, "version": pref.version},
         errors=errors or {}, hooks=hooks, secret=secret, hook_errors=hook_errors or {}, hook_form=hook_form or {},
@@ -377,6 +378,18 @@ def save_notification_settings(request: Request, w: MemberPost, version: Annotat
     except (ValidationError, AppError) as e:
         w.session.rollback()
         return _settings_page(request, w, status=422, errors=form_errors(e, w.lang), form=form)
+    return redirect("/settings/notifications", flash="Preferences saved.")
+
+
+@router.post("/settings/notifications/me", response_class=HTMLResponse)
+def save_my_email(request: Request, w: MemberPost, version: Annotated[int, Form(ge=0, le=MAX_INT)] = 0,
+                  email: Annotated[str, Form(max_length=5)] = "") -> Response:
+    """One person's own switch: the organisation's e-mails to me, or not (app.services.notifications.preferences)."""
+    try:
+        preferences.update_user(w.session, w.actor, UserPreferenceUpdate(email=email == "on"), version)
+    except (ValidationError, AppError) as e:
+        w.session.rollback()
+        return _settings_page(request, w, status=409, errors=form_errors(e, w.lang))
     return redirect("/settings/notifications", flash="Preferences saved.")
 
 

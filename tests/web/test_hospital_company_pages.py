@@ -225,6 +225,11 @@ def test_notification_settings_and_webhooks(signed_in, people):
     assert r.status_code == 303
     page = c.get("/settings/notifications")
     assert 'value="daily" selected' in page.text
+    # one person's own e-mail switch
+    page = c.get("/settings/notifications")
+    assert 'id="f-my-email" checked' in page.text
+    r = _post(c, "/settings/notifications", "/settings/notifications/me", {"version": "0"})
+    assert r.status_code == 303 and 'id="f-my-email" checked' not in c.get("/settings/notifications").text
     r = _post(c, "/settings/notifications", "/settings/webhooks", {"url": "http://127.0.0.1/hook"})
     assert r.status_code == 422 and 'id="e-url"' in r.text
 
