@@ -46,7 +46,16 @@ PAGES: dict[str, tuple[str, list[str]]] = {
                                         "/admin/users/1"]),
     "commission": ("xu.zhengtao@example.org", ["/dashboard", "/queue", "/introductions", "/notes", "/audit",
                                                "/dashboard/engagements/{engagement:first}"]),
-    # the hospital's and the company's pages join here, e.g. "hospital_staff": ("chen.lihang@example.org", [...])
+    "hospital_staff": ("chen.lihang@example.org", [
+        "/needs", "/needs/new", "/needs/{need:tsp-steerable-needle}", "/needs/{need:laa-occluder-fit}/edit",
+        "/needs/statement-check?desired_outcome=%E5%BC%80%E5%8F%91%E4%B8%80%E6%AC%BE%E5%B0%84%E9%A2%91%E7%B3%BB%E7%BB%9F",
+        "/partnerships/{engagement:tsp-pushi}", "/threads", "/inbox", "/invitations", "/settings/notifications"]),
+    "company_staff": ("wang.jianing@example.org", [
+        "/inbox", "/browse", "/browse?track=interventional_implant", "/needs/{need:tsp-steerable-needle}",
+        "/capabilities", "/capabilities/new", "/capabilities/{capability:pushi-steerable-rf-tsp}",
+        "/capabilities/{capability:pushi-steerable-rf-tsp}/edit", "/capabilities/import",
+        "/partnerships/{engagement:laa-pushi}", "/threads/partnerships/{engagement:laa-pushi}", "/threads",
+        "/settings/notifications"]),
 }
 
 
@@ -111,7 +120,7 @@ def signed_in(base: str, email: str) -> httpx.Client:
 
 
 def fill(url: str, ids: dict[str, int]) -> str:
-    return re.sub(r"\{([a-z_]+:[a-z0-9_]+)\}", lambda m: str(ids[m.group(1)]), url)
+    return re.sub(r"\{([a-z_]+:[a-z0-9_\-]+)\}", lambda m: str(ids[m.group(1)]), url)
 
 
 def time_page(c: httpx.Client, url: str, n: int) -> dict:

@@ -138,7 +138,8 @@ def run_reminders(engine: Engine, settings: Settings, now: datetime | None = Non
         for need in waiting:
             days = (now - need.opened_at).days
             item = {"kind": "reminder", "subject_kind": "need", "need_id": need.id, "title": need.title,
-                    "days": days, "link": f"{base}/api/v1/needs/{need.id}"}
+                    "days": days, "link": f"{base}/needs/{need.id}",
+                    "api_link": f"{base}/api/v1/needs/{need.id}"}
             sent += _remind(s, settings, f"need:{need.id}", days // n_days,
                             [need.hospital_id, *commission, *told[need.id]], item)
         e_days = settings.reminder_engagement_days
@@ -163,7 +164,7 @@ def run_reminders(engine: Engine, settings: Settings, now: datetime | None = Non
                 days = idle.days
                 item = {"kind": "reminder", "subject_kind": "engagement", "engagement_id": e.id,
                         "title": titles.get(e.need_id, ""), "state": e.state, "days": days,
-                        "link": f"{base}/api/v1/engagements/{e.id}"}
+                        "link": f"{base}/partnerships/{e.id}", "api_link": f"{base}/api/v1/engagements/{e.id}"}
                 sent += _remind(s, settings, f"engagement:{e.id}:{last.date().isoformat()}", days // e_days,
                                 [e.hospital_id, e.lead_org_id, *parts[e.id], *commission], item)
         try:

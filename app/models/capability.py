@@ -101,3 +101,20 @@ class CapabilityPublic(SQLModel):
 
 class CapabilityBatchPublic(SQLModel):
     items: list[CapabilityPublic]
+
+
+class ImportRowError(SQLModel):
+    row: int = Field(description="The row's number in the spreadsheet (the header is row 1)")
+    field: str = Field(description="rows.<row>.<field>")
+    message: str
+
+
+class CapabilityImportReport(SQLModel):
+    dry_run: bool
+    rows: int = Field(description="Rows read (blank rows left out)")
+    valid: int
+    invalid: int
+    stored: int = Field(description="Capabilities registered by this request (0 on a dry run)")
+    ignored_columns: list[str] = Field(default_factory=list, description="Columns not understood (left out)")
+    errors: list[ImportRowError] = Field(default_factory=list)
+    items: list[CapabilityPublic] = Field(default_factory=list, description="The capabilities registered")

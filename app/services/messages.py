@@ -168,6 +168,13 @@ def _recipients(session: Session, conv: Conversation, author_org: int) -> set[in
     return {conv.need.hospital_id, conv.company_org_id} - {author_org}
 
 
+def writer_side(session: Session, actor: Actor, conv: Conversation) -> str | None:
+    """The side the actor writes for in this conversation, or None (it reads only): what a page asks before it
+    shows a form."""
+    return thread_side(actor, conv.need, conv.company_org_id, conv.engagement,
+                       _participant_orgs(session, conv.engagement))
+
+
 def post(session: Session, actor: Actor, conv: Conversation, body: str, *, upload: storage.Stored | None = None,
          notify: bool = True) -> Message:
     """A message by the actor's side; ``notify``: tell the other side (not for an interest comment, which its own
@@ -226,4 +233,5 @@ def open_with_interest(session: Session, actor: Actor, need: Need, comment: str)
 
 
 __all__ = ["Conversation", "engagement_conversation", "list_messages", "list_threads", "messages_public",
-           "need_conversation", "open_attachment", "open_with_interest", "post", "post_attachment", "thread_public"]
+           "need_conversation", "open_attachment", "open_with_interest", "post", "post_attachment", "thread_public",
+           "writer_side"]

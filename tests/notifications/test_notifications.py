@@ -48,7 +48,7 @@ def test_a_new_need_reaches_the_matching_companies_ranked_and_explained(client, 
     assert {i["capability"]["id"] for i in items} == {rf["id"], second["id"]}
     assert [i["score"] for i in items] == sorted((i["score"] for i in items), reverse=True)
     assert all(i["why"] and i["need"]["id"] == need["id"] and i["link"].endswith(f"/needs/{need['id']}")
-               for i in items)
+               and i["api_link"].endswith(f"/api/v1/needs/{need['id']}") and "/api/" not in i["link"] for i in items)
     assert items[0]["need"]["hospital"] == "普陀区中心医院"  # a public need names its hospital
     assert "1. " in n["body"] and str(round(items[0]["score"], 2))[:3] in n["body"]
 
@@ -213,7 +213,9 @@ def test_engagement_steps_reach_every_party(client, world, worker, make_need, ma
     worker.run_once(clock=False)
     items = _inbox(client, world["company"])["items"]
     assert len(items) == before + 1 and items[0]["kind"] == "engagement"
-    assert items[0]["link"].endswith(f"/engagements/{r.json()['id']}")
+    # a person opens the partnership's page; integrations read the API
+    assert items[0]["link"].endswith(f"/partnerships/{r.json()['id']}")
+    assert items[0]["payload"]["items"][0]["api_link"].endswith(f"/api/v1/engagements/{r.json()['id']}")
 
 
 def test_bad_input_is_a_problem_and_changes_nothing(client, world):
@@ -257,7 +259,7 @@ def test_a_partnership_that_stopped_moving_reminds_its_parties_and_the_commissio
     assert run_reminders(engine, settings) == 4  # hospital, company, the two commission organisations
     assert run_reminders(engine, settings) == 0
     (n,) = _inbox(client, world["company"], kind="reminder")["items"]
-    assert "31" in n["title"] and n["link"].endswith(f"/engagements/{r.json()['id']}")
+    assert "31" in n["title"] and n["link"].endswith(f"/partnerships/{r.json()['id']}")
 
 
 def test_no_company_is_told_of_a_weak_match(app, client, world, worker, make_need, make_capability):

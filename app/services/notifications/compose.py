@@ -47,6 +47,13 @@ log = logging.getLogger("clinmatch.notifications")
 MAX_MATCHES_PER_MESSAGE = 10  # the right few: at most this many matches in one instant message
 
 
+def links(settings: Settings, page: str, api: str) -> dict[str, str]:
+    """Where an item leads: ``link`` to the web page a person opens (from an e-mail, a WeChat share), ``api_link``
+    to the API resource integrations read."""
+    base = settings.public_base_url
+    return {"link": f"{base}{page}", "api_link": f"{base}{api}"}
+
+
 # --- views of the things an item names, as its recipient may see them ----------------------------------------------
 
 def _actor_for(org: Organisation) -> Actor:
@@ -60,7 +67,7 @@ def _need_view(session: Session, settings: Settings, need: Need, viewer: Organis
     hospital = session.get(Organisation, need.hospital_id) if shown else None
     return {"id": need.id, "title": need.title, "tracks": need.tracks, "regions": need.regions,
             "hospital": hospital.display_name if hospital else None, "hospital_id": hospital.id if hospital else None,
-            "link": f"{settings.public_base_url}/api/v1/needs/{need.id}"}
+            **links(settings, f"/needs/{need.id}", f"/api/v1/needs/{need.id}")}
 
 
 def _match_item(session, settings, need: Need, cap: Capability, rec: MatchRecord, viewer: Organisation) -> dict:
@@ -69,11 +76,11 @@ def _match_item(session, settings, need: Need, cap: Capability, rec: MatchRecord
     return {"kind": "match", "score": round(float(rec.score), 4), "confidence": rec.confidence, "band": rec.band,
             "need": _need_view(session, settings, need, viewer),
             "capability": {"id": cap.id, "title": cap.title,
-                           "link": f"{settings.public_base_url}/api/v1/capabilities/{cap.id}/matches"},
+                           **links(settings, f"/capabilities/{cap.id}", f"/api/v1/capabilities/{cap.id}/matches")},
             **reasons.both(exp), "passage": passages.get("need", ""),
             "conditions": [{"condition": c.get("condition"), "holds": c.get("holds")}
                            for c in exp.get("structured", [])],
-            "link": f"{settings.public_base_url}/api/v1/needs/{need.id}"}
+            **links(settings, f"/needs/{need.id}", f"/api/v1/needs/{need.id}")}
 
 
 # --- event handlers: event -> {organisation id: [items]} -----------------------------------------------------------
@@ -151,7 +158,7 @@ def _new_fits(session: Session, settings: Settings, recs: list[MatchRecord]) -> 
         company = session.get(Organisation, cap.organisation_id)
         item = _match_item(session, settings, need, cap, r, hospital)
         item.update(audience="hospital", company=company.display_name,
-                    link=f"{settings.public_base_url}/api/v1/needs/{need.id}/matches")
+                    **links(settings, f"/needs/{need.id}", f"/api/v1/needs/{need.id}/matches"))
         out[hospital.id].append(item)
     return out
 
@@ -186,12 +193,13 @@ def _on_feedback(session: Session, settings: Settings, ev: DomainEvent) -> dict[
         item = {"kind": "interest", "who": company.display_name, "subject": need.title, "score": p.get("score"),
                 "comment": fb.comment if fb else "",
                 "need": {"id": need.id, "title": need.title}, "capability": {"id": cap.id, "title": cap.title},
-                "link": f"{settings.public_base_url}/api/v1/needs/{need.id}/matches"}
+                **links(settings, f"/needs/{need.id}", f"/api/v1/needs/{need.id}/matches")}
     else:
         to = company
         view = _need_view(session, settings, need, company)
         item = {"kind": "interest", "who": view["hospital"], "subject": cap.title, "score": p.get("score"),
-                "need": view, "capability": {"id": cap.id, "title": cap.title}, "link": view["link"]}
+                "need": view, "capability": {"id": cap.id, "title": cap.title}, "link": view["link"],
+                "api_link": view["api_link"]}
     return {to.id: [item]}
 
 
@@ -212,11 +220,11 @@ def _on_engagement(session: Session, settings: Settings, ev: DomainEvent) -> dic
         detail = " ".join(x for x in (p.get("role"), p.get("status")) if x)
     item = {"kind": "engagement", "event": ev.type, "engagement_id": eng.id, "need_title": need.title,
             "state": p.get("to_state") or p.get("state"), "detail": detail[:200],
-            "link": f"{settings.public_base_url}/api/v1/engagements/{eng.id}"}
+            **links(settings, f"/partnerships/{eng.id}", f"/api/v1/engagements/{eng.id}")}
     out = {org_id: [dict(item)] for org_id in ev.organisation_ids}
     invitee = p.get("organisation_id") if ev.type.startswith("engagement.participant_") else None
     if invitee in out:  # an invited organisation reads its invitation, not the partnership (it is no party yet)
-        out[invitee][0]["link"] = f"{settings.public_base_url}/api/v1/invitations"
+        out[invitee][0].update(links(settings, "/invitations", "/api/v1/invitations"))
     return out
 
 
@@ -234,14 +242,17 @@ def _on_introduction(session: Session, settings: Settings, ev: DomainEvent) -> d
             "note": intro.note, "comment": intro.comment, "reason": intro.reason,
             "capability": {"id": cap.id, "title": cap.title}, "company": company.display_name,
             "score": round(float(rec.score), 4) if rec else None,
-            **reasons.both(rec.explanation if rec else None),
-            "link": f"{settings.public_base_url}/api/v1/introductions/{intro.id}"}
+            **reasons.both(rec.explanation if rec else None)}
+    api = f"/api/v1/introductions/{intro.id}"
     out: dict[int, list[dict]] = {}
     for org_id in ev.organisation_ids:
         org = session.get(Organisation, org_id)
         if org is None:  # pragma: no cover - organisations are never deleted
             continue
-        out[org_id] = [{**base, "need": _need_view(session, settings, need, org)}]
+        # each reads it where it acts on it: the company in its inbox, the hospital on its need, the commission
+        # in its introductions
+        page = {OrgKind.hospital: f"/needs/{need.id}", OrgKind.commission: "/introductions"}.get(org.kind, "/inbox")
+        out[org_id] = [{**base, "need": _need_view(session, settings, need, org), **links(settings, page, api)}]
     return out
 
 
@@ -254,6 +265,8 @@ def _on_message(session: Session, settings: Settings, ev: DomainEvent) -> dict[i
     author = session.get(Organisation, msg.organisation_id)
     path = (f"/api/v1/engagements/{thread.engagement_id}/messages" if thread.engagement_id
             else f"/api/v1/needs/{need.id}/threads/{thread.company_org_id}/messages")
+    page = (f"/threads/partnerships/{thread.engagement_id}" if thread.engagement_id
+            else f"/threads/needs/{need.id}/{thread.company_org_id}")
     out: dict[int, list[dict]] = {}
     for org_id in ev.organisation_ids:
         org = session.get(Organisation, org_id)
@@ -263,8 +276,7 @@ def _on_message(session: Session, settings: Settings, ev: DomainEvent) -> dict[i
         named = msg.organisation_id != need.hospital_id or view["hospital_id"] is not None
         out[org_id] = [{"kind": "message", "side": msg.side, "who": author.display_name if named else None,
                         "need": view, "thread_id": thread.id, "engagement_id": thread.engagement_id,
-                        "comment": msg.body[:300], "attachment": msg.filename,
-                        "link": f"{settings.public_base_url}{path}"}]
+                        "comment": msg.body[:300], "attachment": msg.filename, **links(settings, page, path)}]
     return out
 
 
@@ -301,7 +313,7 @@ def make_notification(session: Session, settings: Settings, org_id: int, items: 
     kind = kind or _kind_of(items)
     ranked = render.ranked(items)
     title = render.title(kind, ranked, pref.language, rhythm)
-    link = ranked[0].get("link", "") if len(ranked) == 1 else f"{settings.public_base_url}/api/v1/notifications"
+    link = ranked[0].get("link", "") if len(ranked) == 1 else f"{settings.public_base_url}/inbox"
     n = Notification(organisation_id=org_id, kind=kind, title=title[:300], body=render.body(ranked, pref.language),
                      language=pref.language, link=link[:500], payload={"items": ranked, "rhythm": rhythm},
                      idempotency_key=key,

@@ -35,9 +35,9 @@ LABELS = {
     "score": ("匹配度", "score"), "why": ("匹配原因", "why"), "open": ("查看", "open"),
     "note": ("推荐说明", "note"), "comment": ("留言", "comment"),
     "hidden": ("匿名医院", "an anonymous hospital"), "party": ("合作方", "a partner"), "footer": (
-        "您收到此邮件，是因为贵机构在 clinmatch 订阅了通知。可在 /api/v1/notifications/preferences 更改频率与渠道。",
+        "您收到此邮件，是因为贵机构在 clinmatch 订阅了通知。可在 /settings/notifications 页面更改频率与渠道。",
         ("You receive this because your organisation subscribed to clinmatch notifications; change rhythm and channels "
-        "at /api/v1/notifications/preferences.")),
+        "on the /settings/notifications page.")),
 }
 
 
