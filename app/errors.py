@@ -358,3 +358,24 @@ def install_error_handlers(app: FastAPI) -> None:
         lang = negotiate(request.headers.get("accept-language"))
         return problem(500, "internal-error", say(msg("An unexpected error occurred; it has been logged."), lang),
                        lang=lang)
+
+
+# --- the web app's page outcomes (app/web/core.py renders them as pages, never as problem JSON) ------------------
+
+class SignInRequired(Exception):
+    """A page that needs a person: redirect to /signin?next=..."""
+
+
+class PageForbidden(Exception):
+    """A signed-in person without the role a page needs: the 403 page."""
+
+
+class CsrfRefused(Exception):
+    """A form posted without the session's token: the 403 page, nothing changed."""
+
+
+class PageTooMany(Exception):
+    """Too many failed sign-ins or reset requests from one address: the 429 page with Retry-After."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        self.headers = headers

@@ -69,7 +69,18 @@ from sqlmodel import Session, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.deps import SessionDep, authenticate_bearer
-from app.errors import AppError, Invalid, TooManyRequests, Unauthorized, _field_path, field_message
+from app.errors import (
+    AppError,
+    CsrfRefused,
+    Invalid,
+    PageForbidden,
+    PageTooMany,
+    SignInRequired,
+    TooManyRequests,
+    Unauthorized,
+    _field_path,
+    field_message,
+)
 from app.i18n import LANGS, msg, negotiate, say
 from app.models import Organisation, User, UserNotificationPreference
 from app.models.common import LOCAL_TZ
@@ -163,23 +174,6 @@ def _sign(request: Request, value: str) -> str:
 
 
 # --- exceptions a page raises (rendered by install_page_errors) ---------------------------------------------------
-
-class SignInRequired(Exception):
-    pass
-
-
-class PageForbidden(Exception):
-    pass
-
-
-class CsrfRefused(Exception):
-    pass
-
-
-class PageTooMany(Exception):
-    def __init__(self, headers: dict[str, str]) -> None:
-        self.headers = headers
-
 
 # --- who is asking, in which language ----------------------------------------------------------------------------
 
