@@ -179,6 +179,9 @@ ZH = {
     "No open need passes the filters.": "没有符合筛选条件的开放需求。",
     "Nothing is likely to fit yet: the best match's confidence {best} is below the 'possible' band ({band}).":
         "暂无合适的合作方：最佳匹配的置信度 {best} 低于“可能”档（{band}）。",
+    "Clinical specialties": "临床专科", "Clinical specialties served": "服务的临床专科",
+    "None ticked: those of the department.": "不勾选：按科室自动确定。",
+    "None ticked: any specialty (platforms, general services).": "不勾选：面向所有专科（平台、通用服务）。",
     "the tracks": "赛道", "the clinical specialty": "临床专科", "the certifications required": "所需认证",
     # words used as parameters: parties, states, statuses (not extracted: they are values, not sentences)
     "the hospital": "医院", "the lead company": "牵头企业", "the animal facility": "动物实验机构",

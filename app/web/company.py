@@ -53,6 +53,7 @@ from app.web.people import (
     choice,
     org_name,
     page_number,
+    specialty_options,
     vocab,
 )
 
@@ -185,14 +186,17 @@ def browse(request: Request, w: Company, q: Annotated[str | None, Query(max_leng
 
 def _cap_form(w: Web, form: dict, errors: dict | None = None, cap=None) -> dict:
     return {"form": form, "errors": errors or {}, "cap": cap, "tracks": [(v, w.t(v)) for v in TRACKS],
-            "regions": [(v, w.t(v)) for v in REGIONS], "stages": vocab(w.t, STAGES), "kinds": vocab(w.t, KINDS)}
+            "regions": [(v, w.t(v)) for v in REGIONS], "stages": vocab(w.t, STAGES), "kinds": vocab(w.t, KINDS),
+            "specialties": specialty_options(w.lang)}
 
 
-def _cap_values(kind, title, description, tracks, stages, certifications, region, external_ref) -> dict:
+def _cap_values(kind, title, description, tracks, stages, certifications, region, external_ref,
+                specialties=()) -> dict:
     certs = [c.strip() for c in certifications.replace("，", ",").replace("；", ",").replace(";", ",").split(",")
              if c.strip()]
     return {"kind": kind or CapabilityKind.product.value, "title": title, "description": description,
-            "tracks": tracks, "stages": stages, "certifications": certs, "region": region or None,
+            "tracks": tracks, "specialties": list(specialties), "stages": stages, "certifications": certs,
+            "region": region or None,
             "external_ref": external_ref.strip() or None}
 
 
@@ -217,8 +221,8 @@ def new_capability(request: Request, w: Company) -> Response:
 def create_capability(request: Request, w: CompanyPost, kind: Short = "", title: Short = "",
                       description: Annotated[str, Form(max_length=8000)] = "", tracks: Values = [],  # noqa: B006
                       stages: Values = [], certifications: Short = "", region: Short = "",  # noqa: B006
-                      external_ref: Short = "") -> Response:
-    form = _cap_values(kind, title, description, tracks, stages, certifications, region, external_ref)
+                      external_ref: Short = "", specialties: Values = []) -> Response:  # noqa: B006
+    form = _cap_values(kind, title, description, tracks, stages, certifications, region, external_ref, specialties)
     try:
         cap = capabilities.create_capability(w.session, w.actor, CapabilityCreate(**form),
                                              request.app.state.match_index)
@@ -296,7 +300,7 @@ def show_capability(request: Request, w: Company, cap_id: DbInt) -> Response:
 @router.get("/capabilities/{cap_id}/edit", response_class=HTMLResponse)
 def edit_capability(request: Request, w: Company, cap_id: DbInt) -> Response:
     cap = capabilities.get_manageable(w.session, w.actor, cap_id)
-    form = {k: getattr(cap, k) for k in ("kind", "title", "description", "tracks", "stages", "region",
+    form = {k: getattr(cap, k) for k in ("kind", "title", "description", "tracks", "specialties", "stages", "region",
                                          "external_ref")}
     form.update(certifications=", ".join(cap.certifications), version=cap.version)
     return page(request, "company/capability_form.html", **_cap_form(w, form, cap=cap))
@@ -306,9 +310,9 @@ def edit_capability(request: Request, w: Company, cap_id: DbInt) -> Response:
 def save_capability(request: Request, w: CompanyPost, cap_id: DbInt, version: Annotated[int, Form(ge=1, le=MAX_INT)] = 1,
                     kind: Short = "", title: Short = "", description: Annotated[str, Form(max_length=8000)] = "",
                     tracks: Values = [], stages: Values = [], certifications: Short = "",  # noqa: B006
-                    region: Short = "", external_ref: Short = "") -> Response:
+                    region: Short = "", external_ref: Short = "", specialties: Values = []) -> Response:  # noqa: B006
     cap = capabilities.get_manageable(w.session, w.actor, cap_id)
-    form = _cap_values(kind, title, description, tracks, stages, certifications, region, external_ref)
+    form = _cap_values(kind, title, description, tracks, stages, certifications, region, external_ref, specialties)
     try:
         values = {**form, "external_ref": form["external_ref"] or ""}
         capabilities.update_capability(w.session, w.actor, cap_id, CapabilityUpdate(**values), version,

@@ -47,6 +47,7 @@ from app.web.people import (
     choice,
     org_name,
     page_number,
+    specialty_options,
     statement_notes,
     vocab,
 )
@@ -107,12 +108,13 @@ def _form_context(w: Web, form: dict, errors: dict | None = None, need: Need | N
     return {"form": form, "errors": errors or {}, "need": need,
             "notes": statement_notes(form.get("desired_outcome", ""), w.lang),
             "tracks": [(v, w.t(v)) for v in TRACKS], "regions": [(v, w.t(v)) for v in REGIONS],
+            "specialties": specialty_options(w.lang),
             "stages": vocab(w.t, STAGES), "partner_types": vocab(w.t, PARTNER_TYPES),
             "confidentiality": vocab(w.t, CONFIDENTIALITY)}
 
 
 def _form_of(need: Need) -> dict:
-    return {**{k: getattr(need, k) for k in ("title", "description", "department", *STATEMENT, "tracks",
+    return {**{k: getattr(need, k) for k in ("title", "description", "department", *STATEMENT, "tracks", "specialties",
                                              "partner_types", "stages", "regions", "confidentiality",
                                              "contact_name", "contact_email", "contact_phone")},
             "version": need.version}
@@ -120,14 +122,15 @@ def _form_of(need: Need) -> dict:
 
 def _submitted(title, description, department, clinical_problem, current_practice, shortcomings,
                affected_population, desired_outcome, tracks, partner_types, stages, regions, confidentiality,
-               contact_name, contact_email, contact_phone) -> dict:
+               contact_name, contact_email, contact_phone, specialties=()) -> dict:
     statement = {"clinical_problem": clinical_problem, "current_practice": current_practice,
                  "shortcomings": shortcomings, "affected_population": affected_population,
                  "desired_outcome": desired_outcome}
     if not description.strip():  # the summary is optional on the page: the statement says it
         description = "\n".join(v.strip() for v in (clinical_problem, shortcomings, desired_outcome) if v.strip())
     return {"title": title, "description": description, "department": department, **statement,
-            "tracks": tracks, "partner_types": partner_types or [PartnerType.enterprise.value], "stages": stages,
+            "tracks": tracks, "specialties": list(specialties),
+            "partner_types": partner_types or [PartnerType.enterprise.value], "stages": stages,
             "regions": regions, "confidentiality": confidentiality or Confidentiality.public.value,
             "contact_name": contact_name.strip() or None, "contact_email": contact_email.strip() or None,
             "contact_phone": contact_phone.strip() or None}
@@ -147,10 +150,10 @@ def file_need(request: Request, w: HospitalPost, title: Short = "", description:
               desired_outcome: Text = "", tracks: Values = [], partner_types: Values = [],  # noqa: B006
               stages: Values = [], regions: Values = [], confidentiality: Short = "",  # noqa: B006
               contact_name: Short = "", contact_email: Short = "", contact_phone: Short = "",
-              publish: Short = "") -> Response:
+              publish: Short = "", specialties: Values = []) -> Response:  # noqa: B006
     form = _submitted(title, description, department, clinical_problem, current_practice, shortcomings,
                       affected_population, desired_outcome, tracks, partner_types, stages, regions, confidentiality,
-                      contact_name, contact_email, contact_phone)
+                      contact_name, contact_email, contact_phone, specialties)
     try:
         data = NeedCreate(**form, status=NeedStatus.open if publish else NeedStatus.draft)
         need = needs.create_need(w.session, w.actor, data, request.app.state.match_index)
@@ -181,11 +184,11 @@ def save_need(request: Request, w: HospitalPost, need_id: DbInt, version: Annota
               affected_population: Text = "", desired_outcome: Text = "", tracks: Values = [],  # noqa: B006
               partner_types: Values = [], stages: Values = [], regions: Values = [],  # noqa: B006
               confidentiality: Short = "", contact_name: Short = "", contact_email: Short = "",
-              contact_phone: Short = "", publish: Short = "") -> Response:
+              contact_phone: Short = "", publish: Short = "", specialties: Values = []) -> Response:  # noqa: B006
     need = needs.get_manageable(w.session, w.actor, need_id)
     form = _submitted(title, description, department, clinical_problem, current_practice, shortcomings,
                       affected_population, desired_outcome, tracks, partner_types, stages, regions, confidentiality,
-                      contact_name, contact_email, contact_phone)
+                      contact_name, contact_email, contact_phone, specialties)
     try:
         values = {**form, **{k: form[k] or "" for k in ("contact_name", "contact_email", "contact_phone")}}
         if publish and need.status == NeedStatus.draft:

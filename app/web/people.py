@@ -15,6 +15,7 @@ from app.models.match import DeclineReason
 from app.models.notification import Channel, Rhythm
 from app.services.listing import PageParams
 from app.services.need_statement import statement_warnings
+from matching.specialties import SPECIALTIES
 
 PAGE_SIZE = 20
 MAX_INT = 2**63 - 1  # a form's id or version beyond the database's integer is a 422, not an overflow
@@ -52,6 +53,11 @@ REGIONS = [r.value for r in Region]
 WARNINGS = {"solution_in_outcome": msg("The outcome names a specific solution ({terms}). Describe the result you "
                                        "need, so that partners can propose their own approach."),
             "outcome_missing": msg("No outcome is stated yet; partners match better when it is.")}
+
+
+def specialty_options(lang: str) -> list[tuple[str, str]]:
+    """The clinical specialties as (code, label) in the page's language (the bilingual list is the matcher's data)."""
+    return [(s.code, s.zh if lang == "zh" else s.en) for s in SPECIALTIES.values()]
 
 
 def vocab(lang_t, names: dict) -> list[tuple[str, str]]:

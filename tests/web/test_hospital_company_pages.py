@@ -322,3 +322,24 @@ def test_a_message_with_a_file_and_its_download(signed_in, people):
                files={"file": ("a.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")})
     assert r.status_code == 422 and 'id="e-file"' in r.text and HAN.search(r.text)
     assert signed_in("company_b@example.org").get(link).status_code == 404
+
+
+def test_specialties_on_the_need_and_capability_forms(app, signed_in, people):
+    """Unticked, a need takes its department's specialties; ticked ones are kept; a capability names those it serves."""
+    from sqlmodel import Session
+
+    from app.models import Capability, Need
+
+    h = signed_in("hospital@example.org")
+    page = h.get("/needs/new")
+    assert 'name="specialties" value="gi_endoscopy"' in page.text and "消化内镜" in page.text
+    derived = _file_need(h)  # 心血管内科
+    chosen = _file_need(h, title="内镜下大创面闭合困难", specialties=["gi_endoscopy"])
+    c = signed_in("company@example.org")
+    cap = _add_capability(c, specialties=["interventional_cardiology", "radiology"])
+    with Session(app.state.engine) as s:
+        assert s.get(Need, derived).specialties == ["cardiology"]
+        assert s.get(Need, chosen).specialties == ["gi_endoscopy"]
+        assert s.get(Capability, cap).specialties == ["interventional_cardiology", "radiology"]
+    edit = h.get(f"/needs/{chosen}/edit?lang=en")
+    assert re.search(r'name="specialties" value="gi_endoscopy"[^>]*checked', edit.text) and "GI endoscopy" in edit.text
