@@ -83,7 +83,7 @@ def client(app):
 
 def deliver(app) -> None:
     """What the notification worker does: send the e-mails waiting in the outbox."""
-    from app.services.notifications import outbox
+    from app.jobs import outbox
 
     outbox.deliver_due(app.state.engine, app.state.settings)
 
