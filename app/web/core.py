@@ -112,6 +112,9 @@ NAV: dict[Role, list[tuple[str, str]]] = {
                          ("/settings", msg("Settings"))],
     Role.commission: [("/dashboard", msg("Dashboard")), ("/queue", msg("Brokering queue")),
                       ("/introductions", msg("Introductions")), ("/notes", msg("Notes")),
+                      ("/dashboard/industry/map", msg("Industry map")),
+                      ("/dashboard/industry/chain", msg("Chain graph")),
+                      ("/dashboard/industry/gaps", msg("Investment gaps")),
                       ("/audit", msg("Audit trail")), ("/admin/invitations", msg("Invitations"))],
     Role.admin: [("/admin/users", msg("People")), ("/admin/organisations", msg("Organisations")),
                  ("/admin/invitations", msg("Invitations")), ("/dashboard", msg("Dashboard")),
@@ -295,8 +298,11 @@ def nav_for(w: Web) -> list[dict[str, Any]]:
     if w.actor is None:
         return []
     path = w.request.url.path
-    return [{"href": href, "label": w.t(label), "current": path == href or path.startswith(href + "/")}
-            for href, label in NAV[w.actor.role]]
+    items = NAV[w.actor.role]
+    # the deepest entry the path is under is the current one (/dashboard/industry/map, not also /dashboard)
+    under = [href for href, _ in items if path == href or path.startswith(href + "/")]
+    current = max(under, key=len) if under else None
+    return [{"href": href, "label": w.t(label), "current": href == current} for href, label in items]
 
 
 def _lang_url(request: Request, lang: str) -> str:

@@ -1,7 +1,8 @@
-"""The industry pages in a real headless Chromium (the pattern of tests/analytics/test_browser.py): the map draws
-the vendored boundaries and one marker per organisation of the API's FeatureCollection (clustered, re-grouped on
-zoom, a click opens the organisation), the chain graph one node per API node, in Chinese and in English, under the
-app's CSP with no console error and no request leaving the app."""
+"""The industry pages in a real headless Chromium (the helpers of tests/web/conftest.py): the map draws the vendored
+boundaries and one marker per organisation of the API's FeatureCollection (clustered, re-grouped on zoom, a click
+opens the organisation), the chain graph one node per API node, in Chinese and in English, signed in through the
+people's sign-in form, under the app's CSP with no console error, no serious accessibility violation and no request
+leaving the app."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.analytics.test_browser import ARTIFACTS, _signin, _watch, browser  # noqa: F401 - browser: the fixture
+from tests.web.conftest import PASSWORD, browser, check_page, open_page, people, signin_page  # noqa: F401 - fixtures
 
 
 @pytest.fixture
@@ -22,13 +23,21 @@ def settings(sqlite_url):
 
 @pytest.fixture
 def demo(app):
+    """The demo world; its commission officer signs in with ``PASSWORD``. Returns (report, e-mail, API token)."""
+    from sqlmodel import select
+
     from app.db import session_scope
+    from app.models import User
+    from app.services.accounts import PASSWORDS
     from seed.loader import load_demo_world
 
     with session_scope(app.state.engine) as s:
         rep = load_demo_world(s)
-    token = next(t for e, r, t in rep.tokens if r == "commission")
-    return rep, token
+        email, _role, token = next(x for x in rep.tokens if x[1] == "commission")
+        user = s.exec(select(User).where(User.email == email)).one()
+        user.password_hash = PASSWORDS.hash(PASSWORD)
+        s.add(user)
+    return rep, email, token
 
 
 def _markers(page) -> dict[str, int]:
@@ -36,18 +45,16 @@ def _markers(page) -> dict[str, int]:
 
 
 def test_map_and_chain_pages_in_both_languages(browser, live_server, client, demo):  # noqa: F811
-    rep, token = demo
+    rep, email, token = demo
     h = {"Authorization": f"Bearer {token}"}
     api = client.get("/api/v1/industry/map", headers=h).json()
     orgs = [f for f in api["features"] if f["properties"]["kind"] != "commission"]
     chain = client.get("/api/v1/industry/chain?track=interventional_implant", headers=h).json()
-    page = browser.new_page(viewport={"width": 1366, "height": 900})
-    errors = _watch(page)
+    page = open_page(browser, "desktop", "zh")
     outside: list[str] = []
     page.on("request", lambda r: None if r.url.startswith((live_server, "data:", "blob:")) else outside.append(r.url))
-    _signin(page, live_server, token)
-    page.wait_for_url(f"{live_server}/dashboard")
-    ARTIFACTS.mkdir(exist_ok=True)
+    signin_page(page, live_server, email)
+    assert page.url == f"{live_server}/dashboard"
     for lang, heading in (("zh", "机构"), ("en", "Organisations")):
         page.goto(f"{live_server}/dashboard/industry/map?lang={lang}")
         page.wait_for_selector("body[data-map=ready]", timeout=15_000)
@@ -57,7 +64,9 @@ def test_map_and_chain_pages_in_both_languages(browser, live_server, client, dem
         assert len(page.query_selector_all("#orgs tbody tr")) == len(orgs)
         assert page.inner_text("section.card h2").startswith(f"{heading} ({len(orgs)})")
         assert page.evaluate("echarts.getMap('clinmatch-cluster').geoJSON.features.length") == 23
-        page.screenshot(path=str(ARTIFACTS / f"industry-map-{lang}.png"), full_page=True)
+        assert page.get_attribute("nav a[href='/dashboard/industry/map']", "aria-current") == "page"
+        page.lang = lang  # the screenshot's name
+        check_page(page, "industry-map")
 
         page.goto(f"{live_server}/dashboard/industry/chain?track=interventional_implant&lang={lang}")
         page.wait_for_selector("body[data-chain=ready]", timeout=15_000)
@@ -65,7 +74,7 @@ def test_map_and_chain_pages_in_both_languages(browser, live_server, client, dem
         assert int(page.get_attribute("#chain", "data-links")) == len(chain["links"])
         assert len(page.query_selector_all("#chain-links tbody tr")) == len(chain["links"])
         assert "★" in page.inner_text("#leaders")
-        page.screenshot(path=str(ARTIFACTS / f"industry-chain-{lang}.png"), full_page=True)
+        check_page(page, "industry-chain")
 
     # zooming in on Putuo splits its cluster; a click on a marker opens the organisation
     page.goto(f"{live_server}/dashboard/industry/map?lang=zh")
@@ -100,15 +109,19 @@ def test_map_and_chain_pages_in_both_languages(browser, live_server, client, dem
     page.goto(f"{live_server}/dashboard/industry/gaps?lang=en")
     assert page.is_visible("#gaps-summary")
     assert not outside, outside
-    assert not errors, errors
+    assert not page.errors, page.errors
+    page.context.close()
 
 
-def test_industry_pages_need_the_commission(browser, live_server, world):  # noqa: F811
-    page = browser.new_page()
+def test_industry_pages_need_the_commission(browser, live_server, people):  # noqa: F811
+    page = open_page(browser, "desktop", "zh")
     page.goto(f"{live_server}/dashboard/industry/map")
-    assert page.url.endswith("/dashboard/signin")
+    assert page.url.endswith("/signin?next=%2Fdashboard%2Findustry%2Fmap")
     r = page.request.get(f"{live_server}/dashboard/industry/regions.geojson", max_redirects=0)
-    assert r.status == 303
-    _signin(page, live_server, world["company"].token)
-    page.goto(f"{live_server}/dashboard/industry/chain")
-    assert page.url.endswith("/dashboard/signin")
+    assert r.status == 303 and r.headers["location"].startswith("/signin?next=")
+    signin_page(page, live_server, "company@example.org")
+    for path in ("/dashboard/industry/chain", "/dashboard/industry/map", "/dashboard/industry/gaps"):
+        r = page.goto(f"{live_server}{path}")
+        assert r.status == 403 and page.is_visible("#forbidden"), path
+    assert page.request.get(f"{live_server}/dashboard/industry/regions.geojson").status == 403
+    page.context.close()

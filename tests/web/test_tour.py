@@ -10,7 +10,10 @@ from tests.web.conftest import check_page, open_page, signin_page
 
 ANONYMOUS = ["/signin", "/reset", "/dashboard/signin", "/invite/not-a-valid-token"]
 ADMIN = ["/admin/users", "/admin/organisations", "/admin/invitations"]
-COMMISSION = ["/dashboard", "/queue", "/introductions", "/notes", "/audit", "/no-such-page"]
+COMMISSION = ["/dashboard", "/queue", "/introductions", "/notes", "/audit", "/no-such-page", "/dashboard/industry/map",
+              "/dashboard/industry/chain", "/dashboard/industry/gaps"]
+# pages whose charts draw after load: checked once drawn
+READY = {"/dashboard": "charts", "/dashboard/industry/map": "map", "/dashboard/industry/chain": "chain"}
 
 
 def _name(path: str) -> str:
@@ -35,11 +38,13 @@ def test_every_page(browser, live_server, app, people, lang, viewport):
         check_page(page, "admin-user" if path[-1].isdigit() else _name(path))
     page.click("#signout")
     signin_page(page, live_server, "commission@example.org")
-    for path in COMMISSION + [f"/dashboard/engagements/{pipeline.engagements['E1']}"]:
+    for path in COMMISSION + [f"/dashboard/engagements/{pipeline.engagements['E1']}",
+                              f"/dashboard/industry/org/{people.orgs['company']}"]:
         page.goto(live_server + path)
-        if path == "/dashboard":
-            page.wait_for_selector("body[data-charts=ready]", timeout=10_000)
-        check_page(page, "dashboard-engagement" if "engagements" in path else _name(path))
+        if path in READY:
+            page.wait_for_selector(f"body[data-{READY[path]}=ready]", timeout=10_000)
+        check_page(page, "dashboard-engagement" if "engagements" in path else "dashboard-industry-org"
+                   if "/org/" in path else _name(path))
     page.context.close()
 
 
