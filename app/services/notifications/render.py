@@ -8,52 +8,51 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from app.i18n import msg, say
 from app.models.event import EventType
 
 _env = Environment(loader=PackageLoader("app.services.notifications", "templates"),
                    autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 
+# Every word here is an entry of the one catalogue (app/locale/build_po.py): English msgids, said in the reader's
+# language with app.i18n.say.
 STATE_NAMES = {
-    "proposed": ("已提议", "proposed"), "intent_signed": ("合作意向", "cooperation intent"),
-    "training_observation": ("培训与临床观摩", "training and clinical observation"), "rnd": ("研发", "R&D"),
-    "animal_trial": ("动物实验", "animal trial"), "clinical_evaluation": ("上市前临床评价", "pre-market clinical evaluation"),
-    "clinical_performance": ("临床性能评价", "clinical performance evaluation"), "filing": ("备案", "filing"),
-    "hospital_admission": ("医院准入", "hospital admission"),
-    "registration": ("注册", "registration"), "clinical_use": ("临床应用", "clinical use"),
-    "on_hold": ("暂停", "on hold"), "withdrawn": ("撤回", "withdrawn"), "terminated": ("终止", "terminated"),
+    "proposed": msg("proposed"), "intent_signed": msg("cooperation intent"),
+    "training_observation": msg("training and clinical observation"), "rnd": msg("R&D"),
+    "animal_trial": msg("animal trial"), "clinical_evaluation": msg("pre-market clinical evaluation"),
+    "clinical_performance": msg("clinical performance evaluation"), "filing": msg("filing"),
+    "hospital_admission": msg("hospital admission"), "registration": msg("registration"),
+    "clinical_use": msg("clinical use"), "on_hold": msg("on hold"), "withdrawn": msg("withdrawn"),
+    "terminated": msg("terminated"),
 }
 EVENT_NAMES = {
-    EventType.engagement_proposed: ("提出合作", "partnership proposed"),
-    EventType.engagement_accepted: ("接受合作", "partnership accepted"),
-    EventType.engagement_transition: ("阶段变更", "stage changed"),
-    EventType.engagement_milestone: ("新里程碑", "new milestone"),
-    EventType.engagement_participant_invited: ("邀请参与合作", "invitation to take part"),
-    EventType.engagement_participant_answered: ("参与邀请已答复", "invitation answered"),
-    EventType.engagement_document: ("新文件", "document added"),
+    EventType.engagement_proposed: msg("partnership proposed"),
+    EventType.engagement_accepted: msg("partnership accepted"),
+    EventType.engagement_transition: msg("stage changed"),
+    EventType.engagement_milestone: msg("new milestone"),
+    EventType.engagement_participant_invited: msg("invitation to take part"),
+    EventType.engagement_participant_answered: msg("invitation answered"),
+    EventType.engagement_document: msg("document added"),
 }
 LABELS = {
-    "score": ("匹配度", "score"), "why": ("匹配原因", "why"), "open": ("查看", "open"),
-    "note": ("推荐说明", "note"), "comment": ("留言", "comment"),
-    "hidden": ("匿名医院", "an anonymous hospital"), "party": ("合作方", "a partner"), "footer": (
-        "您收到此邮件，是因为贵机构在 clinmatch 订阅了通知。可在 /settings/notifications 页面更改频率与渠道。",
-        ("You receive this because your organisation subscribed to clinmatch notifications; change rhythm and channels "
-        "on the /settings/notifications page.")),
+    "score": msg("score"), "why": msg("why"), "open": msg("view it"),
+    "note": msg("note"), "comment": msg("comment"),
+    "hidden": msg("an anonymous hospital"), "party": msg("a partner"),
+    "footer": msg("You receive this because your organisation subscribed to clinmatch notifications; change rhythm "
+                  "and channels on the /settings/notifications page."),
 }
-
-
-def _t(pair: tuple[str, str], lang: str) -> str:
-    return pair[0] if lang == "zh" else pair[1]
 
 
 def label(key: str, lang: str) -> str:
-    return _t(LABELS[key], lang)
+    return say(LABELS[key], lang)
 
 
 def state_name(state: str | None, lang: str) -> str:
-    return _t(STATE_NAMES.get(state or "", (state or "", state or "")), lang)
+    m = STATE_NAMES.get(state or "")
+    return say(m, lang) if m else (state or "")
 
 
-def _q(s: str, lang: str) -> str:
+def _q(s: str) -> str:
     return f"“{s}”"  # the same quotation marks read well in both languages
 
 
@@ -64,43 +63,37 @@ def item_line(item: dict[str, Any], lang: str) -> str:
         return f"{item['need']['title']} ↔ {item['capability']['title']}"
     if kind == "interest":
         who = item.get("who") or label("hidden", lang)
-        return (f"{who} 对{_q(item['subject'], lang)}感兴趣" if lang == "zh"
-                else f"{who} is interested in {_q(item['subject'], lang)}")
+        return say(msg("{who} is interested in {subject}", who=who, subject=_q(item["subject"])), lang)
     if kind == "engagement":
-        what = _t(EVENT_NAMES.get(item["event"], (item["event"], item["event"])), lang)
+        m = EVENT_NAMES.get(item["event"])
+        what = say(m, lang) if m else item["event"]
         detail = item.get("detail") or ""
         return f"{item['need_title']} — {what}: {state_name(item.get('state'), lang)}" + (f" ({detail})" if detail else "")
     if kind == "introduction":
-        need = item["need"]["title"]
+        need = _q(item["need"]["title"])
         company = item.get("company") or ""
         if item["event"] == EventType.introduction_made:
-            return (f"区商务委推荐对接：{_q(need, lang)} ↔ {company}（{item['capability']['title']}）" if lang == "zh"
-                    else f"The commission introduces {_q(need, lang)} to {company} ({item['capability']['title']})")
-        if item["event"] == EventType.introduction_answered:
-            if item["status"] == "interested":
-                return (f"{company} 对{_q(need, lang)}感兴趣" if lang == "zh"
-                        else f"{company} is interested in {_q(need, lang)}")
-            return (f"{company} 暂不参与{_q(need, lang)}" if lang == "zh"
-                    else f"{company} declined {_q(need, lang)}")
-        if item["status"] == "accepted":
-            return (f"医院接受了对接：{_q(need, lang)} ↔ {company}，合作已发起" if lang == "zh"
-                    else f"The hospital accepted: {_q(need, lang)} with {company}; a partnership is proposed")
-        return (f"医院谢绝了对接：{_q(need, lang)} ↔ {company}" if lang == "zh"
-                else f"The hospital declined the introduction of {_q(need, lang)} to {company}")
+            line = msg("The commission introduces {need} to {company} ({capability})", need=need, company=company,
+                       capability=item["capability"]["title"])
+        elif item["event"] == EventType.introduction_answered:
+            line = (msg("{company} is interested in {need}", company=company, need=need)
+                    if item["status"] == "interested" else msg("{company} declined {need}", company=company, need=need))
+        elif item["status"] == "accepted":
+            line = msg("The hospital accepted: {need} with {company}; a partnership is proposed", need=need,
+                       company=company)
+        else:
+            line = msg("The hospital declined the introduction of {need} to {company}", need=need, company=company)
+        return say(line, lang)
     if kind == "message":
         who = item.get("who") or label("hidden" if item.get("side") == "hospital" else "party", lang)
-        need = item["need"]["title"]
-        return (f"{who} 就{_q(need, lang)}发来新消息" if lang == "zh"
-                else f"New message from {who} on {_q(need, lang)}")
+        return say(msg("New message from {who} on {need}", who=who, need=_q(item["need"]["title"])), lang)
     if kind == "reminder":
-        d = item["days"]
+        d, t = item["days"], _q(item["title"])
         if item["subject_kind"] == "need":
-            return (f"需求{_q(item['title'], lang)}已开放 {d} 天，尚无企业表示感兴趣" if lang == "zh"
-                    else f"The need {_q(item['title'], lang)} has been open {d} days with no interested company")
-        return (f"合作{_q(item['title'], lang)}已 {d} 天没有阶段变更或里程碑（当前：{state_name(item.get('state'), lang)}）"
-                if lang == "zh" else
-                f"The partnership on {_q(item['title'], lang)} has had no transition or milestone for {d} days "
-                f"(now: {state_name(item.get('state'), lang)})")
+            return say(msg("The need {title} has been open {days} days with no interested company", title=t, days=d),
+                       lang)
+        return say(msg("The partnership on {title} has had no transition or milestone for {days} days (now: {state})",
+                       title=t, days=d, state=state_name(item.get("state"), lang)), lang)
     return item.get("text", kind)  # ping
 
 
@@ -109,30 +102,26 @@ def title(kind: str, items: list[dict[str, Any]], lang: str, rhythm: str = "inst
     if kind == "account":  # one person's invitation or reset: its subject was written in their language
         return items[0]["subject"]
     if kind == "digest":
-        period = ("每日", "daily") if rhythm == "daily" else ("每周", "weekly")
-        return (f"clinmatch {period[0]}摘要：{n} 条更新" if lang == "zh"
-                else f"clinmatch {period[1]} digest: {n} update{'s' if n != 1 else ''}")
+        return say(msg("clinmatch daily digest: {n} updates", n=n) if rhythm == "daily"
+                   else msg("clinmatch weekly digest: {n} updates", n=n), lang)
     if kind == "match" and all(i.get("audience") == "hospital" for i in items):  # new strong fits for a hospital
-        t = items[0]["need"]["title"]
-        return (f"您的需求{_q(t, lang)}有新的高匹配合作方：{items[0].get('company', '')}" if lang == "zh" and n == 1
-                else f"您的需求有 {n} 个新的高匹配合作方" if lang == "zh"
-                else f"A new strong fit for your need {_q(t, lang)}: {items[0].get('company', '')}" if n == 1
-                else f"{n} new strong fits for your needs")
+        if n == 1:
+            return say(msg("A new strong fit for your need {need}: {company}", need=_q(items[0]["need"]["title"]),
+                           company=items[0].get("company", "")), lang)
+        return say(msg("{n} new strong fits for your needs", n=n), lang)
     if kind == "match":
         needs = {i["need"]["id"] for i in items}
         caps = {i["capability"]["id"] for i in items}
         if len(needs) == 1:
-            t = items[0]["need"]["title"]
-            return (f"新的临床需求与您的能力匹配：{t}" if lang == "zh"
-                    else f"A new clinical need matches your capabilities: {t}")
+            return say(msg("A new clinical need matches your capabilities: {title}", title=items[0]["need"]["title"]),
+                       lang)
         if len(caps) == 1:
-            t = items[0]["capability"]["title"]
-            return (f"您的能力{_q(t, lang)}匹配到 {n} 条临床需求" if lang == "zh"
-                    else f"{n} clinical needs match your capability {_q(t, lang)}")
-        return f"{n} 条新的匹配" if lang == "zh" else f"{n} new matches"
+            return say(msg("{n} clinical needs match your capability {title}", n=n,
+                           title=_q(items[0]["capability"]["title"])), lang)
+        return say(msg("{n} new matches", n=n), lang)
     if n == 1:
         return item_line(items[0], lang)[:300]
-    return f"{n} 条更新" if lang == "zh" else f"{n} updates"
+    return say(msg("{n} updates", n=n), lang)
 
 
 def ranked(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
