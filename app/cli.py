@@ -90,12 +90,17 @@ def seed(dataset: Annotated[Path | None, typer.Option(help="Load a dataset folde
                + (f" ({n / (time.perf_counter() - t0):.0f} capabilities/s incl. model load, embedding, matching)"
                   if n else ""))
     if rep.tokens:
+        from app.services import accounts  # per command, as above
+
+        # each demo person also gets a one-time link that sets their password for the web app
+        with session_scope(_engine()) as session:
+            links = {email: accounts.operator_link(session, get_settings(), email) for email, _r, _s in rep.tokens}
         tokens_file.parent.mkdir(parents=True, exist_ok=True)
-        lines = [f"{role:14} {email:34} {secret}" for email, role, secret in rep.tokens]
+        lines = [f"{role:14} {email:34} {secret}  {links[email]}" for email, role, secret in rep.tokens]
         fd = os.open(tokens_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write("\n".join(lines) + "\n")
-        typer.echo(f"demo tokens (shown once; also written to {tokens_file}):")
+        typer.echo(f"demo API tokens and web sign-in links (shown once; also written to {tokens_file}):")
         for line in lines:
             typer.echo("  " + line)
     elif dataset is None:
