@@ -32,7 +32,8 @@ def need_fields(n: NeedDoc) -> dict[str, str]:
 
 
 def capability_fields(c: CapabilityDoc) -> dict[str, str]:
-    return {"title": c.title or "", "description": c.description or "", "org": c.org_name or ""}
+    return {"title": c.title or "", "description": c.description or "", "org": c.org_name or "",
+            "extra": c.extra_text or ""}
 
 
 def _full_text(fields: Mapping[str, str], keys=("title", "description", "extra")) -> str:
@@ -56,7 +57,7 @@ def doc_segments(doc) -> tuple[dict[str, str], str, list[str]]:
         f = need_fields(doc)
         return f, _full_text(f), _segments(f)
     f = capability_fields(doc)
-    return f, _full_text(f, ("title", "description")), _segments(f, ("title", "description"))
+    return f, _full_text(f, ("title", "description", "extra")), _segments(f, ("title", "description", "extra"))
 
 
 def doc_texts(doc) -> tuple[dict[str, str], str, list[str]]:

@@ -36,6 +36,7 @@ class CapabilityDoc:
     language: str | None = None
     org_name: str = ""
     specialties: list[str] = field(default_factory=list)  # empty = serves any specialty (platforms, general services)
+    extra_text: str = ""  # what else the organisation offers: a platform's instruments, animal models, pilot lines
 
 
 @dataclass(frozen=True)

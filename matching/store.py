@@ -40,7 +40,7 @@ class RowInfo:
 
 
 SPAN = np.dtype([("key", "i4"), ("field", "i1"), ("start", "i4"), ("end", "i4")])
-FIELDS = {"capability": ("title", "description", "org"), "need": ("title", "description", "extra")}
+FIELDS = {"capability": ("title", "description", "org", "extra"), "need": ("title", "description", "extra")}
 
 
 class _Ragged:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from app.api.analytics import CSV_ONLY, JSON_OR_CSV, RegionFilter
-from app.deps import CurrentActor, PageDep, SessionDep, SettingsDep
+from app.deps import CurrentActor, MatchIndexDep, PageDep, SessionDep, SettingsDep
 from app.errors import NotFound
 from app.i18n import msg
 from app.models.common import Page
@@ -177,9 +177,9 @@ def search_resources(session: SessionDep, _: CurrentActor, page: PageDep,
 
 
 @router.post("/resources", status_code=201, summary="A platform (or lab) lists a resource")
-def create_resource(session: SessionDep, actor: CurrentActor, body: ResourceCreate,
+def create_resource(session: SessionDep, actor: CurrentActor, index: MatchIndexDep, body: ResourceCreate,
                     response: Response) -> ResourcePublic:
-    res = resources.create(session, actor, body)
+    res = resources.create(session, actor, body, index)
     response.headers["Location"] = f"/api/v1/industry/resources/{res.id}"
     return resources.to_public_many(session, [res])[0]
 
@@ -190,9 +190,9 @@ def get_resource(session: SessionDep, _: CurrentActor, resource_id: RowId) -> Re
 
 
 @router.patch("/resources/{resource_id}", summary="The platform changes or retires (active=false) a resource")
-def update_resource(session: SessionDep, actor: CurrentActor, resource_id: RowId,
+def update_resource(session: SessionDep, actor: CurrentActor, index: MatchIndexDep, resource_id: RowId,
                     body: ResourceUpdate) -> ResourcePublic:
-    return resources.to_public_many(session, [resources.update(session, actor, resource_id, body)])[0]
+    return resources.to_public_many(session, [resources.update(session, actor, resource_id, body, index)])[0]
 
 
 @router.get("/bookings", summary="Booking requests: box=inbox (to the caller's platform) or sent")

@@ -11,7 +11,7 @@ from app.models import Capability, MatchRecord, Need, Organisation
 from app.models.enums import NeedStatus
 from app.models.event import EventType
 from app.services import events
-from app.services.matching.documents import capability_doc, need_doc
+from app.services.matching.documents import capability_doc, need_doc, resources_text
 from app.services.matching.index import MatchIndex
 from app.services.matching.persisted import MATCHED_STATUSES, PERSIST_TOP_K, existing_matches, persist
 from app.services.matching.vectors import store_vectors
@@ -22,8 +22,10 @@ def backfill(engine, index: MatchIndex, progress: bool = False) -> dict[str, int
     of every need past draft. Used after bulk loads (``clinmatch seed``) and by ``clinmatch reindex`` after a model change."""
     batch = 64  # the progress bar moves every 64 documents; the embedder batches their texts (~220) well
     with session_scope(engine) as session:
-        cap_docs = [capability_doc(c, o) for c, o in session.exec(
-            select(Capability, Organisation).join(Organisation, Organisation.id == Capability.organisation_id)).all()]
+        rows = session.exec(
+            select(Capability, Organisation).join(Organisation, Organisation.id == Capability.organisation_id)).all()
+        extra = resources_text(session, {o.id for _c, o in rows})
+        cap_docs = [capability_doc(c, o, extra.get(o.id, "")) for c, o in rows]
         need_docs = [need_doc(n) for n in session.exec(select(Need)).all()]
         with tqdm(total=len(cap_docs) + len(need_docs), desc="embed", unit="doc", disable=not progress) as bar:
             for docs in (cap_docs, need_docs):

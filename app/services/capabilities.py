@@ -18,7 +18,7 @@ from app.policy import Actor, can_manage_capability, capability_visible, require
 from app.services import audit, events
 from app.services.common import check_version, compare_and_swap, org_ref, org_ref_by_id, org_refs_by_ids
 from app.services.listing import PageParams, json_list_contains, json_list_empty, paginate, text_match
-from app.services.matching.documents import capability_doc
+from app.services.matching.documents import capability_doc, resources_text
 from app.services.matching.index import embed_ahead
 from app.services.matching.persisted import capabilities_written, capability_written
 from matching.text import detect_language
@@ -141,7 +141,8 @@ def create_capabilities(session: Session, actor: Actor, items: Sequence[Capabili
         caps.append(Capability(**values, organisation_id=org.id, created_by_id=actor.user_id))
         written.append(list(values))
     if index is not None:  # embed before the first write: SQLite's write lock is not held while the model runs
-        embed_ahead(index, *(capability_doc(cap, org) for cap in caps))
+        extra = resources_text(session, [org.id]).get(org.id, "")
+        embed_ahead(index, *(capability_doc(cap, org, extra) for cap in caps))
     session.add_all(caps)
     session.flush()
     for cap, fields in zip(caps, written):

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import update as sql_update
 from sqlmodel import Session, select
 
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.i18n import msg
-from app.models import Organisation
+from app.models import Capability, Organisation
 from app.models.common import utcnow
+from app.models.enums import CapabilityStatus
 from app.models.event import EventType
 from app.models.industry import (
     BookingAnswer,
@@ -27,6 +29,7 @@ from app.policy import Actor, booking_side, booking_visible, may_manage_resource
 from app.services import audit, events
 from app.services.common import org_refs_by_ids
 from app.services.listing import PageParams, paginate, text_match
+from app.services.matching.persisted import capabilities_written
 
 ENTITY, BOOKING = "platform_resource", "booking_request"
 SORTABLE = {"id": PlatformResource.id, "name": PlatformResource.name, "created_at": PlatformResource.created_at}
@@ -39,16 +42,32 @@ def get(session: Session, resource_id: int) -> PlatformResource:
     return res
 
 
-def create(session: Session, actor: Actor, body: ResourceCreate) -> PlatformResource:
+def create(session: Session, actor: Actor, body: ResourceCreate, index=None) -> PlatformResource:
     may_manage_resources(actor, actor.organisation_id, actor.org_kind)
     res = PlatformResource(organisation_id=actor.organisation_id, **body.model_dump())
     session.add(res)
     session.flush()
     audit.record(session, actor, ENTITY, res.id, "create", audit.created_fields(res, list(body.model_fields_set)))
+    _documents_changed(session, res.organisation_id, index)
     return res
 
 
-def update(session: Session, actor: Actor, resource_id: int, body: ResourceUpdate) -> PlatformResource:
+def _documents_changed(session: Session, org_id: int, index=None) -> None:
+    """The organisation's resources are part of its capabilities' documents (matching.documents.resources_text):
+    a new version tells every process's match index to read them again; with ``index`` (a request), their vectors
+    and stored matches are refreshed now, as when a capability is edited."""
+    session.execute(sql_update(Capability).where(Capability.organisation_id == org_id)
+                    .values(version=Capability.version + 1, updated_at=utcnow()))
+    if index is not None:
+        caps = session.exec(select(Capability).where(Capability.organisation_id == org_id,
+                                                     Capability.status == CapabilityStatus.active)).all()
+        for cap in caps:
+            session.refresh(cap)  # the bulk UPDATE bypassed the identity map
+        if caps:
+            capabilities_written(session, index, caps)
+
+
+def update(session: Session, actor: Actor, resource_id: int, body: ResourceUpdate, index=None) -> PlatformResource:
     res = get(session, resource_id)
     org = session.get(Organisation, res.organisation_id)
     may_manage_resources(actor, res.organisation_id, org.kind)
@@ -62,6 +81,7 @@ def update(session: Session, actor: Actor, resource_id: int, body: ResourceUpdat
         session.add(res)
         session.flush()
         audit.record(session, actor, ENTITY, res.id, "update", changes)
+        _documents_changed(session, res.organisation_id, index)
     return res
 
 

@@ -22,7 +22,7 @@ from app.models import Capability, Need, Organisation
 from app.models.common import utcnow
 from app.models.embedding import DENSE_VEC_DIM
 from app.models.enums import CapabilityStatus, NeedStatus
-from app.services.matching.documents import capability_doc, need_doc
+from app.services.matching.documents import capability_doc, need_doc, resources_text
 from app.services.matching.vectors import load_vectors
 from matching import CapabilityDoc, Matcher, NeedDoc
 
@@ -81,12 +81,13 @@ class MatchIndex:
         upsert_caps, upsert_needs = [], []
         stores = self._stores()
         for chunk in _chunks(cap_ids):
-            for cap, org in session.exec(select(Capability, Organisation).join(
-                    Organisation, Organisation.id == Capability.organisation_id)
-                    .where(Capability.id.in_(chunk))).all():
+            rows = session.exec(select(Capability, Organisation).join(
+                Organisation, Organisation.id == Capability.organisation_id).where(Capability.id.in_(chunk))).all()
+            extra = resources_text(session, {o.id for _c, o in rows})
+            for cap, org in rows:
                 self._seen[("capability", cap.id)] = cap.version
                 if cap.status == CapabilityStatus.active:
-                    upsert_caps.append(capability_doc(cap, org))
+                    upsert_caps.append(capability_doc(cap, org, extra.get(org.id, "")))
                 else:
                     self.matcher.remove_capability(str(cap.id))
         for chunk in _chunks(need_ids):

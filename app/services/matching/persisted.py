@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from app.models import Capability, MatchRecord, Need, Organisation
 from app.models.common import utcnow
 from app.models.enums import CapabilityStatus, NeedStatus
-from app.services.matching.documents import capability_doc, need_doc
+from app.services.matching.documents import capability_doc, need_doc, resources_text
 from app.services.matching.index import MatchIndex
 from app.services.matching.vectors import store_vectors
 
@@ -71,7 +71,8 @@ def capabilities_written(session: Session, index: MatchIndex, caps: Sequence[Cap
     """``capability_written`` for several capabilities: their vectors stored in one batch, one index sync."""
     orgs = {o.id: o for o in session.exec(select(Organisation).where(
         Organisation.id.in_({c.organisation_id for c in caps}))).all()}
-    docs = [capability_doc(c, orgs[c.organisation_id]) for c in caps]
+    extra = resources_text(session, orgs)
+    docs = [capability_doc(c, orgs[c.organisation_id], extra.get(c.organisation_id, "")) for c in caps]
     store_vectors(session, index.matcher, docs)
     open_needs = select(Need.id).where(Need.status == NeedStatus.open)
     inactive = [c.id for c in caps if c.status != CapabilityStatus.active]

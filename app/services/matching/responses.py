@@ -17,7 +17,7 @@ from app.models.enums import NeedStatus
 from app.models.match import Party, Verdict
 from app.policy import Actor, may_read_capability_matches, may_read_need_matches
 from app.services import capabilities, needs, reasons
-from app.services.matching.documents import capability_doc, need_doc
+from app.services.matching.documents import capability_doc, need_doc, resources_text
 from app.services.matching.index import MatchIndex
 from app.services.matching.vectors import dense_top
 from matching import Filters
@@ -94,7 +94,8 @@ def matches_for_capability(session: Session, index: MatchIndex, actor: Actor, ca
         MatchFeedback.capability_id == cap.id, MatchFeedback.party == Party.company,
         MatchFeedback.verdict == Verdict.not_interested)).all())
     index.sync(session.get_bind())
-    ranked = index.matcher.rank_needs(capability_doc(cap, org), k=q.limit, filters=_filters(q, declined))
+    doc = capability_doc(cap, org, resources_text(session, [org.id]).get(org.id, ""))
+    ranked = index.matcher.rank_needs(doc, k=q.limit, filters=_filters(q, declined))
     ids = [int(m.need_id) for m in ranked]
     rows = {n.id: n for n in session.exec(select(Need).where(Need.id.in_(ids), Need.status == NeedStatus.open)).all()} \
         if ids else {}
