@@ -13,6 +13,7 @@ import socket
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -266,3 +267,33 @@ def live_server(app):
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     t.join(timeout=5)
+
+
+# --- a real SMTP server on loopback (aiosmtpd), for the e-mail tests ---------------------------------------------
+
+class Mailbox:
+    """What the SMTP server received, parsed; ``port`` is where it listens."""
+
+    def __init__(self) -> None:
+        self.messages = []
+        self.port = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@contextmanager
+def smtp_mailbox():
+    from aiosmtpd.controller import Controller
+
+    box = Mailbox()
+    ctl = Controller(box, hostname="127.0.0.1", port=free_port())
+    ctl.start()
+    box.port = ctl.port
+    try:
+        yield box
+    finally:
+        ctl.stop()

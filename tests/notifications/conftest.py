@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, smtp_mailbox
 
 # The settings that let webhooks reach the loopback receivers below (off by default: see netguard).
 LOOPBACK_RECEIVERS = {"webhook_allow_http": True, "webhook_allow_hosts": "127.0.0.1"}
@@ -90,27 +90,10 @@ def receiver():
     r.stop()
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        from email import message_from_bytes, policy
-
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp_server():
-    from aiosmtpd.controller import Controller
-
-    box = Mailbox()
-    ctl = Controller(box, hostname="127.0.0.1", port=free_port())
-    ctl.start()
-    box.port = ctl.port
-    yield box
-    ctl.stop()
+    with smtp_mailbox() as box:
+        yield box
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import Mailbox, smtp_mailbox
 
 CHROMIUM = os.environ.get("CLINMATCH_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -37,28 +37,10 @@ PASSWORD = "a long enough passphrase"
 
 # --- the server and its peers ------------------------------------------------------------------------------------
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages = []
-        self.port = 0
-
-    async def handle_DATA(self, server, session, envelope):
-        from email import message_from_bytes, policy
-
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
 @pytest.fixture
 def mailbox():
-    from aiosmtpd.controller import Controller
-
-    box = Mailbox()
-    ctl = Controller(box, hostname="127.0.0.1", port=free_port())
-    ctl.start()
-    box.port = ctl.port
-    yield box
-    ctl.stop()
+    with smtp_mailbox() as box:
+        yield box
 
 
 @pytest.fixture
