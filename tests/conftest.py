@@ -297,3 +297,26 @@ def smtp_mailbox():
         yield box
     finally:
         ctl.stop()
+
+
+# --- Debian's Chromium, driven by Playwright (no browser download) ------------------------------------------------
+
+CHROMIUM = os.environ.get("CLINMATCH_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def require_browser():
+    """Skip locally when Chromium or Playwright is missing; in CI (``CI`` set) fail instead."""
+    missing = None
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        missing = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "the playwright package is not installed (pip install playwright; no 'playwright install')"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)

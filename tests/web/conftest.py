@@ -16,18 +16,13 @@ Reusable by every page test (hospital, company, partnerships):
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Mailbox, smtp_mailbox
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, Mailbox, require_browser, smtp_mailbox
 
-CHROMIUM = os.environ.get("CLINMATCH_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
@@ -119,29 +114,14 @@ def signin_client(client, email: str, password: str = PASSWORD, follow: bool = F
 
 # --- the browser -------------------------------------------------------------------------------------------------
 
-def _require_browser():
-    missing = None
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        missing = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            missing = "the playwright package is not installed (pip install playwright; no 'playwright install')"
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-
-
 @pytest.fixture(scope="module")
 def browser():
     """One Chromium per test module (starting it costs more than most page checks)."""
-    _require_browser()
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield b
         b.close()
 
