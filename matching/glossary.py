@@ -195,8 +195,23 @@ def _split(cell: str) -> tuple[str, ...]:
     return tuple(t.strip() for t in (cell or "").split("|") if t.strip())
 
 
+PUBLIC_GLOSSARY_PATH = DEFAULT_GLOSSARY_PATH.with_name("glossary_public.tsv")
+
+
+def _public_terms(p: Path) -> dict[str, dict[str, list[str]]]:
+    """concept -> column -> terms added from public vocabularies (``matching.vocab_build``)."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for line in p.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith(("#", "concept_id\t")):
+            continue
+        cid, column, term = line.split("\t")[:3]
+        out.setdefault(cid, {}).setdefault(column, []).append(term)
+    return out
+
+
 @lru_cache(maxsize=4)
-def load_glossary(path: str | Path | None = None) -> Glossary:
+def load_glossary(path: str | Path | None = None, public: bool = True) -> Glossary:
+    """The team-written glossary, with the terms grown from public vocabularies beside it unless ``public=False``."""
     p = Path(path) if path else DEFAULT_GLOSSARY_PATH
     concepts: dict[str, Concept] = {}
     header_seen = False
@@ -212,5 +227,14 @@ def load_glossary(path: str | Path | None = None) -> Glossary:
         if cid in concepts:
             raise ValueError(f"duplicate concept id {cid!r} in {p}")
         concepts[cid] = Concept(cid, kind, _split(zh), _split(en), _split(abbr), _split(lay))
-    # the rules that find terms count as much as the file: texts augmented with the hits are embedded and stored
-    return Glossary(concepts, fingerprint=hashlib.sha1(p.read_bytes() + MATCH_RULES.encode()).hexdigest()[:10])
+    content = p.read_bytes()
+    extra = p.with_name(PUBLIC_GLOSSARY_PATH.name)
+    if public and extra.exists():
+        for cid, cols in _public_terms(extra).items():
+            c = concepts.get(cid)
+            if c is not None:  # appended after the team's terms, so labels and quotes stay theirs
+                concepts[cid] = Concept(cid, c.kind, c.zh + tuple(cols.get("zh", ())), c.en + tuple(cols.get("en", ())),
+                                        c.abbr, c.lay + tuple(cols.get("lay", ())))
+        content += extra.read_bytes()
+    # the rules that find terms count as much as the files: texts augmented with the hits are embedded and stored
+    return Glossary(concepts, fingerprint=hashlib.sha1(content + MATCH_RULES.encode()).hexdigest()[:10])

@@ -15,7 +15,7 @@ import json
 import re
 from pathlib import Path
 
-from .glossary import _CJK_RE, DEFAULT_GLOSSARY_PATH, _en_words, _split
+from .glossary import _CJK_RE, DEFAULT_GLOSSARY_PATH, PUBLIC_GLOSSARY_PATH, _en_words, _public_terms, _split
 from .text import normalize_with_map
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,20 +63,22 @@ def audit(glossary: Path, dev: Path, others: list[Path]) -> list[tuple[str, str,
     caps = [json.loads(x) for x in (dev / "capabilities.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
     rest = [_Text(f"{d.get('title', '')}\n{d.get('description', '')}\n{d.get('org', '')}") for d in caps]
     rest += [_Text(t) for p in others for t in _texts_of(p)]
-    out = []
+    terms = []  # (concept, column, term): the team's, then those grown from public vocabularies (vocab_build)
     cols = ["concept_id", "kind", "zh", "en", "abbr", "lay"]
     for line in glossary.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith(("#", "concept_id\t")):
             continue
         row = dict(zip(cols, line.split("\t") + [""] * 6))
-        for col in ("zh", "en", "abbr", "lay"):
-            for term in _split(row[col]):
-                hit = [nid for nid, t in need_texts if t.has(col, term)]
-                if len(hit) != 1:
-                    continue
-                if any(t.has(col, term) for t in rest):
-                    continue
-                out.append((row["concept_id"], col, term, hit[0]))
+        terms += [(row["concept_id"], col, term) for col in ("zh", "en", "abbr", "lay") for term in _split(row[col])]
+    public = glossary.with_name(PUBLIC_GLOSSARY_PATH.name)
+    if public.exists():
+        for cid, cols_ in _public_terms(public).items():
+            terms += [(cid, col, term) for col, ts in cols_.items() for term in ts]
+    out = []
+    for cid, col, term in terms:
+        hit = [nid for nid, t in need_texts if t.has(col, term)]
+        if len(hit) == 1 and not any(t.has(col, term) for t in rest):
+            out.append((cid, col, term, hit[0]))
     return out
 
 
