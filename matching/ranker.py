@@ -21,12 +21,12 @@ from .generic import GENERIC_CONCEPTS, is_generic_term
 from .glossary import Glossary, load_glossary
 from .index import SIDES, Index
 from .signals import (
-    centre_by_language,
     coverage_one,
     coverage_vec,
     lexical_scores,
     stance_one,
     stance_scores,
+    standardise_by_language,
     struct_score_vec,
     vector_conditions,
 )
@@ -61,10 +61,10 @@ class Matcher:
                  weights: Mapping[str, float] | None = None, query_cache_size: int = 256, augment: bool = True,
                  rerank_depth: int | None = 1000, rank_cache_size: int = 256,
                  calibrator: Calibrator | None | bool = True, band_strong: float = DEFAULT_BAND_STRONG,
-                 band_possible: float = DEFAULT_BAND_POSSIBLE, lexical_language_centring: bool = True,
+                 band_possible: float = DEFAULT_BAND_POSSIBLE, lexical_language_norm: bool = True,
                  generic_lexical: bool = False):
         self.embedder = embedder
-        self.lexical_language_centring = lexical_language_centring
+        self.lexical_language_norm = lexical_language_norm
         self.generic_lexical = generic_lexical
         # calibrator: True = the shipped data/calibration.json, None/False = no confidence, or a Calibrator
         # (the shipped one only for the embedder it was fitted with: another model's similarities mean other things)
@@ -303,8 +303,8 @@ class Matcher:
         n = v.n
         dense = (v.doc_vec[rows] @ q.vecs[0]) if len(rows) * 4 < n else (v.doc_vec @ q.vecs[0])[rows]
         lex = lexical_scores(store.bm25, self._lexical_query(q), n)[rows]
-        if self.lexical_language_centring:
-            lex = centre_by_language(lex, store.lang.codes[rows])
+        if self.lexical_language_norm:
+            lex = standardise_by_language(lex, store.lang.codes[rows])
         sig = {"dense": np.clip(dense, 0, 1).astype(np.float32),
                "lexical": lex,
                "concept": coverage_vec(q.info.positive_concepts, store, n)[rows],
@@ -371,8 +371,8 @@ class Matcher:
             concept[i] = coverage_one(info.positive_concepts, q.info.concepts, store)
             struct[i] = structured_score(conditions(store.docs[r], capability))
         lex = lexical_scores(store.bm25, self._lexical_query(q), v.n)[rows]
-        if self.lexical_language_centring:
-            lex = centre_by_language(lex, store.lang.codes[rows])
+        if self.lexical_language_norm:
+            lex = standardise_by_language(lex, store.lang.codes[rows])
         sig = {"dense": np.clip(v.doc_vec[rows] @ q.vecs[0], 0, 1).astype(np.float32),
                "passage": np.clip(passage, 0, 1), "lexical": lex,
                "concept": concept, "status_quo": sq, "structured": struct}

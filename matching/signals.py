@@ -1,5 +1,5 @@
 """The signals, each on 0..1, computed over the candidate columns of a store (or for one pair): structured
-compatibility, normalised BM25 with per-language centring, sentence-level passage and status-quo scores, concept
+compatibility, normalised BM25 standardised per language, sentence-level passage and status-quo scores, concept
 coverage. Pure functions of their arguments; ``ranker`` fuses them."""
 from __future__ import annotations
 
@@ -10,8 +10,18 @@ from .specialties import specialty_codes
 from .store import DocStore
 from .structured import expand_regions, need_specialties
 
-__all__ = ["LANGUAGE_SHRINK", "TITLE_SHARE", "centre_by_language", "coverage_one", "coverage_vec", "lexical_scores",
-           "stance_one", "stance_scores", "struct_score_vec", "vector_conditions"]
+__all__ = [
+    "LANGUAGE_SHRINK",
+    "TITLE_SHARE",
+    "coverage_one",
+    "coverage_vec",
+    "lexical_scores",
+    "stance_one",
+    "stance_scores",
+    "standardise_by_language",
+    "struct_score_vec",
+    "vector_conditions",
+]
 
 TITLE_SHARE = 0.5  # passage signal: the need's title weighs as much as its other sentences together
 
@@ -71,26 +81,31 @@ def lexical_scores(bm25, tokens: list[str], n: int) -> np.ndarray:
     return np.sqrt(np.clip(raw / ub, 0, 1)).astype(np.float32) if ub > 0 else np.zeros(n, np.float32)
 
 
-LANGUAGE_SHRINK = 5  # a language group's own mean counts as much as this many candidates at the pool's mean
+LANGUAGE_SHRINK = 5  # a language group's own mean and spread count as much as this many candidates at the pool's
 
 
-def centre_by_language(lex: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Per-language centring of the lexical signal within a candidate pool: each language group is shifted so that
-    its mean equals the pool's, so that same-language noise (shared generic words) does not lift every candidate in
-    the query's language over the other language's (a monolingual pool is left as it is). The group mean is shrunk
-    towards the pool's for small groups (a relevant document in a group of two must not pull its group down)."""
+def standardise_by_language(lex: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Per-language standardisation of the lexical signal within a candidate pool: each language group is shifted
+    and scaled so that its mean and spread equal the pool's. Texts in the query's language share generic words with
+    it, so their scores are both higher and more spread out than the other language's (which meet the query only
+    through glossary concepts and names): centring alone still lets the same language's noise outrank the other
+    language's real fit. A monolingual pool is left as it is. The group's mean and spread are shrunk towards the
+    pool's for small groups (a relevant document in a group of two must not be stretched or pulled down)."""
     if len(lex) == 0:
         return lex
     groups = np.unique(codes)
     if len(groups) < 2:
         return lex
-    overall = float(lex.mean())
+    overall, spread = float(lex.mean()), float(lex.std())
+    if spread <= 0:
+        return lex
     out = lex.astype(np.float32, copy=True)
     for g in groups:
         m = codes == g
         k = int(m.sum())
         mean_g = (k * float(lex[m].mean()) + LANGUAGE_SHRINK * overall) / (k + LANGUAGE_SHRINK)
-        out[m] = lex[m] - mean_g + overall
+        sd_g = (k * float(lex[m].std()) + LANGUAGE_SHRINK * spread) / (k + LANGUAGE_SHRINK)
+        out[m] = (lex[m] - mean_g) * (spread / sd_g) + overall
     return np.clip(out, 0, 1)
 
 

@@ -183,7 +183,7 @@ class DocStore:
         self.certs = _SetColumn()
         self.specialties = _SetColumn()
         self.has_tracks = np.zeros(0, bool)
-        self.lang = _Codes()  # the document's language ("" unknown): per-language lexical centring
+        self.lang = _Codes()  # the document's language ("" unknown): per-language lexical standardisation
         # for explanations: first occurrence of every token, glossary concept mentions (field, span in the text)
         self.spans = _Ragged(SPAN)
         self.hits = _Ragged(SPAN)

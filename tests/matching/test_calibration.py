@@ -103,25 +103,31 @@ def test_fit_and_calibration_error():
     assert ece(np.full(4000, 0.9), y) > 0.5  # a constant 0.9 is not
 
 
-def test_language_centring_removes_a_same_language_offset_and_leaves_monolingual_pools_alone():
-    from matching.signals import LANGUAGE_SHRINK, centre_by_language
+def test_language_standardisation_removes_a_same_language_offset_and_spread_and_leaves_monolingual_pools_alone():
+    from matching.signals import standardise_by_language
 
     rng = np.random.default_rng(1)
     zh, en = 0, 1
-    lex = np.concatenate([0.10 + 0.02 * rng.random(45), 0.04 + 0.02 * rng.random(45)]).astype(np.float32)
-    lex[0], lex[45] = 0.5, 0.3  # one real fit in each language
+    # the need's language: higher and more spread out (shared everyday words); the other: low and flat
+    lex = np.concatenate([0.10 + 0.10 * rng.random(45), 0.04 + 0.02 * rng.random(45)]).astype(np.float32)
+    lex[0], lex[45] = 0.35, 0.15  # one real fit in each language
     codes = np.array([zh] * 45 + [en] * 45)
-    assert np.array_equal(centre_by_language(lex, np.zeros(90, np.int32)), lex)  # monolingual: unchanged
-    out = centre_by_language(lex, codes)
-    # order within a language kept; the offset between the languages shrinks to k / (k + shrink) of itself
+    assert np.array_equal(standardise_by_language(lex, np.zeros(90, np.int32)), lex)  # monolingual: unchanged
+    out = standardise_by_language(lex, codes)
+    # order within a language kept; the offset between the languages mostly gone (what is left: the shrinkage towards
+    # the pool, and the clipping at 0)
     assert (np.argsort(out[:45]) == np.argsort(lex[:45])).all()
+    assert (np.argsort(out[45:]) == np.argsort(lex[45:])).all()
     gap_before = lex[codes == zh].mean() - lex[codes == en].mean()
     gap_after = out[codes == zh].mean() - out[codes == en].mean()
-    assert gap_after == pytest.approx(gap_before * LANGUAGE_SHRINK / (45 + LANGUAGE_SHRINK), abs=1e-4)
+    assert abs(gap_after) < gap_before / 4
+    assert out[codes == zh].std() == pytest.approx(out[codes == en].std(), rel=0.25)
+    # the other language's real fit, below the need's language's everyday noise before, now stands above all of it
+    assert lex[45] < np.sort(lex[1:45])[-3] and out[45] > out[1:45].max()
     assert (out >= 0).all() and (out <= 1).all()
     # a group of one (a relevant document alone in its language) is barely moved
     codes = np.array([zh] * 89 + [en])
-    assert abs(centre_by_language(lex, codes)[89] - lex[89]) < 0.02
+    assert abs(standardise_by_language(lex, codes)[89] - lex[89]) < 0.03
 
 
 def test_generic_words_do_not_count_as_lexical_evidence():
