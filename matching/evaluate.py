@@ -157,11 +157,15 @@ def language_slices(ds: Dataset) -> dict[str, list[str]]:
     return {k: v for k, v in s.items() if v}
 
 
-def write_run(path: str | Path, results: Mapping[str, Sequence[tuple[str, float]]], depth: int = 100) -> None:
-    """``need_id\\tcapability_id\\trank\\tscore`` lines, top ``depth`` per need."""
+def write_run(path: str | Path, results: Mapping[str, Sequence[tuple]], depth: int = 100) -> None:
+    """``need_id\tcapability_id\trank\tscore\tconfidence\tband`` lines, top ``depth`` per need; each result is
+    ``(capability_id, score[, confidence, band])``. Confidence and band are empty when the matcher has no calibration
+    for its model (the first four columns are the usual run format, so tools that read only those still work)."""
     with open(path, "w", encoding="utf-8") as f:
         for nid, items in results.items():
-            f.writelines(f"{nid}\t{cid}\t{r}\t{score:.6f}\n" for r, (cid, score) in enumerate(items[:depth], start=1))
+            for r, (cid, score, *cal) in enumerate(items[:depth], start=1):
+                conf, band = (cal + [None, None])[:2]
+                f.write(f"{nid}\t{cid}\t{r}\t{score:.6f}\t{'' if conf is None else f'{conf:.4f}'}\t{band or ''}\n")
 
 
 def run_eval(dataset_dir: str | Path, matcher, k: int = 10, run_out: str | Path | None = None,
@@ -183,11 +187,12 @@ def run_eval(dataset_dir: str | Path, matcher, k: int = 10, run_out: str | Path 
     depth = max(MRR_DEPTH, k)
     kw = {"explain": False} if _accepts_explain(matcher) else {}
     run: dict[str, list[str]] = {}
-    scored: dict[str, list[tuple[str, float]]] = {}
+    scored: dict[str, list[tuple]] = {}
     t1 = time.time()
     for i, n in enumerate(ds.needs):
         res = matcher.rank(n, k=depth, filters=Filters(), **kw)
-        scored[n.id] = [(m.capability_id, m.score) for m in res]
+        scored[n.id] = [(m.capability_id, m.score, getattr(m, "confidence", None), getattr(m, "band", None))
+                        for m in res]
         run[n.id] = [m.capability_id for m in res]
         if progress and (i + 1) % 50 == 0:
             progress(f"ranked {i + 1}/{len(ds.needs)}")

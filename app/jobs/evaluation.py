@@ -54,7 +54,7 @@ def evaluate(dataset_dir: Path, index: MatchIndex, load_dataset: DatasetLoader, 
         need_ids = {k.split(":", 1)[1]: v for k, v in rep.ids.items() if k.startswith("need:")}
         reader = Actor(user_id=None, organisation_id=0, org_kind=OrgKind.commission, role=Role.commission)
         run: dict[str, list[str]] = {}
-        scored: dict[str, list[tuple[str, float]]] = {}
+        scored: dict[str, list[tuple]] = {}
         t1 = time.perf_counter()
         with Session(engine) as session:
             assert session.exec(select(Need).limit(1)).first() is not None, "dataset has no needs"
@@ -62,8 +62,9 @@ def evaluate(dataset_dir: Path, index: MatchIndex, load_dataset: DatasetLoader, 
                 need = needs.get_visible(session, reader, db_id)
                 res = matches_for_need(session, index, reader, need, MatchQuery(limit=DEPTH, include_weak=True),
                                        explain=False)
-                scored[ds_id] = [(to_dataset[i["capability"].id], i["score"]) for i in res["items"]]
-                run[ds_id] = [c for c, _ in scored[ds_id]]
+                scored[ds_id] = [(to_dataset[i["capability"].id], i["score"], i["confidence"], i["band"])
+                                 for i in res["items"]]
+                run[ds_id] = [row[0] for row in scored[ds_id]]
         t_rank = time.perf_counter() - t1
         engine.dispose()
     metrics = evaluate_run(run, ds.qrels, k=k, slices=language_slices(ds))

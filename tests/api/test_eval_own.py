@@ -27,7 +27,12 @@ def test_eval_ranks_weak_matches_too_and_scores_the_own_set(tmp_path):
     assert index.matcher.calibrator is not None  # weak matches exist and would be hidden by the endpoint's default
     run = tmp_path / "run.tsv"
     rep = evaluate(OWN, index, load_dataset, run_out=run, progress=False)
-    per_need = Counter(line.split("\t")[0] for line in run.read_text().splitlines())
+    rows = [line.split("\t") for line in run.read_text().splitlines()]
+    per_need = Counter(r[0] for r in rows)
+    # need, capability, rank, score, confidence, band: every row calibrated, the bands agreeing with the confidences
+    assert {len(r) for r in rows} == {6} and {r[5] for r in rows} <= {"strong", "possible", "weak"}
+    assert all((float(r[4]) >= settings.band_strong) == (r[5] == "strong") for r in rows)
+    assert {r[5] for r in rows} == {"strong", "possible", "weak"}
     assert rep["needs"] == 32 and set(per_need.values()) == {100}  # 100 capabilities, every one ranked
     assert rep["metrics"]["all"]["ndcg@10"] > 0.85
     assert rep["metrics"]["cross_lingual"]["n"] == 22

@@ -75,8 +75,9 @@ def test_loader_and_run_eval_writes_run_file(tmp_path):
     rep = run_eval(tmp_path, Matcher(HashingEmbedder(32)), k=10, run_out=out)
     lines = out.read_text().splitlines()
     assert len(lines) == 6  # 3 capabilities for each of 2 needs
-    nid, _cid, rank, score = lines[0].split("\t")
+    nid, _cid, rank, score, conf, band = lines[0].split("\t")
     assert nid == "N1" and rank == "1" and float(score) == float(score)
+    assert conf == band == ""  # the hashing embedder has no calibration: no confidence rather than a wrong one
     assert set(rep["metrics"]) >= {"all", "zh", "en", "cross_lingual"}
     assert rep["metrics"]["all"]["n"] == 2
     assert "nDCG@10" in format_report(rep)
