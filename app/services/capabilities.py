@@ -107,7 +107,8 @@ def list_capabilities(session: Session, actor: Actor, f: CapabilityFilters, page
         stmt = stmt.where(text_match(f.q, Capability.title, Capability.description))
     rows, total = paginate(session, stmt, page, SORTABLE, "-created_at", with_columns=ORG_REF_COLUMNS,
                            join=org_ref_join(Capability.organisation_id))
-    return [to_public(session, r[0], ref=org_ref_from_columns(r[1:])) for r in rows], total
+    refs = {r[0].organisation_id: org_ref_from_columns(r[1:]) for r in rows}  # one reference per organisation
+    return [to_public(session, r[0], ref=refs[r[0].organisation_id]) for r in rows], total
 
 
 MATERIAL_FIELDS = frozenset({"title", "description", "tracks", "specialties", "stages", "region", "certifications",

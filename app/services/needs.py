@@ -136,7 +136,10 @@ def list_needs(session: Session, actor: Actor, f: NeedFilters, page: PageParams)
     # The hospitals' references come with the page (one statement); to_public shows only those policy allows.
     rows, total = paginate(session, stmt, page, SORTABLE, "-created_at", with_columns=ORG_REF_COLUMNS,
                            join=org_ref_join(Need.hospital_id))
-    refs = {r[0].hospital_id: ref for r in rows if (ref := org_ref_from_columns(r[1:])) is not None}
+    refs = {}
+    for r in rows:  # one reference per hospital
+        if r[0].hospital_id not in refs and (ref := org_ref_from_columns(r[1:])) is not None:
+            refs[r[0].hospital_id] = ref
     return to_public_many(session, actor, [r[0] for r in rows], refs), total
 
 
