@@ -47,7 +47,7 @@ def install_api(app: FastAPI) -> None:
 
     FastAPI 0.165 includes a router lazily: each request walks the nested routers, matching the chosen one's routes
     twice and re-checking every router's version on the way, which cost more CPU than a one-row read's own work
-    (docs/decisions.md, "Routing: the API's routes on the app's own router"). The modules still declare their
+    (docs/decisions.md, "Reads: the API's routes flat on the app's router, ..."). The modules still declare their
     routes on their own ``APIRouter``; the schema (``/openapi.json``) is the same."""
     for path, route in api_routes():
         app.router.add_api_route(
