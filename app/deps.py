@@ -68,9 +68,11 @@ def get_actor(request: Request, session: SessionDep, authorization: Annotated[st
         raise Unauthorized(msg("Send 'Authorization: Bearer <token>'."))
     actor = authenticate_bearer(request, session, secret.strip())
     request.state.actor = actor  # the error handlers speak the person's language
-    # Keeps last_used_at even when the request fails later, and frees the connection while the request waits for
-    # its next worker thread (docs/decisions.md, "Connections, threads and the write queue").
-    session.commit()
+    # Keeps last_used_at even when the request fails later (and releases SQLite's write lock), and on PostgreSQL
+    # frees the connection while the request waits for its next worker thread (docs/decisions.md, "Connections,
+    # threads and the write queue"). SQLite's pool has no cap and a read took no lock: nothing to commit or free.
+    if session.info.pop(users.TOKEN_STAMPED, False) or not request.app.state.settings.is_sqlite:
+        session.commit()
     return actor
 
 

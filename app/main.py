@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import __version__, access_log
 from app.access_log import AccessLog
-from app.api import api_router, health
+from app.api import install_api
 from app.config import Settings, get_settings
 from app.db import PG_POOL_CAPACITY, make_engine
 from app.errors import install_error_handlers
@@ -98,8 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     app.add_middleware(SecurityMiddleware)  # outermost: sets the caller's X-Request-ID aside before the line above
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(api_router)
+    install_api(app)  # flat: FastAPI's nested routers cost more per request than a read (app/api/__init__.py)
     install_docs(app)
     install_web(app)
     return app

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from sqlmodel import Session, select
 
+from app.api.responses import json_response
 from app.deps import CurrentActor, IfMatch, MatchIndexDep, PageDep, SessionDep, SettingsDep
 from app.errors import Invalid, PayloadTooLarge
 from app.i18n import msg, negotiate
@@ -24,19 +25,19 @@ from app.services.common import expected_version
 router = APIRouter(prefix="/capabilities", tags=["capabilities"])
 
 
-@router.get("", summary="List capabilities the caller may read")
+@router.get("", response_model=Page[CapabilityPublic], summary="List capabilities the caller may read")
 def list_capabilities(session: SessionDep, actor: CurrentActor, page: PageDep,
                       track: Track | None = None, specialty: Specialty | None = None, region: Region | None = None,
                       status: CapabilityStatus | None = None, language: Language | None = None,
                       stage: Stage | None = None,
                       certification: Annotated[str | None, Query(max_length=40)] = None,
                       org_kind: PartnerType | None = None, organisation_id: DbInt | None = None,
-                      q: Annotated[str | None, Query(max_length=200)] = None) -> Page[CapabilityPublic]:
+                      q: Annotated[str | None, Query(max_length=200)] = None) -> Response:
     f = capabilities.CapabilityFilters(track=track, specialty=specialty, region=region, status=status, language=language, stage=stage,
                                        certification=certification, org_kind=org_kind,
                                        organisation_id=organisation_id, q=q)
     rows, total = capabilities.list_capabilities(session, actor, f, page)
-    return Page(items=rows, total=total, limit=page.limit, offset=page.offset)
+    return json_response(Page(items=rows, total=total, limit=page.limit, offset=page.offset))
 
 
 @router.post("", status_code=201, summary="Register a capability of the caller's organisation (company staff)")
@@ -94,11 +95,10 @@ def import_capabilities(request: Request, session: SessionDep, actor: CurrentAct
                                   errors=errors, items=capabilities.to_public_many(session, caps) if caps else [])
 
 
-@router.get("/{cap_id}", summary="One capability")
-def get_capability(session: SessionDep, actor: CurrentActor, cap_id: DbInt, response: Response) -> CapabilityPublic:
+@router.get("/{cap_id}", response_model=CapabilityPublic, summary="One capability")
+def get_capability(session: SessionDep, actor: CurrentActor, cap_id: DbInt) -> Response:
     cap = capabilities.get_visible(session, actor, cap_id)
-    response.headers["ETag"] = f'"{cap.version}"'
-    return capabilities.to_public(session, cap)
+    return json_response(capabilities.to_public(session, cap), headers={"ETag": f'"{cap.version}"'})
 
 
 @router.patch("/{cap_id}", summary="Edit or archive a capability; needs the version read (body or If-Match)")

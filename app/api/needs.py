@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from app.api.responses import json_response
 from app.deps import CurrentActor, IfMatch, MatchIndexDep, PageDep, SessionDep
 from app.models.common import DbInt, Page
 from app.models.enums import Language, NeedStatus, PartnerType, Region, Specialty, Stage, Track
@@ -12,18 +13,19 @@ from app.services.common import expected_version
 router = APIRouter(prefix="/needs", tags=["needs"])
 
 
-@router.get("", summary="List the needs the caller may read (anonymous needs without the hospital for companies)")
+@router.get("", response_model=Page[NeedPublic],
+            summary="List the needs the caller may read (anonymous needs without the hospital for companies)")
 def list_needs(session: SessionDep, actor: CurrentActor, page: PageDep,
                track: Track | None = None, specialty: Specialty | None = None, region: Region | None = None,
                status: NeedStatus | None = None,
                language: Language | None = None, partner_type: PartnerType | None = None, stage: Stage | None = None,
                hospital_id: DbInt | None = None,
                q: Annotated[str | None, Query(max_length=200, description="Text search in title and description")] = None,
-               ) -> Page[NeedPublic]:
+               ) -> Response:
     f = needs.NeedFilters(track=track, specialty=specialty, region=region, status=status, language=language, partner_type=partner_type,
                           stage=stage, hospital_id=hospital_id, q=q)
     rows, total = needs.list_needs(session, actor, f, page)
-    return Page(items=rows, total=total, limit=page.limit, offset=page.offset)
+    return json_response(Page(items=rows, total=total, limit=page.limit, offset=page.offset))
 
 
 @router.post("", status_code=201, summary="File a clinical need for the caller's hospital (hospital staff)")
@@ -35,11 +37,11 @@ def create_need(session: SessionDep, actor: CurrentActor, index: MatchIndexDep, 
     return needs.to_public(session, actor, need, with_warnings=True)
 
 
-@router.get("/{need_id}", summary="One need")
-def get_need(session: SessionDep, actor: CurrentActor, need_id: DbInt, response: Response) -> NeedPublic:
+@router.get("/{need_id}", response_model=NeedPublic, summary="One need")
+def get_need(session: SessionDep, actor: CurrentActor, need_id: DbInt) -> Response:
     need = needs.get_visible(session, actor, need_id)
-    response.headers["ETag"] = f'"{need.version}"'
-    return needs.to_public(session, actor, need, with_warnings=True)
+    return json_response(needs.to_public(session, actor, need, with_warnings=True),
+                         headers={"ETag": f'"{need.version}"'})
 
 
 @router.patch("/{need_id}", summary="Edit a need or change its status; needs the version read (body or If-Match)")

@@ -16,7 +16,15 @@ from app.models.event import EventType
 from app.models.need import OrgRef
 from app.policy import Actor, can_manage_capability, capability_visible, require_company, require_role
 from app.services import audit, events
-from app.services.common import check_version, compare_and_swap, org_ref, org_ref_by_id, org_refs_by_ids
+from app.services.common import (
+    ORG_REF_COLUMNS,
+    check_version,
+    compare_and_swap,
+    org_ref,
+    org_ref_by_id,
+    org_ref_from_columns,
+    org_ref_join,
+)
 from app.services.listing import PageParams, json_list_contains, json_list_empty, paginate, text_match
 from app.services.matching.documents import capability_doc, resources_text
 from app.services.matching.index import embed_ahead
@@ -71,8 +79,8 @@ def get_manageable(session: Session, actor: Actor, cap_id: int) -> Capability:
 
 
 def list_capabilities(session: Session, actor: Actor, f: CapabilityFilters, page: PageParams):
-    # The organisations' references come in one Core statement after the page, and the count has no join unless a
-    # filter reads the organisation (docs/decisions.md, "Authentication and one-row reads").
+    # The organisations' references come with the page (an outer join the count leaves out), and the count has no
+    # join unless a filter reads the organisation (docs/decisions.md, "Authentication and one-row reads").
     stmt = select(Capability)
     stmt = stmt.where(capability_visible(actor))
     if f.track:
@@ -97,9 +105,10 @@ def list_capabilities(session: Session, actor: Actor, f: CapabilityFilters, page
         stmt = stmt.where(Capability.organisation_id == f.organisation_id)
     if f.q:
         stmt = stmt.where(text_match(f.q, Capability.title, Capability.description))
-    rows, total = paginate(session, stmt, page, SORTABLE, "-created_at")
-    refs = org_refs_by_ids(session, {c.organisation_id for c in rows})
-    return [to_public(session, cap, ref=refs[cap.organisation_id]) for cap in rows], total
+    rows, total = paginate(session, stmt, page, SORTABLE, "-created_at", with_columns=ORG_REF_COLUMNS,
+                           join=org_ref_join(Capability.organisation_id))
+    refs = {r[0].organisation_id: org_ref_from_columns(r[1:]) for r in rows}  # one reference per organisation
+    return [to_public(session, r[0], ref=refs[r[0].organisation_id]) for r in rows], total
 
 
 MATERIAL_FIELDS = frozenset({"title", "description", "tracks", "specialties", "stages", "region", "certifications",

@@ -56,6 +56,26 @@ _ORG_REFS = select(_o.c.id, _o.c.name_zh, _o.c.name_en, _o.c.region, _o.c.kind).
     _o.c.id.in_(bindparam("org_ids", expanding=True)))
 
 
+# The same columns loaded with a list's page (``listing.paginate(with_columns=ORG_REF_COLUMNS,
+# join=org_ref_join(...))``): one statement instead of a second one after the page. An alias, so that a list that
+# already joins organisations for a filter joins them once more without a clash.
+_ref = _o.alias("ref_org")
+ORG_REF_COLUMNS = (_ref.c.id, _ref.c.name_zh, _ref.c.name_en, _ref.c.region, _ref.c.kind)
+
+
+def org_ref_join(org_id_column) -> tuple[Any, Any]:
+    """(table, on clause) of the outer join that ``ORG_REF_COLUMNS`` come from, for the rows' ``org_id_column``."""
+    return _ref, _ref.c.id == org_id_column
+
+
+def org_ref_from_columns(cols) -> tuple[OrgRef, str] | None:
+    """(reference, kind) from ``ORG_REF_COLUMNS``' values (None when the outer join found none)."""
+    org_id, name_zh, name_en, region, kind = cols
+    if org_id is None:
+        return None
+    return OrgRef(id=org_id, name_zh=name_zh, name_en=name_en, region=region), kind
+
+
 def org_refs_by_ids(session: Session, org_ids) -> dict[int, tuple[OrgRef, str]]:
     """{id: (reference, kind)} of several organisations in one Core statement (a list page's)."""
     if not org_ids:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +41,13 @@ def text_match(q: str, *columns: Any):
     return or_(*[c.icontains(q, autoescape=True) for c in columns])
 
 
-def paginate(session: Session, stmt: Select, page: PageParams, sortable: dict[str, Any], default: str):
-    """Run ``stmt`` with sorting and a page window; returns (rows, total)."""
+def paginate(session: Session, stmt: Select, page: PageParams, sortable: dict[str, Any], default: str,
+             with_columns: Sequence[Any] = (), join: tuple[Any, Any] | None = None):
+    """Run ``stmt`` with sorting and a page window; returns (rows, total).
+
+    ``with_columns`` (and ``join``, (table, on clause) of an outer join they come from): columns loaded with each
+    row of the page but not counted, so that a list reads its rows' organisations in the same statement; the rows
+    are then (entity, *columns)."""
     key = page.sort or default
     desc = key.startswith("-")
     name = key.lstrip("-")
@@ -50,9 +56,18 @@ def paginate(session: Session, stmt: Select, page: PageParams, sortable: dict[st
         raise Invalid("sort", msg("Cannot sort by '{name}'; choose one of: {allowed} (prefix '-' for descending).",
                                   name=name, allowed=allowed))
     col = sortable[name]
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    if stmt._distinct or stmt._group_by_clauses:  # the rows are not the table's: count what the statement yields
+        counted = select(func.count()).select_from(stmt.order_by(None).subquery())
+    else:  # SELECT count(*) FROM <the same tables> WHERE <the same clauses>, without a subquery to build
+        counted = stmt.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+    total = session.scalar(counted) or 0
     order = [col.desc() if desc else col.asc()]
     pk = stmt.column_descriptions[0]["entity"].id
     order.append(pk.desc() if desc else pk.asc())  # stable order for ties
+    if with_columns:
+        stmt = stmt.add_columns(*with_columns)
+        if join is not None:
+            stmt = stmt.outerjoin(*join)
+        return list(session.execute(stmt.order_by(*order).limit(page.limit).offset(page.offset)).all()), total
     rows = session.exec(stmt.order_by(*order).limit(page.limit).offset(page.offset)).all()
     return list(rows), total

@@ -23,7 +23,15 @@ from app.policy import (
     require_role,
 )
 from app.services import audit, events
-from app.services.common import check_version, compare_and_swap, org_ref_by_id, org_refs_by_ids
+from app.services.common import (
+    ORG_REF_COLUMNS,
+    check_version,
+    compare_and_swap,
+    org_ref_by_id,
+    org_ref_from_columns,
+    org_ref_join,
+    org_refs_by_ids,
+)
 from app.services.listing import PageParams, json_list_contains, paginate, text_match
 from app.services.matching.documents import need_doc
 from app.services.matching.index import embed_ahead
@@ -72,12 +80,15 @@ def to_public(session: Session, actor: Actor, need: Need, with_warnings: bool = 
     return NeedPublic.model_validate(data)
 
 
-def to_public_many(session: Session, actor: Actor, rows: list[Need]) -> list[NeedPublic]:
+def to_public_many(session: Session, actor: Actor, rows: list[Need],
+                   refs: dict[int, tuple[OrgRef, str]] | None = None) -> list[NeedPublic]:
     """``to_public`` for a page of needs in three queries at most (the visible hospitals, who may see them, who may
-    see the contact persons)."""
+    see the contact persons). ``refs``: the hospitals' references when the caller loaded them with the page; only
+    those of the hospitals the actor may see are used."""
     shown = hospital_identity_visible_many(actor, rows, session)
     contacts = contact_visible_many(actor, rows, session)
-    refs = org_refs_by_ids(session, {n.hospital_id for n in rows if n.id in shown})
+    if refs is None:
+        refs = org_refs_by_ids(session, {n.hospital_id for n in rows if n.id in shown})
     return [to_public(session, actor, n, shown=n.id in shown, hospital_ref=refs.get(n.hospital_id, (None,))[0],
                       contact=n.id in contacts) for n in rows]
 
@@ -122,8 +133,14 @@ def list_needs(session: Session, actor: Actor, f: NeedFilters, page: PageParams)
             stmt = stmt.where(Need.confidentiality == "public")
     if f.q:
         stmt = stmt.where(text_match(f.q, Need.title, Need.description, Need.clinical_problem, Need.department))
-    rows, total = paginate(session, stmt, page, SORTABLE, "-created_at")
-    return to_public_many(session, actor, rows), total
+    # The hospitals' references come with the page (one statement); to_public shows only those policy allows.
+    rows, total = paginate(session, stmt, page, SORTABLE, "-created_at", with_columns=ORG_REF_COLUMNS,
+                           join=org_ref_join(Need.hospital_id))
+    refs = {}
+    for r in rows:  # one reference per hospital
+        if r[0].hospital_id not in refs and (ref := org_ref_from_columns(r[1:])) is not None:
+            refs[r[0].hospital_id] = ref
+    return to_public_many(session, actor, [r[0] for r in rows], refs), total
 
 
 CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone")

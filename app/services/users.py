@@ -168,6 +168,9 @@ _TOKEN_ROW = (select(_tok.c.id, _tok.c.revoked_at, _tok.c.expires_at, _tok.c.las
               .where(_tok.c.token_hash == bindparam("token_hash")))
 
 
+TOKEN_STAMPED = "clinmatch.token_stamped"  # key in Session.info: authenticate wrote last_used_at
+
+
 def authenticate(session: Session, secret: str, request_id: str | None = None,
                  client_request_id: str | None = None) -> Actor:
     """Bearer token → the acting user; 401 for anything unknown, revoked, expired or inactive."""
@@ -181,6 +184,7 @@ def authenticate(session: Session, secret: str, request_id: str | None = None,
     last = _aware(last_used_at)
     if last is None or now - last >= LAST_USED_RESOLUTION:
         session.execute(update(ApiToken).where(ApiToken.id == tok_id).values(last_used_at=now))
+        session.info[TOKEN_STAMPED] = True  # the request's dependency commits it at once (app.deps.get_actor)
     return Actor(user_id=user_id, organisation_id=org_id, org_kind=OrgKind(org_kind), role=Role(role),
                  request_id=request_id, client_request_id=client_request_id)
 
