@@ -74,6 +74,18 @@ def plan(info: dict) -> list[tuple[str, list[str], list[str]]]:
     ]
 
 
+def schedule(info: dict, a):
+    """(round, endpoint, side, paths) in the order they run: clinmatch and the anchor back to back, which goes first
+    alternating by round."""
+    for rnd in range(a.rounds):
+        for name, paths, anchor_paths in plan(info):
+            if a.only and name not in a.only:
+                continue
+            sides = [("clinmatch", paths), ("anchor", anchor_paths)]
+            for side, ps in (sides if rnd % 2 == 0 else sides[::-1]):
+                yield rnd, name, side, ps
+
+
 def world(a, tmp: Path) -> tuple[str, dict, object]:
     """(database URL, the world's ids and tokens, the embedded PostgreSQL server or None)."""
     if a.db == "postgres":
@@ -125,19 +137,14 @@ def run_server_mode(a, url: str, info: dict, tmp: Path) -> dict[str, dict[str, l
         mine, base, _ = synthetic.start_server(env, a.port, app="bench._hello_app:create_app", stderr=log_file)
         anchor, anchor_base, _ = synthetic.start_server(env, a.port + 1, app="bench._anchor_app:create_app")
         servers = {"clinmatch": (mine, base), "anchor": (anchor, anchor_base)}
-        for rnd in range(a.rounds):
-            for name, paths, anchor_paths in plan(info):
-                if a.only and name not in a.only:
-                    continue
-                sides = [("clinmatch", paths), ("anchor", anchor_paths)]
-                for side, ps in (sides if rnd % 2 == 0 else sides[::-1]):
-                    proc, b = servers[side]
-                    drive_http(b, ps, info["token"], a.warmup, a.clients)
-                    c0 = proc_cpu(proc.pid)
-                    drive_http(b, ps, info["token"], a.requests, a.clients)
-                    ms = 1000 * (proc_cpu(proc.pid) - c0) / a.requests
-                    res.setdefault(name, {}).setdefault(side, []).append(ms)
-                    print(f"  round {rnd}: {name} on {side}: {ms:.3f} ms CPU/request", file=sys.stderr)
+        for rnd, name, side, ps in schedule(info, a):
+            proc, b = servers[side]
+            drive_http(b, ps, info["token"], a.warmup, a.clients)
+            c0 = proc_cpu(proc.pid)
+            drive_http(b, ps, info["token"], a.requests, a.clients)
+            ms = 1000 * (proc_cpu(proc.pid) - c0) / a.requests
+            res.setdefault(name, {}).setdefault(side, []).append(ms)
+            print(f"  round {rnd}: {name} on {side}: {ms:.3f} ms CPU/request", file=sys.stderr)
     finally:
         stop(mine)
         stop(anchor)
@@ -242,16 +249,11 @@ def run_asgi_mode(a, url: str, info: dict, tmp: Path) -> dict[str, dict[str, lis
                 print(f"\n=== {name}: by cumulative time")
                 st.sort_stats("cumulative").print_stats(60)
                 return
-            for rnd in range(a.rounds):
-                for name, paths, anchor_paths in plan(info):
-                    if a.only and name not in a.only:
-                        continue
-                    sides = [("clinmatch", paths), ("anchor", anchor_paths)]
-                    for side, ps in (sides if rnd % 2 == 0 else sides[::-1]):
-                        await drive_asgi(apps[side], ps, info["token"], a.warmup, a.clients)
-                        ms = 1000 * await drive_asgi(apps[side], ps, info["token"], a.requests, a.clients) / a.requests
-                        res.setdefault(name, {}).setdefault(side, []).append(ms)
-                        print(f"  round {rnd}: {name} on {side}: {ms:.3f} ms CPU/request", file=sys.stderr)
+            for rnd, name, side, ps in schedule(info, a):
+                await drive_asgi(apps[side], ps, info["token"], a.warmup, a.clients)
+                ms = 1000 * await drive_asgi(apps[side], ps, info["token"], a.requests, a.clients) / a.requests
+                res.setdefault(name, {}).setdefault(side, []).append(ms)
+                print(f"  round {rnd}: {name} on {side}: {ms:.3f} ms CPU/request", file=sys.stderr)
             out.close()
 
     asyncio.run(main())
