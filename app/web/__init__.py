@@ -7,8 +7,10 @@ import logging
 import secrets
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
+from app.routing import add_flat
 from app.web import admin, auth, commission, company, hospital, industry, partnerships
 from app.web.core import HERE, install_page_errors
 
@@ -28,6 +30,10 @@ def install_web(app: FastAPI) -> None:
                     "form opened before a restart or on another worker must be reloaded). Set CLINMATCH_SECRET_KEY.")
     app.state.web_secret = key
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    # flat, as the API's: a page (and every 404 after the pages) no longer walks seven nested routers
     for module in PAGE_MODULES:
-        app.include_router(module.router)
+        for route in module.router.routes:
+            if not isinstance(route, APIRoute):  # pragma: no cover - page modules hold path operations only
+                raise TypeError(f"{route!r}: only path operations can be installed flat")
+            add_flat(app, route.path, route)
     install_page_errors(app)

@@ -41,3 +41,16 @@ def test_a_flat_route_answers_with_its_template_in_the_access_log(client, world,
     assert r.status_code == 200 and r.json()["id"] == need["id"]
     r = client.get("/api/v1/needs/0", headers=world["commission"].headers)
     assert r.status_code in (404, 422) and r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_every_page_is_on_the_apps_own_router_in_module_order(settings):
+    from app.web import PAGE_MODULES
+
+    a = app.main.create_app(settings)
+    own = [(r.path, frozenset(r.methods)) for r in a.router.routes if isinstance(r, APIRoute)]
+    wanted = [(r.path, frozenset(r.methods)) for m in PAGE_MODULES for r in m.router.routes]
+    assert len(wanted) > 60
+    positions = [own.index(w) for w in wanted]
+    assert positions == sorted(positions)  # the pages are tried in the order their modules are listed
+    # nothing nested is left to walk: every route of the app is a path operation, a mount or a plain route
+    assert not [r for r in a.router.routes if type(r).__name__ not in ("APIRoute", "Mount", "Route", "APIWebSocketRoute")]
