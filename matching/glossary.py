@@ -198,10 +198,10 @@ def _split(cell: str) -> tuple[str, ...]:
 PUBLIC_GLOSSARY_PATH = DEFAULT_GLOSSARY_PATH.with_name("glossary_public.tsv")
 
 
-def _public_terms(p: Path) -> dict[str, dict[str, list[str]]]:
-    """concept -> column -> terms added from public vocabularies (``matching.vocab_build``)."""
+def _public_terms(text: str) -> dict[str, dict[str, list[str]]]:
+    """concept -> column -> terms added from public vocabularies (``matching.vocab_build``), from that file's text."""
     out: dict[str, dict[str, list[str]]] = {}
-    for line in p.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         if not line.strip() or line.startswith(("#", "concept_id\t")):
             continue
         cid, column, term = line.split("\t")[:3]
@@ -230,11 +230,12 @@ def load_glossary(path: str | Path | None = None, public: bool = True) -> Glossa
     content = p.read_bytes()
     extra = p.with_name(PUBLIC_GLOSSARY_PATH.name)
     if public and extra.exists():
-        for cid, cols in _public_terms(extra).items():
+        extra_bytes = extra.read_bytes()
+        for cid, cols in _public_terms(extra_bytes.decode("utf-8")).items():
             c = concepts.get(cid)
             if c is not None:  # appended after the team's terms, so labels and quotes stay theirs
                 concepts[cid] = Concept(cid, c.kind, c.zh + tuple(cols.get("zh", ())), c.en + tuple(cols.get("en", ())),
                                         c.abbr, c.lay + tuple(cols.get("lay", ())))
-        content += extra.read_bytes()
+        content += extra_bytes
     # the rules that find terms count as much as the files: texts augmented with the hits are embedded and stored
     return Glossary(concepts, fingerprint=hashlib.sha1(content + MATCH_RULES.encode()).hexdigest()[:10])

@@ -72,7 +72,7 @@ def audit(glossary: Path, dev: Path, others: list[Path]) -> list[tuple[str, str,
         terms += [(row["concept_id"], col, term) for col in ("zh", "en", "abbr", "lay") for term in _split(row[col])]
     public = glossary.with_name(PUBLIC_GLOSSARY_PATH.name)
     if public.exists():
-        for cid, cols_ in _public_terms(public).items():
+        for cid, cols_ in _public_terms(public.read_text(encoding="utf-8")).items():
             terms += [(cid, col, term) for col, ts in cols_.items() for term in ts]
     out = []
     for cid, col, term in terms:

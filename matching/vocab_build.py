@@ -21,7 +21,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from .glossary import _CJK_RE, DEFAULT_GLOSSARY_PATH, load_glossary
+from .glossary import _CJK_RE, _WORD_RE, DEFAULT_GLOSSARY_PATH, load_glossary
 from .text import normalize_with_map
 
 OUT = DEFAULT_GLOSSARY_PATH.with_name("glossary_public.tsv")
@@ -30,7 +30,6 @@ _PAREN = re.compile(r"\([^)]*\)")
 _CEDICT = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
 # HPO names of a few words read as everyday phrases; longer ones are definitions, not something anyone writes
 MAX_WORDS = 5
-_WORD = re.compile(r"[a-z0-9]+")
 # a gloss that several Chinese headwords share is an everyday word ("pain", "heart", "alarm"), not a term: above this
 # many headwords it translates nothing
 MAX_HEADWORDS_PER_GLOSS = 4
@@ -44,7 +43,7 @@ _GLOSS_SKIP = re.compile(r"^(abbr\.|see |variant of|old variant|also written|sur
 def key(term: str) -> tuple[str, ...]:
     """An English term word by word, normalised, neither stemmed nor stop words dropped: "under breathing" is not
     "breath", "lactation" not "lactate" (the plural forms come from the sources themselves)."""
-    return tuple(_WORD.findall(normalize_with_map(term)[0]))
+    return tuple(_WORD_RE.findall(normalize_with_map(term)[0]))
 
 
 def hpo_terms(path: Path):
