@@ -6,13 +6,15 @@ FastAPI + SQLModel app over the same database.
 The straightforward version of each read, nothing clinmatch-specific: sync routes, one session per request, the
 bearer token looked up by its SHA-256 joined to its user, ``session.get`` of one row by id into a response model, a
 page of 20 (newest first, as clinmatch's default) with its total in a second query. Its own table models map the
-same tables with plain column types; the engine is clinmatch's ``make_engine`` (same SQLite pragmas, same pool), and
+same tables with plain column types; the engine is clinmatch's ``make_engine`` (same SQLite pragmas, same pool) with
+the standard library's JSON decoder, as a straightforward app has (clinmatch's orjson is one of its own choices), and
 the request threads are as many as clinmatch's (``CLINMATCH_REQUEST_THREADS``, 8). Also ``GET /bench/hello``: bare
 FastAPI on the same server, no database.
 """
 
 
 import hashlib
+import json
 import os
 from collections.abc import Iterator
 from contextlib import asynccontextmanager
@@ -119,7 +121,7 @@ class CapabilityPage(SQLModel):
 
 
 def create_app() -> FastAPI:
-    engine = make_engine(os.environ.get("DATABASE_URL") or os.environ["CLINMATCH_DATABASE_URL"])
+    engine = make_engine(os.environ.get("DATABASE_URL") or os.environ["CLINMATCH_DATABASE_URL"], json_loads=json.loads)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
