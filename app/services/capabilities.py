@@ -25,7 +25,7 @@ from app.services.common import (
     org_ref_from_columns,
     org_ref_join,
 )
-from app.services.listing import PageParams, json_list_contains, json_list_empty, paginate, text_match
+from app.services.listing import PageParams, json_list_contains, json_list_empty, paginate, row_fields, text_match
 from app.services.matching.documents import capability_doc, resources_text
 from app.services.matching.index import embed_ahead
 from app.services.matching.persisted import capabilities_written, capability_written
@@ -50,11 +50,14 @@ class CapabilityFilters:
     q: str | None = None
 
 
+_ORG_REF_JOIN = org_ref_join(Capability.organisation_id)  # built once (needs.py says why)
+
+
 def to_public(session: Session, cap: Capability, org: Organisation | None = None,
               ref: tuple[OrgRef, str] | None = None) -> CapabilityPublic:
     """``org`` or ``ref`` (its reference and kind): the capability's organisation, when the caller has it."""
     ref, kind = ref or ((org_ref(org), org.kind) if org else org_ref_by_id(session, cap.organisation_id))
-    return CapabilityPublic.model_validate({**cap.model_dump(), "organisation": ref, "org_kind": kind})
+    return CapabilityPublic.model_validate({**row_fields(cap, Capability), "organisation": ref, "org_kind": kind})
 
 
 def to_public_many(session: Session, caps: Sequence[Capability]) -> list[CapabilityPublic]:
@@ -106,9 +109,12 @@ def list_capabilities(session: Session, actor: Actor, f: CapabilityFilters, page
     if f.q:
         stmt = stmt.where(text_match(f.q, Capability.title, Capability.description))
     rows, total = paginate(session, stmt, page, SORTABLE, "-created_at", with_columns=ORG_REF_COLUMNS,
-                           join=org_ref_join(Capability.organisation_id))
-    refs = {r[0].organisation_id: org_ref_from_columns(r[1:]) for r in rows}  # one reference per organisation
-    return [to_public(session, r[0], ref=refs[r[0].organisation_id]) for r in rows], total
+                           join=_ORG_REF_JOIN)
+    refs = {}
+    for r in rows:  # one reference per organisation
+        if r.organisation_id not in refs:
+            refs[r.organisation_id] = org_ref_from_columns(r)
+    return [to_public(session, r, ref=refs[r.organisation_id]) for r in rows], total
 
 
 MATERIAL_FIELDS = frozenset({"title", "description", "tracks", "specialties", "stages", "region", "certifications",

@@ -60,7 +60,8 @@ _ORG_REFS = select(_o.c.id, _o.c.name_zh, _o.c.name_en, _o.c.region, _o.c.kind).
 # join=org_ref_join(...))``): one statement instead of a second one after the page. An alias, so that a list that
 # already joins organisations for a filter joins them once more without a clash.
 _ref = _o.alias("ref_org")
-ORG_REF_COLUMNS = (_ref.c.id, _ref.c.name_zh, _ref.c.name_en, _ref.c.region, _ref.c.kind)
+ORG_REF_COLUMNS = tuple(c.label(f"ref_org_{c.key}") for c in (_ref.c.id, _ref.c.name_zh, _ref.c.name_en, _ref.c.region,
+                                                                _ref.c.kind))
 
 
 def org_ref_join(org_id_column) -> tuple[Any, Any]:
@@ -68,9 +69,9 @@ def org_ref_join(org_id_column) -> tuple[Any, Any]:
     return _ref, _ref.c.id == org_id_column
 
 
-def org_ref_from_columns(cols) -> tuple[OrgRef, str] | None:
-    """(reference, kind) from ``ORG_REF_COLUMNS``' values (None when the outer join found none)."""
-    org_id, name_zh, name_en, region, kind = cols
+def org_ref_from_columns(row) -> tuple[OrgRef, str] | None:
+    """(reference, kind) from a row that ends with ``ORG_REF_COLUMNS`` (None when the outer join found none)."""
+    org_id, name_zh, name_en, region, kind = row[-len(ORG_REF_COLUMNS):]
     if org_id is None:
         return None
     return OrgRef(id=org_id, name_zh=name_zh, name_en=name_en, region=region), kind
