@@ -20,6 +20,7 @@ from app.db import PG_POOL_CAPACITY, make_engine
 from app.errors import install_error_handlers
 from app.jobs.worker import Worker
 from app.limits import RequestLimits
+from app.routing import index_routes
 from app.security import AuthThrottle, SecurityMiddleware, install_docs
 from app.services.matching.index import build_index, freeze_long_lived
 from app.web import install_web
@@ -101,4 +102,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_api(app)  # flat: FastAPI's nested routers cost more per request than a read (app/api/__init__.py)
     install_docs(app)
     install_web(app)
+    index_routes(app)  # a request tries only the routes its path's literal prefix allows (app/routing.py)
     return app
