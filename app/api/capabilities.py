@@ -97,8 +97,8 @@ def import_capabilities(request: Request, session: SessionDep, actor: CurrentAct
 
 @router.get("/{cap_id}", response_model=CapabilityPublic, summary="One capability")
 def get_capability(session: SessionDep, actor: CurrentActor, cap_id: DbInt) -> Response:
-    cap = capabilities.get_visible(session, actor, cap_id)
-    return json_response(capabilities.to_public(session, cap), headers={"ETag": f'"{cap.version}"'})
+    cap, public = capabilities.read_public(session, actor, cap_id)
+    return json_response(public, headers={"ETag": f'"{cap.version}"'})
 
 
 @router.patch("/{cap_id}", summary="Edit or archive a capability; needs the version read (body or If-Match)")

@@ -39,9 +39,8 @@ def create_need(session: SessionDep, actor: CurrentActor, index: MatchIndexDep, 
 
 @router.get("/{need_id}", response_model=NeedPublic, summary="One need")
 def get_need(session: SessionDep, actor: CurrentActor, need_id: DbInt) -> Response:
-    need = needs.get_visible(session, actor, need_id)
-    return json_response(needs.to_public(session, actor, need, with_warnings=True),
-                         headers={"ETag": f'"{need.version}"'})
+    need, public = needs.read_public(session, actor, need_id)
+    return json_response(public, headers={"ETag": f'"{need.version}"'})
 
 
 @router.patch("/{need_id}", summary="Edit a need or change its status; needs the version read (body or If-Match)")

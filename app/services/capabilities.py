@@ -73,6 +73,16 @@ def get_visible(session: Session, actor: Actor, cap_id: int) -> Capability:
     return cap
 
 
+def read_public(session: Session, actor: Actor, cap_id: int) -> tuple[Capability, CapabilityPublic]:
+    """``get_visible`` and ``to_public`` with the organisation's reference loaded in the capability's own statement
+    (one statement fewer, as ``needs.read_public``)."""
+    row = session.execute(select(Capability, *ORG_REF_COLUMNS).outerjoin(*_ORG_REF_JOIN)
+                          .where(Capability.id == cap_id, capability_visible(actor))).first()
+    if row is None:
+        raise NotFound(msg("Capability {cap_id} not found.", cap_id=cap_id))
+    return row[0], to_public(session, row[0], ref=org_ref_from_columns(row))
+
+
 def get_manageable(session: Session, actor: Actor, cap_id: int) -> Capability:
     cap = get_visible(session, actor, cap_id)
     if not can_manage_capability(actor, cap):

@@ -103,6 +103,18 @@ def get_visible(session: Session, actor: Actor, need_id: int) -> Need:
     return need
 
 
+def read_public(session: Session, actor: Actor, need_id: int) -> tuple[Need, NeedPublic]:
+    """``get_visible`` and ``to_public`` (warnings included) with the hospital's reference loaded in the need's own
+    statement: one statement fewer for the hottest read. ``to_public`` still shows the hospital only where policy
+    says so."""
+    row = session.execute(select(Need, *ORG_REF_COLUMNS).outerjoin(*_HOSPITAL_REF_JOIN)
+                          .where(Need.id == need_id, need_visible(actor))).first()
+    if row is None:
+        raise NotFound(msg("Need {need_id} not found.", need_id=need_id))
+    ref = org_ref_from_columns(row)
+    return row[0], to_public(session, actor, row[0], with_warnings=True, hospital_ref=ref[0] if ref else None)
+
+
 def get_manageable(session: Session, actor: Actor, need_id: int) -> Need:
     need = get_visible(session, actor, need_id)
     if not can_manage_need(actor, need):
