@@ -66,20 +66,25 @@ def to_public_many(session: Session, caps: Sequence[Capability]) -> list[Capabil
     return [to_public(session, cap, orgs[cap.organisation_id]) for cap in caps]
 
 
-def get_visible(session: Session, actor: Actor, cap_id: int) -> Capability:
-    cap = session.exec(select(Capability).where(Capability.id == cap_id, capability_visible(actor))).first()
-    if cap is None:
+def _visible_row(session: Session, actor: Actor, cap_id: int, with_ref: bool = False):
+    """(capability,) or, ``with_ref``, (capability, *ORG_REF_COLUMNS) of one the actor may read; 404 otherwise."""
+    stmt = select(Capability).where(Capability.id == cap_id, capability_visible(actor))
+    if with_ref:
+        stmt = stmt.add_columns(*ORG_REF_COLUMNS).outerjoin(*_ORG_REF_JOIN)
+    row = session.execute(stmt).first()
+    if row is None:
         raise NotFound(msg("Capability {cap_id} not found.", cap_id=cap_id))
-    return cap
+    return row
+
+
+def get_visible(session: Session, actor: Actor, cap_id: int) -> Capability:
+    return _visible_row(session, actor, cap_id)[0]
 
 
 def read_public(session: Session, actor: Actor, cap_id: int) -> tuple[Capability, CapabilityPublic]:
     """``get_visible`` and ``to_public`` with the organisation's reference loaded in the capability's own statement
     (one statement fewer, as ``needs.read_public``)."""
-    row = session.execute(select(Capability, *ORG_REF_COLUMNS).outerjoin(*_ORG_REF_JOIN)
-                          .where(Capability.id == cap_id, capability_visible(actor))).first()
-    if row is None:
-        raise NotFound(msg("Capability {cap_id} not found.", cap_id=cap_id))
+    row = _visible_row(session, actor, cap_id, with_ref=True)
     return row[0], to_public(session, row[0], ref=org_ref_from_columns(row))
 
 

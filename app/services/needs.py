@@ -96,21 +96,26 @@ def to_public_many(session: Session, actor: Actor, rows: list[Need],
                       contact=n.id in contacts) for n in rows]
 
 
-def get_visible(session: Session, actor: Actor, need_id: int) -> Need:
-    need = session.exec(select(Need).where(Need.id == need_id, need_visible(actor))).first()
-    if need is None:
+def _visible_row(session: Session, actor: Actor, need_id: int, with_ref: bool = False):
+    """(need,) or, ``with_ref``, (need, *ORG_REF_COLUMNS) of a need the actor may read; 404 otherwise."""
+    stmt = select(Need).where(Need.id == need_id, need_visible(actor))
+    if with_ref:
+        stmt = stmt.add_columns(*ORG_REF_COLUMNS).outerjoin(*_HOSPITAL_REF_JOIN)
+    row = session.execute(stmt).first()
+    if row is None:
         raise NotFound(msg("Need {need_id} not found.", need_id=need_id))
-    return need
+    return row
+
+
+def get_visible(session: Session, actor: Actor, need_id: int) -> Need:
+    return _visible_row(session, actor, need_id)[0]
 
 
 def read_public(session: Session, actor: Actor, need_id: int) -> tuple[Need, NeedPublic]:
     """``get_visible`` and ``to_public`` (warnings included) with the hospital's reference loaded in the need's own
     statement: one statement fewer for the hottest read. ``to_public`` still shows the hospital only where policy
     says so."""
-    row = session.execute(select(Need, *ORG_REF_COLUMNS).outerjoin(*_HOSPITAL_REF_JOIN)
-                          .where(Need.id == need_id, need_visible(actor))).first()
-    if row is None:
-        raise NotFound(msg("Need {need_id} not found.", need_id=need_id))
+    row = _visible_row(session, actor, need_id, with_ref=True)
     ref = org_ref_from_columns(row)
     return row[0], to_public(session, actor, row[0], with_warnings=True, hospital_ref=ref[0] if ref else None)
 
