@@ -33,11 +33,21 @@ def add_flat(app: FastAPI, path: str, route: APIRoute) -> None:
         strict_content_type=route.strict_content_type)
 
 
+class _Node:
+    """A trie node: the next literal segments, and the routes whose literal ends here (its last, partial segment)."""
+
+    __slots__ = ("children", "entries")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.entries: list[tuple[str, int]] = []  # (partial segment, route position)
+
+
 class RouteIndex:
     """Which of a router's routes can match a path, found from the path's literal prefix instead of trying them all.
 
     A router tries its routes in order; clinmatch's ~190 mean ~190 regular expressions for a page listed late or a
-    404, which was over half of a bare route's CPU (docs/decisions.md, "Routes found by their literal prefix"). A
+    404, which was over half of a bare route's CPU (docs/decisions.md, "Reads, second pass"). A
     route can only match a path that starts with the literal part of its template (what comes before its first
     ``{``), so a trie of those literals yields the only routes worth trying, in their order. The stock router then
     runs on that shortlist (a shallow copy of it whose ``routes`` is the shortlist): first full match, else first
@@ -53,7 +63,7 @@ class RouteIndex:
 
     def _build(self) -> None:
         self._always: list[int] = []
-        self._root: dict = {"": {}, "entries": []}  # children by segment, (partial segment, route position)
+        self._root = _Node()
         for i, route in enumerate(self.router.routes):
             fmt = getattr(route, "path_format", None) if isinstance(route, (Route, WebSocketRoute)) else None
             if not fmt or not fmt.startswith("/"):
@@ -62,8 +72,8 @@ class RouteIndex:
             *complete, partial = fmt.split("{", 1)[0].split("/")[1:]
             node = self._root
             for seg in complete:
-                node = node[""].setdefault(seg, {"": {}, "entries": []})
-            node["entries"].append((partial, i))
+                node = node.children.setdefault(seg, _Node())
+            node.entries.append((partial, i))
         self._proxies.clear()
         self._key = (id(self.router.routes), len(self.router.routes))
 
@@ -71,10 +81,10 @@ class RouteIndex:
         segs = path.split("/")[1:]
         node, last = self._root, len(segs) - 1
         for depth, seg in enumerate(segs):
-            if node["entries"]:
+            if node.entries:
                 rest = "/".join(segs[depth:])
-                found.update(i for partial, i in node["entries"] if rest.startswith(partial))
-            if depth == last or (node := node[""].get(seg)) is None:  # a literal segment needs its "/" after it
+                found.update(i for partial, i in node.entries if rest.startswith(partial))
+            if depth == last or (node := node.children.get(seg)) is None:  # a literal segment needs its "/" after it
                 return
 
     def shortlist(self, path: str):
